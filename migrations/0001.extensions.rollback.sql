@@ -1,0 +1,3 @@
+-- Undo 0001.extensions.sql.
+
+DROP EXTENSION IF EXISTS vector;

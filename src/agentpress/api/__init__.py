@@ -1,0 +1,1 @@
+"""HTTP controllers, one module per domain: parse the request, call repositories, return models."""

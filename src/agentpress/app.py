@@ -1,0 +1,46 @@
+"""The Litestar application: routes, dependencies, error mapping, OpenAPI and request logging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+from agentpress import __doc__ as description
+from agentpress.api.health import HealthController
+from agentpress.config import Settings, load_settings
+from agentpress.errors import EXCEPTION_HANDLERS
+from agentpress.lifespan import lifespan, provide_analytics_connection, provide_connection
+from agentpress.logs import configure_logging, request_logging_middleware
+
+
+def create_app(settings: Settings | None = None, *, route_handlers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
+    """Build the service; `route_handlers` adds routes (tests use it for routes of their own)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    return Litestar(
+        route_handlers=[HealthController, *route_handlers],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        dependencies={
+            "conn": Provide(provide_connection),
+            "analytics_conn": Provide(provide_analytics_connection),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[request_logging_middleware],
+        openapi_config=OpenAPIConfig(
+            title="AgentPress data service",
+            version="0.1.0",
+            description=description,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        # Logging is configured by configure_logging (JSON lines), not by Litestar.
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,78 @@
+"""Service configuration, read once from environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting is an environment variable of the same name in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    # Unset: an embedded PostgreSQL 18 with pgvector is started with its data in DATA_DIR/postgres.
+    database_url: str | None = None
+    # Unset: same as DATABASE_URL. Point it at a read replica to move reporting off the primary.
+    analytics_database_url: str | None = None
+    # Unset: caching is off.
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+
+    pool_min_size: int = Field(default=2, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    # Seconds a request waits for a free connection before it gets 503.
+    pool_timeout: float = Field(default=5.0, gt=0)
+    analytics_pool_min_size: int = Field(default=0, ge=0)
+    analytics_pool_max_size: int = Field(default=4, ge=1)
+    statement_timeout_ms: int = Field(default=5_000, ge=0)
+    idle_in_transaction_session_timeout_ms: int = Field(default=10_000, ge=0)
+    # Reports are long-running by nature; the analytics pool gets its own, longer limit.
+    analytics_statement_timeout_ms: int = Field(default=30_000, ge=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: LogLevel = "INFO"
+    auto_migrate: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url", "analytics_database_url", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url", "analytics_database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value raises ConfigError naming its variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [f"{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()]
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

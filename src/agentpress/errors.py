@@ -1,0 +1,180 @@
+"""Every error as one JSON shape, and the mapping from database and request failures to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.base_exceptions import SerializationException
+from psycopg import errors as pg
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
+
+log = logging.getLogger("agentpress.errors")
+
+# PostgreSQL's detail for key violations: `Key (org_id, slug)=(...) already exists.`
+_KEY_COLUMNS = re.compile(r"Key \((?P<columns>[^)]*)\)=")
+_REFERENCED_TABLE = re.compile(r'table "(?P<table>[^"]+)"')
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    status_code: int
+    code: str
+    detail: str
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    """Raised by controllers for an expected failure, such as a resource that does not exist."""
+
+    def __init__(self, status_code: int, code: str, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.body = ErrorBody(status_code=status_code, code=code, detail=detail, errors=errors or [])
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def error_response(body: ErrorBody, headers: Mapping[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(content=body.model_dump(), status_code=body.status_code, media_type=MediaType.JSON, headers=headers)
+
+
+def _unavailable(detail: str) -> Response[dict[str, Any]]:
+    body = ErrorBody(status_code=503, code="service_unavailable", detail=detail)
+    return error_response(body, headers={"Retry-After": "1"})
+
+
+def _key_columns(exc: psycopg.Error) -> str | None:
+    match = _KEY_COLUMNS.search(exc.diag.message_detail or "")
+    return match.group("columns") if match else None
+
+
+def _check_field(exc: psycopg.Error) -> str:
+    # PostgreSQL names a column's check `<table>_<column>_check`; a named table check keeps its name.
+    constraint, table = exc.diag.constraint_name or "check", exc.diag.table_name or ""
+    return constraint.removeprefix(f"{table}_").removesuffix("_check") or constraint
+
+
+def _database_error(exc: psycopg.Error) -> Response[dict[str, Any]]:
+    """Map a failed statement to a status; anything not recognised is logged and answered with 500."""
+    if isinstance(exc, pg.UniqueViolation | pg.ExclusionViolation):
+        field = _key_columns(exc) or exc.diag.constraint_name or "value"
+        return error_response(
+            ErrorBody(
+                status_code=409,
+                code="conflict",
+                detail=f"{field} already exists",
+                errors=[FieldError(field=field, message="already exists")],
+            )
+        )
+    if isinstance(exc, pg.ForeignKeyViolation):
+        field = _key_columns(exc) or exc.diag.constraint_name or "reference"
+        table_match = _REFERENCED_TABLE.search(exc.diag.message_detail or "")
+        table = table_match.group("table") if table_match else "row"
+        if "is still referenced" in (exc.diag.message_detail or ""):
+            message = f"is still referenced from {table}"
+            return error_response(
+                ErrorBody(
+                    status_code=409,
+                    code="still_referenced",
+                    detail=f"{field} {message}",
+                    errors=[FieldError(field=field, message=message)],
+                )
+            )
+        message = f"refers to a {table} row that does not exist"
+        return error_response(
+            ErrorBody(
+                status_code=422,
+                code="invalid_reference",
+                detail=f"{field} {message}",
+                errors=[FieldError(field=field, message=message)],
+            )
+        )
+    if isinstance(exc, pg.NotNullViolation):
+        field = exc.diag.column_name or "value"
+        return error_response(
+            ErrorBody(
+                status_code=422,
+                code="invalid_value",
+                detail=f"{field} is required",
+                errors=[FieldError(field=field, message="is required")],
+            )
+        )
+    if isinstance(exc, pg.CheckViolation):
+        field = _check_field(exc)
+        message = f"violates the rule {exc.diag.constraint_name}"
+        return error_response(
+            ErrorBody(
+                status_code=422,
+                code="invalid_value",
+                detail=f"{field} {message}",
+                errors=[FieldError(field=field, message=message)],
+            )
+        )
+    if isinstance(exc, pg.DataError):
+        # Class 22: invalid text for a type, numbers out of range, strings too long.
+        detail = exc.diag.message_primary or "invalid value"
+        column = exc.diag.column_name
+        errors = [FieldError(field=column, message=detail)] if column else []
+        return error_response(ErrorBody(status_code=422, code="invalid_value", detail=detail, errors=errors))
+    if isinstance(exc, pg.QueryCanceled):
+        return _unavailable("the query took too long and was cancelled; try again or narrow the request")
+    if isinstance(exc, psycopg.OperationalError):
+        # The connection broke or the server is shutting down or starting up.
+        log.warning("database unavailable: %s", exc)
+        return _unavailable("database unavailable")
+    log.exception("unexpected database error", exc_info=exc)
+    return error_response(ErrorBody(status_code=500, code="internal_error", detail="internal error"))
+
+
+def _validation_error(exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = [
+        FieldError(field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message")))
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+    return error_response(ErrorBody(status_code=400, code="invalid_request", detail=detail, errors=errors))
+
+
+def _http_error(exc: HTTPException) -> Response[dict[str, Any]]:
+    code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    body = ErrorBody(status_code=exc.status_code, code=code, detail=str(exc.detail))
+    return error_response(body, headers=exc.headers)
+
+
+def handle_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The one exception handler: known failures get their status, anything else a bare 500."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.body)
+    if isinstance(exc, ValidationException):
+        return _validation_error(exc)
+    if isinstance(exc, SerializationException):
+        return error_response(ErrorBody(status_code=400, code="invalid_request", detail=f"malformed body: {exc}"))
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    if isinstance(exc, PoolTimeout):
+        log.warning("no database connection available: %s", exc)
+        return _unavailable("database unavailable")
+    if isinstance(exc, psycopg.Error):
+        return _database_error(exc)
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(ErrorBody(status_code=500, code="internal_error", detail="internal error"))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request[Any, Any, Any], Exception], Response[Any]]] = {
+    Exception: handle_exception,
+}

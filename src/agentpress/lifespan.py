@@ -1,0 +1,110 @@
+"""What the service opens at startup and shares with requests: pools, Redis, the migrations check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import psycopg
+from litestar import Litestar
+from litestar.datastructures import State
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from agentpress import migrations
+from agentpress.config import Settings
+from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
+from agentpress.repositories import system
+
+log = logging.getLogger("agentpress")
+Pool = AsyncConnectionPool[AsyncConnection[Any]]
+
+
+class StartupError(Exception):
+    """The service cannot start; the message says what to do."""
+
+
+@dataclass
+class Resources:
+    """What the lifespan opens and the requests share."""
+
+    settings: Settings
+    pool: Pool
+    analytics_pool: Pool
+    redis: Redis | None
+
+
+async def pending_migrations(pool: Pool) -> list[str]:
+    """Migrations in migrations/ that the database has not applied."""
+    async with pool.connection() as conn:
+        try:
+            applied = {row.migration_id for row in await system.list_applied_migrations(conn)}
+        except psycopg.errors.UndefinedTable:
+            applied = set()
+    return [migration_id for migration_id in migrations.migration_ids() if migration_id not in applied]
+
+
+async def _open_pools(settings: Settings) -> tuple[Pool, Pool]:
+    url = await anyio.to_thread.run_sync(resolve_database_url, settings)
+    if settings.auto_migrate:
+        applied = await anyio.to_thread.run_sync(migrations.apply, url)
+        log.info("migrations applied", extra={"applied": applied})
+    pool, analytics_pool = create_main_pool(settings, url), create_analytics_pool(settings, url)
+    try:
+        await pool.open(wait=True, timeout=max(settings.pool_timeout, 10.0))
+    except psycopg.Error as exc:
+        raise StartupError(f"database unreachable: {exc}") from exc
+    # The analytics pool may point at a replica; reports wait for it, startup does not.
+    await analytics_pool.open(wait=False)
+    return pool, analytics_pool
+
+
+def _connect_redis(settings: Settings) -> Redis | None:
+    if settings.redis_url is None:
+        log.info("REDIS_URL is unset: caching is off")
+        return None
+    # Short timeouts: a cache that hangs is worse than no cache.
+    return Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    pool, analytics_pool = await _open_pools(settings)
+    redis = None
+    try:
+        pending = await pending_migrations(pool)
+        if pending:
+            raise StartupError(
+                f"the database has {len(pending)} pending migration(s) ({', '.join(pending)}): "
+                "run `make db-migrate`, or start with AUTO_MIGRATE=1"
+            )
+        redis = _connect_redis(settings)
+        app.state.resources = Resources(settings, pool, analytics_pool, redis)
+        yield
+    finally:
+        if redis is not None:
+            await redis.aclose()
+        await analytics_pool.close()
+        await pool.close()
+
+
+def resources(state: State) -> Resources:
+    found: Resources = state.resources
+    return found
+
+
+async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
+    """A pooled autocommit connection for the request; atomic work opens `conn.transaction()`."""
+    async with resources(state).pool.connection() as conn:
+        yield conn
+
+
+async def provide_analytics_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
+    async with resources(state).analytics_pool.connection() as conn:
+        yield conn

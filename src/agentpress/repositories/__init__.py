@@ -1,0 +1,1 @@
+"""Thin typed functions over the named queries, one module per domain; the caller owns the connection."""

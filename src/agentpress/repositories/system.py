@@ -1,0 +1,14 @@
+"""The service's own state: which migrations the database has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from agentpress.models.system import AppliedMigration
+from agentpress.queries import queries
+
+
+async def list_applied_migrations(conn: AsyncConnection[Any]) -> list[AppliedMigration]:
+    return await queries.system.list_applied_migrations.many(conn, AppliedMigration)
