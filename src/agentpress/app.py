@@ -14,8 +14,9 @@ from litestar.types import ControllerRouterHandler
 from agentpress import __doc__ as description
 from agentpress.api.health import HealthController
 from agentpress.config import Settings, load_settings
+from agentpress.dependencies import provide_analytics_connection, provide_connection
 from agentpress.errors import EXCEPTION_HANDLERS
-from agentpress.lifespan import lifespan, provide_analytics_connection, provide_connection
+from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
 
 

@@ -71,9 +71,9 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     elif args.action == "url":
         print(resolve_database_url(settings))
     else:
-        url = embedded.url_if_running(pgdata)
-        print(f"running at {url} (data in {pgdata})" if url else f"not running (data in {pgdata})")
-        return 0 if url else 1
+        running_url = embedded.url_if_running(pgdata)
+        print(f"running at {running_url} (data in {pgdata})" if running_url else f"not running (data in {pgdata})")
+        return 0 if running_url else 1
     return 0
 
 

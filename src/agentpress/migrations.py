@@ -14,7 +14,6 @@ from agentpress.paths import MIGRATIONS_DIR
 # A second process waits this long for the first to finish; CREATE INDEX CONCURRENTLY on a
 # large table can take minutes, and giving up early would fail a deploy for nothing.
 LOCK_TIMEOUT_SECONDS = 600
-MIGRATION_TABLE = "_yoyo_migration"
 
 
 @dataclass(frozen=True)
@@ -28,17 +27,17 @@ def yoyo_url(database_url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", database_url)
 
 
-def _backend(database_url: str, migration_table: str) -> Any:
-    return get_backend(yoyo_url(database_url), migration_table=migration_table)
+def _backend(database_url: str) -> Any:
+    return get_backend(yoyo_url(database_url))
 
 
 def migration_ids(source: Path = MIGRATIONS_DIR) -> list[str]:
     return [m.id for m in read_migrations(str(source))]
 
 
-def apply(database_url: str, source: Path = MIGRATIONS_DIR, migration_table: str = MIGRATION_TABLE) -> list[str]:
+def apply(database_url: str, source: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply every pending migration under yoyo's lock; returns the ids applied."""
-    backend = _backend(database_url, migration_table)
+    backend = _backend(database_url)
     try:
         with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
             # Read what is pending only once the lock is held: another process may just have applied it.
@@ -54,10 +53,9 @@ def rollback(
     *,
     count: int | None = 1,
     source: Path = MIGRATIONS_DIR,
-    migration_table: str = MIGRATION_TABLE,
 ) -> list[str]:
     """Roll back the last `count` applied migrations (all of them when count is None)."""
-    backend = _backend(database_url, migration_table)
+    backend = _backend(database_url)
     try:
         with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
             applied = backend.to_rollback(read_migrations(str(source)))
@@ -69,7 +67,7 @@ def rollback(
 
 
 def status(database_url: str, source: Path = MIGRATIONS_DIR) -> list[MigrationStatus]:
-    backend = _backend(database_url, MIGRATION_TABLE)
+    backend = _backend(database_url)
     try:
         migrations = read_migrations(str(source))
         applied = set(backend.get_applied_migration_hashes())

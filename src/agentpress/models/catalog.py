@@ -1,0 +1,10 @@
+"""Rows from PostgreSQL's catalog."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class NotNullColumn(BaseModel):
+    table_oid: int
+    column_number: int

