@@ -118,9 +118,11 @@ async def column_problems(conn: AsyncConnection[Any], registry: Registry, uses: 
     problems = []
     for use in uses:
         query = registry.get(use.domain, use.name)
-        columns = None if query is None or use.model is None else _describe(conn, query)
-        if query is None or use.model is None or columns is None:
-            continue  # reported by usage_problems or prepare_problems
+        if query is None or use.model is None or use.method != query.kind:
+            continue  # reported by usage_problems
+        columns = _describe(conn, query)
+        if columns is None:
+            continue  # reported by prepare_problems
         model, fields = use.model, use.model.model_fields
         names = [column.name for column in columns]
         for name in sorted({n for n in names if names.count(n) > 1}):

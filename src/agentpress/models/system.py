@@ -8,5 +8,6 @@ from pydantic import BaseModel
 
 
 class AppliedMigration(BaseModel):
-    migration_id: str
-    applied_at_utc: datetime
+    # yoyo's own table declares these columns nullable, though yoyo always fills them.
+    migration_id: str | None
+    applied_at_utc: datetime | None

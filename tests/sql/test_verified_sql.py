@@ -1,0 +1,92 @@
+"""Verified SQL: every named query prepares, matches its model and is used; and the checks catch drift."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import types
+
+import psycopg
+import pytest
+from fixtures import widgets
+from fixtures.widgets import drifted
+
+import agentpress.repositories
+from agentpress import migrations
+from agentpress.queries import queries
+from agentpress.sqlcheck import all_problems, column_problems, find_query_uses, prepare_problems, usage_problems
+
+pytestmark = pytest.mark.anyio
+
+
+def repository_modules() -> list[types.ModuleType]:
+    package = agentpress.repositories
+    return [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+
+
+async def test_every_named_query_of_the_service_is_verified(database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        assert await all_problems(conn, queries, repository_modules()) == []
+    # The checks did look at something: every query is found in a repository module.
+    used = {(use.domain, use.name) for use in find_query_uses(repository_modules())}
+    assert used == {(query.domain, query.name) for query in queries}
+
+
+async def test_a_clean_domain_passes(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        assert await all_problems(conn, widgets.queries, [widgets]) == []
+
+
+async def test_renaming_a_column_fails_naming_each_query_that_uses_it(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    migrations.apply(empty_database_url, source=widgets.RENAMED)
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        problems = await prepare_problems(conn, widgets.queries)
+    failing = {problem.split("query ")[1].split()[0] for problem in problems if "does not prepare" in problem}
+    assert failing == {"create_widget", "get_widget_by_text_id", "list_widgets"}, problems
+    # PostgreSQL's own words are quoted.
+    assert all('column "name"' in problem and "does not exist" in problem for problem in problems), problems
+    assert all("widgets.sql:" in problem for problem in problems)
+    assert len(problems) == 3
+
+
+async def test_drifted_repository_functions_are_caught(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    uses = find_query_uses([drifted])
+    usage = usage_problems(widgets.queries, uses)
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        assert await prepare_problems(conn, widgets.queries) == []
+        columns = await column_problems(conn, widgets.queries, uses)
+
+    def has(problems: list[str], *fragments: str) -> bool:
+        return any(all(fragment in problem for fragment in fragments) for problem in problems)
+
+    # A model field that the query does not return.
+    assert has(columns, "query list_widgets does not return WidgetWithColour.colour")
+    # A required field read from a nullable column.
+    assert has(columns, "get_widget_by_text_id returns nullable column 'note'", "WidgetWithRequiredNote.note")
+    # Parameters that the SQL does not take, and ones it needs but is not given.
+    assert has(usage, "drifted.py:", "sleep is passed 'secs', which its SQL does not take")
+    assert has(usage, "sleep needs 'seconds', which the call does not pass")
+    # A query called with the method of another result kind.
+    assert has(usage, "delete_owner is :execrows but is called with .one()")
+    # A query that does not exist, and queries that no function uses.
+    assert has(usage, "no query widgets.get_gadget")
+    assert has(usage, "query create_owner is not used by any repository function")
+    assert len(columns) == 2, columns
+
+
+async def test_a_result_column_the_model_lacks_is_caught(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+
+    class NarrowWidget(widgets.Owner):
+        pass
+
+    uses = [use for use in find_query_uses([widgets]) if use.name == "list_widgets"]
+    narrowed = [dataclasses.replace(use, model=NarrowWidget) for use in uses]
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        await prepare_problems(conn, widgets.queries)
+        problems = await column_problems(conn, widgets.queries, narrowed)
+    assert any("returns 'owner_id', which NarrowWidget lacks" in problem for problem in problems), problems

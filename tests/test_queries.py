@@ -1,0 +1,102 @@
+"""The named-query loader: the format it accepts, what it refuses (naming file and line), and what it sends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentpress.queries import QueryFileError, load_queries, queries
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "things.sql",
+        "-- Things.\n\n"
+        "-- name: get_thing :one\n"
+        "-- One thing by key.\n"
+        "-- Uses the primary key.\n"
+        "SELECT id, name FROM things\n"
+        "WHERE id = %(thing_id)s AND org_id = %(org_id)s AND name LIKE 'a%%' AND note = 'x;y'\n"
+        "  AND id = %(thing_id)s;\n\n"
+        "-- name: delete_thing :execrows\n"
+        "DELETE FROM things WHERE id = %(thing_id)s\n",
+    )
+    registry = load_queries(tmp_path)
+    query = registry.things.get_thing
+    assert (query.kind, query.domain, query.line) == ("one", "things", 3)
+    assert query.doc == "One thing by key. Uses the primary key."
+    assert query.params == {"thing_id", "org_id"}
+    assert query.sql.startswith("/* things.get_thing */ SELECT id, name FROM things")
+    assert not query.sql.endswith(";")
+    assert query.positional_sql().endswith("WHERE id = $1 AND org_id = $2 AND name LIKE 'a%' AND note = 'x;y'\n  AND id = $1")
+    assert registry.things.delete_thing.kind == "execrows"
+    assert [q.name for q in registry] == ["get_thing", "delete_thing"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("-- name: a :one\nSELECT 1;\n-- name: a :many\nSELECT 2;\n", 3, "duplicate query name 'a'"),
+        ("-- name: a\nSELECT 1;\n", 1, "has no result kind"),
+        ("-- name: a :some\nSELECT 1;\n", 1, "unknown result kind ':some'"),
+        ("-- name: a one\nSELECT 1;\n", 1, "unknown result kind 'one'"),
+        ("\n-- name: a :one\n-- just a doc line\n\n", 2, "has no statement"),
+        ("-- name: a :one\n;\n", 1, "has no statement"),
+        ("-- name: a :exec\nSELECT 1; SELECT 2;\n", 1, "two statements"),
+        ("-- name: a :exec\nDELETE FROM t;\n\nDELETE FROM u;\n", 1, "two statements"),
+        ("SELECT 0;\n-- name: a :one\nSELECT 1;\n", 1, "SQL before the first"),
+        ("-- name: GetThing :one\nSELECT 1;\n", 1, "snake_case name"),
+        ("-- name: a :one\nSELECT 1 WHERE x LIKE '5%';\n", 1, "not a placeholder"),
+        ("-- name: a :one\nSELECT %s;\n", 1, "not a placeholder"),
+    ],
+)
+def test_refuses_a_malformed_file_naming_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:
+    path = write(tmp_path, "bad.sql", text)
+    with pytest.raises(QueryFileError) as raised:
+        load_queries(tmp_path)
+    assert str(raised.value).startswith(f"{path}:{line}:")
+    assert problem in str(raised.value)
+
+
+def test_a_duplicate_name_across_files_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.sql", "-- name: get_x :one\nSELECT 1;\n")
+    write(tmp_path, "b.sql", "-- name: get_x :one\nSELECT 2;\n")
+    with pytest.raises(QueryFileError, match=r"b\.sql:1: duplicate query name 'get_x' \(first at .*a\.sql:1\)"):
+        load_queries(tmp_path)
+
+
+def test_semicolons_and_headers_inside_strings_and_comments_do_not_split(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "q.sql",
+        "-- name: a :scalar\n"
+        "SELECT $tag$; SELECT 2$tag$ || ';' || \"odd;name\" /* ; */ -- ;\n"
+        "FROM t;\n",
+    )
+    assert load_queries(tmp_path).q.a.kind == "scalar"
+
+
+def test_an_unknown_domain_or_query_names_the_file() -> None:
+    with pytest.raises(AttributeError, match="no query file nope.sql"):
+        _ = queries.nope
+    with pytest.raises(AttributeError, match=r"no query 'nope' in sql/queries/system\.sql"):
+        _ = queries.system.nope
+
+
+async def _call_with_wrong_params() -> None:
+    await queries.system.list_applied_migrations.many(None, object, org_id=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_call_with_parameters_the_sql_does_not_take_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"list_applied_migrations .*unknown \['org_id'\]"):
+        await _call_with_wrong_params()
