@@ -37,7 +37,9 @@ def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> N
     assert query.params == {"thing_id", "org_id"}
     assert query.sql.startswith("/* things.get_thing */ SELECT id, name FROM things")
     assert not query.sql.endswith(";")
-    assert query.positional_sql().endswith("WHERE id = $1 AND org_id = $2 AND name LIKE 'a%' AND note = 'x;y'\n  AND id = $1")
+    assert query.positional_sql().endswith(
+        "WHERE id = $1 AND org_id = $2 AND name LIKE 'a%' AND note = 'x;y'\n  AND id = $1"
+    )
     assert registry.things.delete_thing.kind == "execrows"
     assert [q.name for q in registry] == ["get_thing", "delete_thing"]
 
@@ -78,15 +80,13 @@ def test_semicolons_and_headers_inside_strings_and_comments_do_not_split(tmp_pat
     write(
         tmp_path,
         "q.sql",
-        "-- name: a :scalar\n"
-        "SELECT $tag$; SELECT 2$tag$ || ';' || \"odd;name\" /* ; */ -- ;\n"
-        "FROM t;\n",
+        "-- name: a :scalar\nSELECT $tag$; SELECT 2$tag$ || ';' || \"odd;name\" /* ; */ -- ;\nFROM t;\n",
     )
     assert load_queries(tmp_path).q.a.kind == "scalar"
 
 
 def test_an_unknown_domain_or_query_names_the_file() -> None:
-    with pytest.raises(AttributeError, match="no query file nope.sql"):
+    with pytest.raises(AttributeError, match=r"no query file nope\.sql"):
         _ = queries.nope
     with pytest.raises(AttributeError, match=r"no query 'nope' in sql/queries/system\.sql"):
         _ = queries.system.nope

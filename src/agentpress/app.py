@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     """Build the service; `route_handlers` adds routes (tests use it for routes of their own)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, *route_handlers],
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -33,7 +33,6 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "analytics_conn": Provide(provide_analytics_connection),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_logging_middleware],
         openapi_config=OpenAPIConfig(
             title="AgentPress data service",
             version="0.1.0",
@@ -45,3 +44,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         logging_config=None,
         debug=False,
     )
+    # Around the whole handler rather than as route middleware, so that requests which match no
+    # route (404, 405) are logged too.
+    app.asgi_handler = request_logging_middleware(app.asgi_handler)
+    return app

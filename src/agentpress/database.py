@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from agentpress import embedded
 from agentpress.config import Settings
+
+log = logging.getLogger("agentpress.database")
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -25,9 +29,13 @@ def _session_options(**settings: int | str) -> str:
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
-    # Runs once per new connection. pgvector's types are looked up by OID in the database,
-    # so this needs the extension, which the first migration creates.
-    await register_vector_async(conn)
+    # Runs once per new connection. pgvector's types are looked up by OID in the database, so
+    # this needs the extension, which the first migration creates. Before that, the connection
+    # still serves: startup goes on to refuse pending migrations with a message that says so.
+    try:
+        await register_vector_async(conn)
+    except psycopg.ProgrammingError:
+        log.warning("pgvector is not installed in this database yet: run `make db-migrate`")
 
 
 def create_pool(
