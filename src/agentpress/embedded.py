@@ -61,8 +61,10 @@ def stop(pgdata: Path) -> bool:
 
 
 def restart(pgdata: Path) -> None:
-    """Restart a running server in place, as a crash-and-recover or an upgrade would."""
-    _pg_ctl(pgdata, ["-w", "-m", "fast", "restart"])
+    """Stop the server and start it again, as an upgrade or a failover would."""
+    # Not `pg_ctl restart`: that would start the server without its log file, writing to our pipes.
+    stop(pgdata)
+    _server(pgdata)
 
 
 def is_running(pgdata: Path) -> bool:

@@ -1,0 +1,59 @@
+"""Configuration: read from the environment and .env; a bad value stops startup naming its variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentpress.config import ConfigError, load_settings
+
+
+def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "ANALYTICS_DATABASE_URL", "PORT", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.database_url, settings.redis_url, settings.port) == (None, None, 8000)
+    monkeypatch.setenv("PORT", "9000")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("REDIS_URL", "")
+    settings = load_settings()
+    assert (settings.port, settings.log_level, settings.redis_url) == (9000, "DEBUG", None)
+
+
+def test_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POOL_MAX_SIZE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("POOL_MAX_SIZE=17\n")
+    assert load_settings().pool_max_size == 17
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("REDIS_URL", "localhost:6379"),
+        ("POOL_TIMEOUT", "-1"),
+        ("LOG_LEVEL", "loud"),
+        ("AUTO_MIGRATE", "maybe"),
+    ],
+)
+def test_an_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=rf"invalid configuration: {variable}: "):
+        load_settings()
+
+
+def test_the_cli_refuses_to_start_on_an_invalid_value() -> None:
+    env = {**os.environ, "PORT": "eighty"}
+    result = subprocess.run(
+        [sys.executable, "-m", "agentpress.cli", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "PORT: " in result.stderr
+    assert "Traceback" not in result.stderr
