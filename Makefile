@@ -1,0 +1,68 @@
+# AgentPress data service. `make help` lists the targets; they read the same configuration as the
+# service (environment variables and .env): with DATABASE_URL unset they use the embedded server.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+AGENTPRESS := $(BIN)/agentpress
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED) ## create .venv and install the service and its dev tools (done by the other targets when needed)
+
+run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), migrate, serve on http://127.0.0.1:8000
+	AUTO_MIGRATE=1 $(AGENTPRESS) serve
+
+test: lint ## lint, then the test suite against real PostgreSQL and Redis
+	$(BIN)/pytest
+
+lint: $(INSTALLED) ## ruff (lint and format check) and mypy --strict on src/
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+format: $(INSTALLED) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+db-start: $(INSTALLED) ## start the embedded PostgreSQL (data in .data/postgres) and print its URL
+	$(AGENTPRESS) db start
+
+db-stop: $(INSTALLED) ## stop the embedded PostgreSQL
+	$(AGENTPRESS) db stop
+
+db-url: $(INSTALLED) ## print the database URL in use
+	@$(AGENTPRESS) db url
+
+db-status: $(INSTALLED) ## list the migrations, applied or pending
+	$(AGENTPRESS) migrate status
+
+db-migrate: $(INSTALLED) ## apply every pending migration
+	$(AGENTPRESS) migrate apply
+
+db-rollback: $(INSTALLED) ## roll back the last applied migration
+	$(AGENTPRESS) migrate rollback
+
+db-new: $(INSTALLED) ## write a migration pair from the template: make db-new name=add-threads
+	@test -n "$(name)" || { echo "usage: make db-new name=add-threads" >&2; exit 2; }
+	$(AGENTPRESS) migrate new $(name)
+
+db-reset: $(INSTALLED) ## roll back every migration and apply them again (drops all data): make db-reset FORCE=1
+	$(AGENTPRESS) migrate reset $(if $(filter 1,$(FORCE)),--force,)
+
+db-shell: $(INSTALLED) ## psql into the database
+	$(AGENTPRESS) db shell
+
+clean: ## remove .venv and caches (the database in .data is kept)
+	rm -rf $(VENV) .mypy_cache .ruff_cache
