@@ -48,7 +48,9 @@ def start(pgdata: Path, database: str = DATABASE_NAME) -> str:
         if "does not exist" not in str(exc):
             raise
         socket_dir = str(server.get_postmaster_info().socket_dir)
-        subprocess.run([str(bin_path("createdb")), "-h", socket_dir, "-U", SUPERUSER, database], check=True)
+        # Not checked: a second process may have just created it. Connecting again tells.
+        subprocess.run([str(bin_path("createdb")), "-h", socket_dir, "-U", SUPERUSER, database], capture_output=True)
+        psycopg.connect(url, connect_timeout=10).close()
     return url
 
 

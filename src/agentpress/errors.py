@@ -68,68 +68,40 @@ def _check_field(exc: psycopg.Error) -> str:
     return constraint.removeprefix(f"{table}_").removesuffix("_check") or constraint
 
 
-def _database_error(exc: psycopg.Error) -> Response[dict[str, Any]]:
-    """Map a failed statement to a status; anything not recognised is logged and answered with 500."""
+def field_error(status_code: int, code: str, field: str, message: str) -> ApiError:
+    """An error about one field: `detail` reads "<field> <message>"."""
+    return ApiError(status_code, code, f"{field} {message}", [FieldError(field=field, message=message)])
+
+
+def _constraint_error(exc: psycopg.Error) -> ApiError | None:
+    """The client's share of a violated constraint, naming the column; None for other errors."""
+    diag = exc.diag
     if isinstance(exc, pg.UniqueViolation | pg.ExclusionViolation):
-        field = _key_columns(exc) or exc.diag.constraint_name or "value"
-        return error_response(
-            ErrorBody(
-                status_code=409,
-                code="conflict",
-                detail=f"{field} already exists",
-                errors=[FieldError(field=field, message="already exists")],
-            )
-        )
+        return field_error(409, "conflict", _key_columns(exc) or diag.constraint_name or "value", "already exists")
     if isinstance(exc, pg.ForeignKeyViolation):
-        field = _key_columns(exc) or exc.diag.constraint_name or "reference"
-        table_match = _REFERENCED_TABLE.search(exc.diag.message_detail or "")
+        field = _key_columns(exc) or diag.constraint_name or "reference"
+        table_match = _REFERENCED_TABLE.search(diag.message_detail or "")
         table = table_match.group("table") if table_match else "row"
-        if "is still referenced" in (exc.diag.message_detail or ""):
-            message = f"is still referenced from {table}"
-            return error_response(
-                ErrorBody(
-                    status_code=409,
-                    code="still_referenced",
-                    detail=f"{field} {message}",
-                    errors=[FieldError(field=field, message=message)],
-                )
-            )
-        message = f"refers to a {table} row that does not exist"
-        return error_response(
-            ErrorBody(
-                status_code=422,
-                code="invalid_reference",
-                detail=f"{field} {message}",
-                errors=[FieldError(field=field, message=message)],
-            )
-        )
+        if "is still referenced" in (diag.message_detail or ""):
+            return field_error(409, "still_referenced", field, f"is still referenced from {table}")
+        return field_error(422, "invalid_reference", field, f"refers to a {table} row that does not exist")
     if isinstance(exc, pg.NotNullViolation):
-        field = exc.diag.column_name or "value"
-        return error_response(
-            ErrorBody(
-                status_code=422,
-                code="invalid_value",
-                detail=f"{field} is required",
-                errors=[FieldError(field=field, message="is required")],
-            )
-        )
+        return field_error(422, "invalid_value", diag.column_name or "value", "is required")
     if isinstance(exc, pg.CheckViolation):
-        field = _check_field(exc)
-        message = f"violates the rule {exc.diag.constraint_name}"
-        return error_response(
-            ErrorBody(
-                status_code=422,
-                code="invalid_value",
-                detail=f"{field} {message}",
-                errors=[FieldError(field=field, message=message)],
-            )
-        )
+        return field_error(422, "invalid_value", _check_field(exc), f"violates the rule {diag.constraint_name}")
     if isinstance(exc, pg.DataError):
         # Class 22: invalid text for a type, numbers out of range, strings too long.
-        detail = exc.diag.message_primary or "invalid value"
-        column = exc.diag.column_name
-        errors = [FieldError(field=column, message=detail)] if column else []
-        return error_response(ErrorBody(status_code=422, code="invalid_value", detail=detail, errors=errors))
+        detail = diag.message_primary or "invalid value"
+        errors = [FieldError(field=diag.column_name, message=detail)] if diag.column_name else []
+        return ApiError(422, "invalid_value", detail, errors)
+    return None
+
+
+def _database_error(exc: psycopg.Error) -> Response[dict[str, Any]]:
+    """Map a failed statement to a status; anything not recognised is logged and answered with 500."""
+    client_error = _constraint_error(exc)
+    if client_error is not None:
+        return error_response(client_error.body)
     if isinstance(exc, pg.QueryCanceled):
         return _unavailable("the query took too long and was cancelled; try again or narrow the request")
     if isinstance(exc, psycopg.OperationalError):

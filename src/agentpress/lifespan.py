@@ -58,6 +58,7 @@ async def _open_pools(settings: Settings) -> tuple[Pool, Pool]:
     try:
         await pool.open(wait=True, timeout=max(settings.pool_timeout, 10.0))
     except psycopg.Error as exc:
+        await pool.close()
         raise StartupError(f"database unreachable: {exc}") from exc
     # The analytics pool may point at a replica; reports wait for it, startup does not.
     await analytics_pool.open(wait=False)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from litestar.params import QueryParameter
 from pydantic import BaseModel
 
-from agentpress.errors import ApiError, FieldError
+from agentpress.errors import field_error
 
 T = TypeVar("T")
 
@@ -54,10 +54,5 @@ def decode_cursor(cursor: str, keys: set[str]) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         position = None
     if not isinstance(position, dict) or set(position) != keys:
-        raise ApiError(
-            400,
-            "invalid_request",
-            "cursor: not a cursor this list returned",
-            [FieldError(field="cursor", message="not a cursor this list returned")],
-        )
+        raise field_error(400, "invalid_request", "cursor", "is not a cursor this list returned")
     return position
