@@ -9,7 +9,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,6 +16,7 @@ import psycopg
 import pytest
 import redis
 from fixtures import widgets
+from helpers import EmbeddedServer
 from litestar import Litestar
 from litestar.testing import TestClient
 from pytest_postgresql import factories
@@ -25,23 +25,6 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from agentpress import embedded, migrations
 from agentpress.app import create_app
 from agentpress.config import Settings, load_settings
-
-
-@dataclass(frozen=True)
-class EmbeddedServer:
-    """Connection details in the shape pytest-postgresql's noproc fixture takes from `depends_on`."""
-
-    pgdata: Path
-    host: str
-    port: int
-    user: str = embedded.SUPERUSER
-    password: str | None = None
-    options: str = ""
-    maintenance_dbname: str = "postgres"
-    template_dbname: str | None = None
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql://{self.user}@/{dbname}?host={quote(self.host)}&port={self.port}"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -12,12 +12,21 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
+from agentpress.api.auth import AuthController
 from agentpress.api.health import HealthController
+from agentpress.api.oauth import OAuthController
+from agentpress.api.orgs import InvitationsController, OrgsController
+from agentpress.auth import provide_current_user, provide_org
 from agentpress.config import Settings, load_settings
-from agentpress.dependencies import provide_analytics_connection, provide_connection
+from agentpress.dependencies import provide_analytics_connection, provide_connection, provide_settings
 from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
+
+api_v1 = Router(
+    path="/api/v1",
+    route_handlers=[AuthController, OAuthController, OrgsController, InvitationsController],
+)
 
 
 def create_app(settings: Settings | None = None, *, route_handlers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
@@ -25,12 +34,15 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     app = Litestar(
-        route_handlers=[HealthController, *route_handlers],
+        route_handlers=[HealthController, api_v1, *route_handlers],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
             "conn": Provide(provide_connection),
             "analytics_conn": Provide(provide_analytics_connection),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "current_user": Provide(provide_current_user),
+            "org": Provide(provide_org),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

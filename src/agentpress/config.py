@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -39,6 +39,28 @@ class Settings(BaseSettings):
     # Reports are long-running by nature; the analytics pool gets its own, longer limit.
     analytics_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # Encrypts provider tokens at rest. Unset: a random key kept in DATA_DIR/app_secret_key.
+    app_secret_key: SecretStr | None = None
+    # Where links in mail point, and the base of OAuth redirect URIs.
+    public_base_url: str = "http://127.0.0.1:8000"
+    default_user_role: Literal["user", "guest"] = "user"
+    password_min_length: int = Field(default=8, ge=1, le=256)
+    session_ttl_hours: int = Field(default=24 * 30, ge=1)
+    # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
+    smtp_url: str | None = None
+    mail_from: str = "AgentPress <no-reply@agentpress.local>"
+
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"
+    github_api_url: str = "https://api.github.com"
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: LogLevel = "INFO"
@@ -49,7 +71,18 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("database_url", "analytics_database_url", "redis_url", mode="before")
+    @field_validator(
+        "database_url",
+        "analytics_database_url",
+        "redis_url",
+        "smtp_url",
+        "app_secret_key",
+        "github_client_id",
+        "github_client_secret",
+        "google_client_id",
+        "google_client_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -59,6 +92,20 @@ class Settings(BaseSettings):
     def _postgres_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must be an smtp:// or smtps:// URL")
+        return value
+
+    @field_validator("app_secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
         return value
 
     @field_validator("redis_url")

@@ -1,4 +1,4 @@
-"""Request dependencies: a pooled connection per request, by name (`conn`, `analytics_conn`)."""
+"""Request dependencies, by name: a pooled connection (`conn`, `analytics_conn`) and the settings."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from psycopg import AsyncConnection
 
+from agentpress.config import Settings
 from agentpress.lifespan import resources
 
 Conn = NamedDependency[AsyncConnection[Any]]
 """A handler parameter `conn: Conn` gets the request's connection from the main pool."""
 AnalyticsConn = NamedDependency[AsyncConnection[Any]]
 """A handler parameter `analytics_conn: AnalyticsConn` gets one from the analytics pool."""
+AppSettings = NamedDependency[Settings]
+"""A handler parameter `settings: AppSettings` gets the service's settings."""
 
 
 async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
@@ -26,3 +29,7 @@ async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]
 async def provide_analytics_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
     async with resources(state).analytics_pool.connection() as conn:
         yield conn
+
+
+def provide_settings(state: State) -> Settings:
+    return resources(state).settings

@@ -39,13 +39,29 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """Raised by controllers for an expected failure, such as a resource that does not exist."""
 
-    def __init__(self, status_code: int, code: str, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.body = ErrorBody(status_code=status_code, code=code, detail=detail, errors=errors or [])
+        self.headers = headers
 
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
+
+
+def unauthorized(detail: str = "sign in: a valid bearer token is required") -> ApiError:
+    return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, "forbidden", detail)
 
 
 def error_response(body: ErrorBody, headers: Mapping[str, str] | None = None) -> Response[dict[str, Any]]:
@@ -131,7 +147,7 @@ def _http_error(exc: HTTPException) -> Response[dict[str, Any]]:
 def handle_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """The one exception handler: known failures get their status, anything else a bare 500."""
     if isinstance(exc, ApiError):
-        return error_response(exc.body)
+        return error_response(exc.body, headers=exc.headers)
     if isinstance(exc, ValidationException):
         return _validation_error(exc)
     if isinstance(exc, SerializationException):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import EmbeddedServer
+from helpers import EmbeddedServer
 from litestar import Litestar
 from litestar.testing import TestClient
 

@@ -95,7 +95,8 @@ def test_starting_with_pending_migrations_fails_saying_make_db_migrate(empty_dat
         [sys.executable, "-m", "agentpress.cli", "serve"], env=env, capture_output=True, text=True, timeout=60
     )
     assert started.returncode != 0
-    assert "1 pending migration(s) (0001.extensions): run `make db-migrate`" in started.stderr
+    ids = migrations.migration_ids()
+    assert f"{len(ids)} pending migration(s) ({', '.join(ids)}): run `make db-migrate`" in started.stderr
 
 
 def test_auto_migrate_applies_pending_migrations_at_startup(

@@ -1,0 +1,12 @@
+-- Undo 0002.identity.sql.
+
+DROP TABLE email_outbox;
+DROP TABLE oauth_states;
+DROP TABLE oauth_connections;
+DROP TABLE password_resets;
+DROP TABLE invitations;
+DROP TABLE sessions;
+DROP TABLE org_members;
+DROP TABLE orgs;
+DROP TABLE users;
+DROP EXTENSION IF EXISTS citext;

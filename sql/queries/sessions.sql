@@ -1,0 +1,46 @@
+-- Sessions: bearer tokens, stored as their SHA-256 only.
+
+-- name: create_session :one
+-- Start a session for a user; the caller keeps the token, the table its hash.
+INSERT INTO sessions (user_id, token_hash, expires_at, user_agent, ip)
+VALUES (%(user_id)s, %(token_hash)s, %(expires_at)s, %(user_agent)s, %(ip)s::inet)
+RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip;
+
+-- name: get_session_user :one
+-- The user behind a live session token: not expired, not revoked, user not disabled.
+-- Runs on every authenticated request: one probe of sessions_token_hash_key, one of users_pkey.
+SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.display_name, u.avatar_url, u.github_id,
+    u.github_username, u.google_id, u.role, u.provider, u.is_email_verified, u.is_disabled, u.created_at,
+    u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at
+FROM sessions AS s
+JOIN users AS u ON u.id = s.user_id
+WHERE s.token_hash = %(token_hash)s
+  AND s.revoked_at IS NULL
+  AND s.expires_at > now()
+  AND NOT u.is_disabled;
+
+-- name: touch_session :exec
+-- Note that a session was used; the caller does it at most once a minute per session.
+UPDATE sessions
+SET last_seen_at = now()
+WHERE id = %(session_id)s;
+
+-- name: list_sessions_for_user :many
+-- A user's live sessions, newest first (sessions_user_id_created_at_idx).
+SELECT id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip
+FROM sessions
+WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: revoke_session :execrows
+-- Revoke one of the user's own sessions; 0 rows when it is not theirs or already revoked.
+UPDATE sessions
+SET revoked_at = now()
+WHERE id = %(session_id)s AND user_id = %(user_id)s AND revoked_at IS NULL;
+
+-- name: revoke_sessions_for_user :execrows
+-- Revoke every live session of a user: a password reset, or the user disabled.
+UPDATE sessions
+SET revoked_at = now()
+WHERE user_id = %(user_id)s AND revoked_at IS NULL;

@@ -1,0 +1,73 @@
+-- Users: registration, sign-in lookups and platform administration.
+
+-- name: create_user :one
+-- Insert a user; the unique email (citext: any case) and username answer 409 through the error mapping.
+INSERT INTO users (
+    email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, password_hash, role, provider, is_email_verified
+)
+VALUES (
+    %(email)s, %(username)s, %(first_name)s, %(last_name)s, %(display_name)s, %(avatar_url)s, %(github_id)s,
+    %(github_username)s, %(google_id)s, %(password_hash)s, %(role)s, %(provider)s, %(is_email_verified)s
+)
+RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;
+
+-- name: has_any_user :scalar
+-- Whether anyone has registered yet: the first user of an installation becomes its admin.
+SELECT EXISTS (SELECT 1 FROM users);
+
+-- name: get_user :one
+-- A user by id.
+SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
+FROM users
+WHERE id = %(user_id)s;
+
+-- name: get_user_by_email :one
+-- A user by email, in any case (users_email_key).
+SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
+FROM users
+WHERE email = %(email)s::citext;
+
+-- name: get_user_credentials_by_email :one
+-- What sign-in checks, by email in any case (users_email_key).
+SELECT id, password_hash, is_disabled
+FROM users
+WHERE email = %(email)s::citext;
+
+-- name: update_user_password_hash :execrows
+-- Store a new password hash: a changed password, or a bcrypt hash upgraded to argon2id.
+UPDATE users
+SET password_hash = %(password_hash)s, updated_at = now()
+WHERE id = %(user_id)s;
+
+-- name: list_users :many
+-- Users by email, optionally those whose email or username contains `search` (any case).
+SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
+FROM users
+WHERE %(search)s::text IS NULL
+   OR email ILIKE '%%' || %(search)s::text || '%%'
+   OR username ILIKE '%%' || %(search)s::text || '%%'
+ORDER BY email, id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: count_users :scalar
+-- How many users list_users would return in all.
+SELECT count(*)
+FROM users
+WHERE %(search)s::text IS NULL
+   OR email ILIKE '%%' || %(search)s::text || '%%'
+   OR username ILIKE '%%' || %(search)s::text || '%%';
+
+-- name: update_user_admin_fields :one
+-- Change a user's platform role or disabled flag; a null parameter leaves the field as it is.
+UPDATE users
+SET role = coalesce(%(role)s, role),
+    is_disabled = coalesce(%(is_disabled)s, is_disabled),
+    updated_at = now()
+WHERE id = %(user_id)s
+RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;

@@ -1,0 +1,71 @@
+"""Signing up and signing in: the steps shared by password and OAuth sign-in."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+from litestar import Request
+from psycopg import AsyncConnection
+
+from agentpress.config import Settings
+from agentpress.errors import field_error
+from agentpress.models.orgs import OrgRole
+from agentpress.models.users import SignedIn, User
+from agentpress.repositories import orgs, sessions, users
+from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
+
+
+def check_password_rules(password: str, settings: Settings) -> None:
+    if len(password) < settings.password_min_length:
+        raise field_error(
+            422, "invalid_value", "password", f"must be at least {settings.password_min_length} characters"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise field_error(422, "invalid_value", "password", f"must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
+async def hash_password_off_loop(password: str) -> str:
+    # argon2id costs tens of milliseconds of CPU on purpose; other requests keep being served meanwhile.
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def create_user_in_default_org(conn: AsyncConnection[Any], settings: Settings, **fields: Any) -> User:
+    """Create a user and make them a member of the default org, both or neither.
+
+    The first user of an empty installation becomes a platform admin and owner of the default org.
+    """
+    async with conn.transaction():
+        default_org = await orgs.get_default_org_for_update(conn)
+        is_first = not await users.has_any_user(conn)
+        user = await users.create_user(conn, role="admin" if is_first else settings.default_user_role, **fields)
+        if default_org is not None:
+            role: OrgRole = "owner" if is_first else "member"
+            await orgs.create_org_member(conn, org_id=default_org.id, user_id=user.id, role=role)
+    return user
+
+
+async def start_session(
+    conn: AsyncConnection[Any], settings: Settings, user: User, request: Request[Any, Any, Any]
+) -> SignedIn:
+    """A new session for the user; the token is returned once and only its hash is kept."""
+    token = new_token()
+    session = await sessions.create_session(
+        conn,
+        user_id=user.id,
+        token_hash=hash_token(token),
+        expires_at=datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours),
+        user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+        ip=_client_ip(request),
+    )
+    return SignedIn(token=token, expires_at=session.expires_at, user=user)
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str | None:
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None

@@ -1,0 +1,78 @@
+"""Registration, password sign-in, sign-out and the signed-in user's sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import anyio
+from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, JSONBody
+
+from agentpress.accounts import check_password_rules, create_user_in_default_org, hash_password_off_loop, start_session
+from agentpress.auth import CurrentUser
+from agentpress.dependencies import AppSettings, Conn
+from agentpress.errors import not_found, unauthorized
+from agentpress.models.users import Login, Register, Session, SignedIn, User
+from agentpress.repositories import sessions, users
+from agentpress.security import verify_password
+
+MAX_LISTED_SESSIONS = 100
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @post("/register", operation_id="register", summary="Create an account and sign in")
+    async def register(
+        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], data: JSONBody[Register]
+    ) -> SignedIn:
+        check_password_rules(data.password, settings)
+        password_hash = await hash_password_off_loop(data.password)
+        user = await create_user_in_default_org(
+            conn,
+            settings,
+            email=data.email,
+            password_hash=password_hash,
+            username=data.username,
+            first_name=data.first_name,
+            last_name=data.last_name,
+        )
+        return await start_session(conn, settings, user, request)
+
+    @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)
+    async def login(
+        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], data: JSONBody[Login]
+    ) -> SignedIn:
+        credentials = await users.get_user_credentials_by_email(conn, email=data.email)
+        # An unknown email costs a password check too: the answer and its timing are the same.
+        matches, needs_rehash = await anyio.to_thread.run_sync(
+            verify_password, credentials.password_hash if credentials else None, data.password
+        )
+        if credentials is None or not matches or credentials.is_disabled:
+            raise unauthorized("wrong email or password")
+        if needs_rehash:
+            new_hash = await hash_password_off_loop(data.password)
+            await users.update_user_password_hash(conn, user_id=credentials.id, password_hash=new_hash)
+        user = await users.get_user(conn, user_id=credentials.id)
+        if user is None:
+            raise unauthorized("wrong email or password")
+        return await start_session(conn, settings, user, request)
+
+    @post("/logout", operation_id="logout", summary="Revoke the session of this token", status_code=204)
+    async def logout(self, conn: Conn, current_user: CurrentUser) -> None:
+        await sessions.revoke_session(conn, session_id=current_user.session_id, user_id=current_user.id)
+
+    @get("/me", operation_id="get_me", summary="The signed-in user")
+    async def me(self, current_user: CurrentUser) -> User:
+        return User.model_validate(current_user.model_dump(exclude={"session_id", "session_last_seen_at"}))
+
+    @get("/sessions", operation_id="list_my_sessions", summary="The signed-in user's live sessions, newest first")
+    async def list_sessions(self, conn: Conn, current_user: CurrentUser) -> list[Session]:
+        return await sessions.list_sessions_for_user(conn, user_id=current_user.id, limit=MAX_LISTED_SESSIONS)
+
+    @delete("/sessions/{session_id:uuid}", operation_id="revoke_my_session", summary="Revoke one of your sessions")
+    async def revoke_session(self, conn: Conn, current_user: CurrentUser, session_id: FromPath[UUID]) -> None:
+        if not await sessions.revoke_session(conn, session_id=session_id, user_id=current_user.id):
+            raise not_found("session")

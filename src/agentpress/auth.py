@@ -1,0 +1,97 @@
+"""Who is asking: the signed-in user from the bearer token, the org they act in, and what their roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.di import NamedDependency
+
+from agentpress.dependencies import Conn
+from agentpress.errors import field_error, forbidden, not_found, unauthorized
+from agentpress.models.orgs import OrgRole
+from agentpress.models.users import SessionUser
+from agentpress.repositories import orgs, sessions
+from agentpress.security import hash_token
+
+# last_seen_at is written at most this often per session, not on every request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 128
+ORG_HEADER = "X-Org-Id"
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    """The org a request acts in, and the user's role there (None: a platform admin who is not a member)."""
+
+    org_id: UUID
+    role: OrgRole | None
+    user: SessionUser
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins manage the org's members and resources; platform admins everywhere."""
+        return self.user.role == "admin" or self.role in ("owner", "admin")
+
+    def require_manager(self) -> None:
+        if not self.can_manage:
+            raise forbidden("only the org's owners and admins may do this")
+
+    def require_writer(self) -> None:
+        """Members use the org's resources; platform guests only read."""
+        require_not_guest(self.user)
+
+
+CurrentUser = NamedDependency[SessionUser]
+"""A handler parameter `current_user: CurrentUser` requires a signed-in user."""
+Org = NamedDependency[OrgContext]
+"""A handler parameter `org: Org` requires a signed-in user acting in an org they can see."""
+
+
+def require_not_guest(user: SessionUser) -> None:
+    if user.role == "guest":
+        raise forbidden("guests may read but not create or change anything")
+
+
+def require_platform_admin(user: SessionUser) -> None:
+    if user.role != "admin":
+        raise forbidden("only platform admins may do this")
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
+async def provide_current_user(request: Request[Any, Any, Any], conn: Conn) -> SessionUser:
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized()
+    user = await sessions.get_session_user(conn, token_hash=hash_token(token))
+    if user is None:
+        raise unauthorized("the token is invalid, expired or revoked")
+    if datetime.now(UTC) - user.session_last_seen_at > TOUCH_INTERVAL:
+        await sessions.touch_session(conn, session_id=user.session_id)
+    return user
+
+
+async def provide_org(request: Request[Any, Any, Any], conn: Conn, current_user: CurrentUser) -> OrgContext:
+    """The org named by X-Org-Id, else the user's home org. Another org's id answers 404, never 403."""
+    header = request.headers.get(ORG_HEADER)
+    if header is None:
+        access = await orgs.get_home_org_access(conn, user_id=current_user.id)
+    else:
+        try:
+            org_id = UUID(header)
+        except ValueError:
+            raise field_error(400, "invalid_request", ORG_HEADER, "must be an org id (a UUID)") from None
+        access = await orgs.get_org_access(conn, org_id=org_id, user_id=current_user.id)
+    if access is None or (access.role is None and current_user.role != "admin"):
+        raise not_found("org")
+    return OrgContext(org_id=access.org_id, role=access.role, user=current_user)

@@ -1,0 +1,23 @@
+"""Mail waiting in the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+EmailKind = Literal["invitation", "password_reset"]
+
+
+class OutboxEmail(BaseModel):
+    id: UUID
+    kind: EmailKind
+    to_email: str
+    subject: str
+    body: str
+    created_at: datetime
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None

@@ -1,0 +1,109 @@
+"""Secrets: random tokens stored only as hashes, password hashing, and encryption of provider tokens at rest."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import bcrypt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from agentpress.config import Settings
+
+log = logging.getLogger("agentpress.security")
+
+TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG
+MAX_PASSWORD_LENGTH = 1024  # long passphrases are welcome; megabyte "passwords" are a denial of service
+
+_argon2 = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory profile
+# Verified against when the email is unknown, so that the answer takes as long as a wrong password.
+_DUMMY_HASH = _argon2.hash(secrets.token_urlsafe(16))
+
+
+def new_token() -> str:
+    """A bearer token for a session, reset or invitation: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> bytes:
+    """What the database stores of a token: its SHA-256. A stolen table holds no usable token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def hash_password(password: str) -> str:
+    return _argon2.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
+    """(matches, needs_rehash). bcrypt hashes from AgentPress verify and always need a rehash to argon2id.
+
+    With no hash (unknown email, OAuth-only user) it still spends a check's time, so that timing
+    does not tell whether an account exists.
+    """
+    if password_hash is None:
+        _burn_time(password)
+        return False, False
+    if password_hash.startswith(("$2a$", "$2b$", "$2y$")):
+        # bcrypt reads only the first 72 bytes; the old system hashed exactly those.
+        candidate = password.encode()[:72]
+        try:
+            return bcrypt.checkpw(candidate, password_hash.encode()), True
+        except ValueError:
+            return False, False
+    try:
+        _argon2.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False, False
+    return True, _argon2.check_needs_rehash(password_hash)
+
+
+def _burn_time(password: str) -> None:
+    with contextlib.suppress(VerificationError):
+        _argon2.verify(_DUMMY_HASH, password)
+
+
+class Encryptor:
+    """Encrypts provider tokens at rest (Fernet: AES-128-CBC with HMAC-SHA256), keyed from APP_SECRET_KEY."""
+
+    def __init__(self, secret: str) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"agentpress provider tokens").derive(
+            secret.encode()
+        )
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode())
+
+    def decrypt(self, ciphertext: bytes) -> str | None:
+        """The plaintext, or None when the key has changed since it was encrypted."""
+        try:
+            return self._fernet.decrypt(ciphertext).decode()
+        except InvalidToken:
+            return None
+
+
+def app_secret_key(settings: Settings) -> str:
+    """APP_SECRET_KEY, or for a development install a random key kept in DATA_DIR/app_secret_key."""
+    if settings.app_secret_key is not None:
+        return settings.app_secret_key.get_secret_value()
+    path: Path = settings.data_dir / "app_secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            log.warning("APP_SECRET_KEY is unset: generated one in %s; set it in production", path)
+    return path.read_text().strip()

@@ -1,0 +1,44 @@
+"""Shared test helpers: the embedded server's details, registering users and signing requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from agentpress import embedded
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """Connection details in the shape pytest-postgresql's noproc fixture takes from `depends_on`."""
+
+    pgdata: Path
+    host: str
+    port: int
+    user: str = embedded.SUPERUSER
+    password: str | None = None
+    options: str = ""
+    maintenance_dbname: str = "postgres"
+    template_dbname: str | None = None
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql://{self.user}@/{dbname}?host={quote(self.host)}&port={self.port}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def register(client: TestClient[Litestar], email: str, password: str = PASSWORD, **fields: Any) -> dict[str, Any]:
+    """Register and return the sign-in answer: {token, expires_at, user}."""
+    response = client.post("/api/v1/auth/register", json={"email": email, "password": password, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
