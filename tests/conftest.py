@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -16,7 +15,7 @@ import psycopg
 import pytest
 import redis
 from fixtures import widgets
-from helpers import EmbeddedServer
+from helpers import EmbeddedServer, free_port
 from litestar import Litestar
 from litestar.testing import TestClient
 from pytest_postgresql import factories
@@ -71,13 +70,6 @@ def empty_database_url(embedded_server: EmbeddedServer) -> Iterator[str]:
         yield embedded_server.url(dbname)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
@@ -93,7 +85,7 @@ def redis_url() -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ class EmbeddedServer:
 
     def url(self, dbname: str) -> str:
         return f"postgresql://{self.user}@/{dbname}?host={quote(self.host)}&port={self.port}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def bearer(token: str) -> dict[str, str]:

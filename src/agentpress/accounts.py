@@ -14,7 +14,7 @@ from agentpress.config import Settings
 from agentpress.errors import field_error
 from agentpress.models.orgs import OrgRole
 from agentpress.models.users import SignedIn, User
-from agentpress.repositories import orgs, sessions, users
+from agentpress.repositories import orgs, outbox, password_resets, sessions, users
 from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
 
 
@@ -69,3 +69,40 @@ def _client_ip(request: Request[Any, Any, Any]) -> str | None:
         return str(ipaddress.ip_address(host)) if host else None
     except ValueError:
         return None
+
+
+RESET_TOKEN_TTL = timedelta(hours=1)
+
+
+async def request_password_reset(conn: AsyncConnection[Any], settings: Settings, email: str) -> None:
+    """Mail a reset link if the account exists and is enabled; the caller answers the same either way."""
+    user = await users.get_user_by_email(conn, email=email)
+    if user is None or user.is_disabled:
+        return
+    token = new_token()
+    async with conn.transaction():
+        await password_resets.supersede_password_resets(conn, user_id=user.id)
+        await password_resets.create_password_reset(
+            conn, user_id=user.id, token_hash=hash_token(token), expires_at=datetime.now(UTC) + RESET_TOKEN_TTL
+        )
+        await outbox.create_outbox_email(
+            conn,
+            kind="password_reset",
+            to_email=user.email,
+            subject="Reset your AgentPress password",
+            body=(
+                "Someone asked to reset the password of your AgentPress account.\n\n"
+                f"To choose a new password, open {settings.public_base_url}/reset-password?token={token}\n\n"
+                "The link works once, for an hour. If you did not ask, ignore this message."
+            ),
+        )
+
+
+async def reset_password(conn: AsyncConnection[Any], *, token: str, password_hash: str) -> None:
+    """Spend the token, set the password and end every session of the user, all or nothing."""
+    async with conn.transaction():
+        user_id = await password_resets.use_password_reset(conn, token_hash=hash_token(token))
+        if user_id is None:
+            raise field_error(400, "invalid_request", "token", "is invalid, expired, used or superseded")
+        await users.update_user_password_hash(conn, user_id=user_id, password_hash=password_hash)
+        await sessions.revoke_sessions_for_user(conn, user_id=user_id)

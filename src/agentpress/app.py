@@ -16,6 +16,7 @@ from agentpress.api.auth import AuthController
 from agentpress.api.health import HealthController
 from agentpress.api.oauth import OAuthController
 from agentpress.api.orgs import InvitationsController, OrgsController
+from agentpress.api.users import UsersController
 from agentpress.auth import provide_current_user, provide_org
 from agentpress.config import Settings, load_settings
 from agentpress.dependencies import provide_analytics_connection, provide_connection, provide_settings
@@ -25,7 +26,7 @@ from agentpress.logs import configure_logging, request_logging_middleware
 
 api_v1 = Router(
     path="/api/v1",
-    route_handlers=[AuthController, OAuthController, OrgsController, InvitationsController],
+    route_handlers=[AuthController, OAuthController, OrgsController, InvitationsController, UsersController],
 )
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
     mail_from: str = "AgentPress <no-reply@agentpress.local>"
+    # How often the outbox is checked for mail to send.
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
 
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from redis.asyncio import Redis
 from agentpress import migrations
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
+from agentpress.mail import create_sender, run_outbox_loop
 from agentpress.repositories import system
 
 log = logging.getLogger("agentpress")
@@ -77,7 +80,7 @@ def _connect_redis(settings: Settings) -> Redis | None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
-    redis = None
+    redis, mailer = None, None
     try:
         pending = await pending_migrations(pool)
         if pending:
@@ -87,8 +90,13 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             )
         redis = _connect_redis(settings)
         app.state.resources = Resources(settings, pool, analytics_pool, redis)
+        mailer = asyncio.create_task(run_outbox_loop(pool, create_sender(settings), settings.outbox_poll_seconds))
         yield
     finally:
+        if mailer is not None:
+            mailer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await mailer
         if redis is not None:
             await redis.aclose()
         await analytics_pool.close()

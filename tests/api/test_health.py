@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import free_port
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress import migrations
 from agentpress.app import create_app
 from agentpress.config import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -9,10 +9,18 @@ import anyio
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from agentpress.accounts import check_password_rules, create_user_in_default_org, hash_password_off_loop, start_session
+from agentpress.accounts import (
+    check_password_rules,
+    create_user_in_default_org,
+    hash_password_off_loop,
+    request_password_reset,
+    reset_password,
+    start_session,
+)
 from agentpress.auth import CurrentUser
 from agentpress.dependencies import AppSettings, Conn
 from agentpress.errors import not_found, unauthorized
+from agentpress.models.password_resets import PasswordResetConfirm, PasswordResetRequest
 from agentpress.models.users import Login, Register, Session, SignedIn, User
 from agentpress.repositories import sessions, users
 from agentpress.security import verify_password
@@ -76,3 +84,26 @@ class AuthController(Controller):
     async def revoke_session(self, conn: Conn, current_user: CurrentUser, session_id: FromPath[UUID]) -> None:
         if not await sessions.revoke_session(conn, session_id=session_id, user_id=current_user.id):
             raise not_found("session")
+
+    @post(
+        "/password-resets",
+        operation_id="request_password_reset",
+        summary="Mail a password reset link; 202 whether or not the email has an account",
+        status_code=202,
+    )
+    async def post_password_reset(
+        self, conn: Conn, settings: AppSettings, data: JSONBody[PasswordResetRequest]
+    ) -> None:
+        await request_password_reset(conn, settings, data.email)
+
+    @post(
+        "/password-resets/confirm",
+        operation_id="confirm_password_reset",
+        summary="Set a new password with a reset token; every session of the user ends",
+        status_code=204,
+    )
+    async def post_password_reset_confirm(
+        self, conn: Conn, settings: AppSettings, data: JSONBody[PasswordResetConfirm]
+    ) -> None:
+        check_password_rules(data.password, settings)
+        await reset_password(conn, token=data.token, password_hash=await hash_password_off_loop(data.password))

@@ -1,0 +1,119 @@
+"""Mail delivery from the outbox: logged by default, sent over SMTP when SMTP_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import anyio
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agentpress.config import Settings
+from agentpress.models.outbox import OutboxEmail
+from agentpress.repositories import outbox
+
+log = logging.getLogger("agentpress.mail")
+
+MAX_ATTEMPTS = 5
+BATCH_SIZE = 20
+
+
+class MailSender(Protocol):
+    async def send(self, email: OutboxEmail) -> None: ...
+
+
+class LogSender:
+    """Development default: the message goes to the log, where its links can be followed."""
+
+    async def send(self, email: OutboxEmail) -> None:
+        log.info(
+            "mail to %s: %s",
+            email.to_email,
+            email.subject,
+            extra={"to_email": email.to_email, "subject": email.subject, "body": email.body, "kind": email.kind},
+        )
+
+
+class SmtpSender:
+    """Sends through the server in SMTP_URL: smtp://user:password@host:port (STARTTLS when offered) or smtps://."""
+
+    def __init__(self, smtp_url: str, mail_from: str) -> None:
+        url = urlsplit(smtp_url)
+        self.use_tls = url.scheme == "smtps"
+        self.host = url.hostname or "localhost"
+        self.port = url.port or (465 if self.use_tls else 25)
+        self.username = unquote(url.username) if url.username else None
+        self.password = unquote(url.password) if url.password else None
+        self.mail_from = mail_from
+
+    async def send(self, email: OutboxEmail) -> None:
+        message = EmailMessage()
+        message["From"] = self.mail_from
+        message["To"] = email.to_email
+        message["Subject"] = email.subject
+        message.set_content(email.body)
+        # smtplib blocks; a worker thread keeps the event loop serving requests.
+        await anyio.to_thread.run_sync(self._send_blocking, message)
+
+    def _send_blocking(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.use_tls:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=10, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=10)
+        with smtp:
+            smtp.ehlo()
+            if not self.use_tls and smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+def create_sender(settings: Settings) -> MailSender:
+    return SmtpSender(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogSender()
+
+
+async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender) -> int:
+    """Send the outbox's unsent messages, oldest first; returns how many were sent.
+
+    Each message is claimed, sent and marked in its own short transaction: the row lock keeps
+    a second sender off it, and a crash before the mark means it is sent again (at least once,
+    never lost).
+    """
+    sent = 0
+    for _ in range(BATCH_SIZE):
+        async with conn.transaction():
+            claimed = await outbox.claim_unsent_emails(conn, limit=1, max_attempts=MAX_ATTEMPTS)
+            if not claimed:
+                break
+            email = claimed[0]
+            try:
+                await sender.send(email)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
+                await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000])
+                continue
+            await outbox.mark_email_sent(conn, email_id=email.id)
+            sent += 1
+    return sent
+
+
+async def run_outbox_loop(pool: AsyncConnectionPool[Any], sender: MailSender, interval: float) -> None:
+    """Deliver the outbox every `interval` seconds until cancelled; database outages are waited out."""
+    while True:
+        try:
+            async with pool.connection() as conn:
+                await deliver_pending(conn, sender)
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("outbox delivery skipped: %s", exc)
+        await asyncio.sleep(interval)

@@ -1,0 +1,25 @@
+"""Password reset tokens and the requests that use them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class PasswordReset(BaseModel):
+    id: UUID
+    user_id: UUID
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class PasswordResetRequest(BaseModel):
+    email: str = Field(max_length=320)
+
+
+class PasswordResetConfirm(BaseModel):
+    token: str = Field(min_length=1, max_length=128)
+    password: str = Field(max_length=1024)

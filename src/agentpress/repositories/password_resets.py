@@ -1,0 +1,32 @@
+"""Password resets: single-use tokens, stored as their SHA-256."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+
+from agentpress.models.password_resets import PasswordReset
+from agentpress.queries import queries
+
+
+async def create_password_reset(
+    conn: AsyncConnection[Any], *, user_id: UUID, token_hash: bytes, expires_at: datetime
+) -> PasswordReset:
+    reset = await queries.password_resets.create_password_reset.one(
+        conn, PasswordReset, user_id=user_id, token_hash=token_hash, expires_at=expires_at
+    )
+    assert reset is not None
+    return reset
+
+
+async def supersede_password_resets(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
+    return await queries.password_resets.supersede_password_resets.execrows(conn, user_id=user_id)
+
+
+async def use_password_reset(conn: AsyncConnection[Any], *, token_hash: bytes) -> UUID | None:
+    """Spend the token; the user it was for, or None when it is not live."""
+    user_id: UUID | None = await queries.password_resets.use_password_reset.scalar(conn, token_hash=token_hash)
+    return user_id
