@@ -19,6 +19,7 @@ from helpers import EmbeddedServer, free_port
 from litestar import Litestar
 from litestar.testing import TestClient
 from pytest_postgresql import factories
+from pytest_postgresql.executors import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from agentpress import embedded, migrations
@@ -53,6 +54,22 @@ postgresql = factories.postgresql("migrated_template")
 def database_url(postgresql: psycopg.Connection, embedded_server: EmbeddedServer) -> str:
     """A fresh, fully migrated database for this test (a clone of the template)."""
     return embedded_server.url(postgresql.info.dbname)
+
+
+@pytest.fixture(scope="module")
+def database_url_module(migrated_template: NoopExecutor, embedded_server: EmbeddedServer) -> Iterator[str]:
+    """A migrated database shared by the tests of one module (for data that is slow to build)."""
+    dbname = f"module_{uuid.uuid4().hex[:12]}"
+    janitor = DatabaseJanitor(
+        user=embedded_server.user,
+        host=embedded_server.host,
+        port=embedded_server.port,
+        dbname=dbname,
+        template_dbname=migrated_template.template_dbname,
+        password=None,
+    )
+    with janitor:
+        yield embedded_server.url(dbname)
 
 
 @pytest.fixture

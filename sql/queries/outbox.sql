@@ -8,7 +8,8 @@ RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, s
 
 -- name: claim_unsent_emails :many
 -- The oldest unsent messages, locked so that two senders never send one twice; the lock holds
--- until the sender's transaction ends (email_outbox_unsent_idx).
+-- until the sender's transaction ends.
+-- Uses email_outbox_unsent_idx.
 SELECT id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at
 FROM email_outbox
 WHERE sent_at IS NULL AND attempts < %(max_attempts)s

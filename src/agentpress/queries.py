@@ -19,6 +19,7 @@ KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_USES = re.compile(r"^Uses (?P<indexes>[a-z0-9_]+(?:, [a-z0-9_]+)*)\.?$")
 # What psycopg itself treats as a placeholder: %% is a literal %, %(name)s a named parameter.
 _PERCENT = re.compile(r"%(%|\((?P<name>[^)]*)\)(?P<format>[sbt])|.?)", re.DOTALL)
 
@@ -39,6 +40,8 @@ class Query:
     doc: str
     file: Path
     line: int
+    # From a doc line `-- Uses <index>, <index>.`: the plan the query needs, held by tests/sql/test_plans.py.
+    indexes: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -188,6 +191,12 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
             )
         params.add(param)
 
+    indexes = tuple(
+        index
+        for line in doc_lines
+        if (uses := _USES.match(line))
+        for index in uses.group("indexes").split(", ")
+    )
     return Query(
         name=name,
         domain=path.stem,
@@ -199,6 +208,7 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         doc=" ".join(doc_lines),
         file=path,
         line=start + 1,
+        indexes=indexes,
     )
 
 
