@@ -146,7 +146,7 @@ CREATE TABLE email_outbox (
     kind text NOT NULL,
     to_email citext NOT NULL,
     subject text NOT NULL,
-    body text NOT NULL,
+    body bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     attempts integer NOT NULL DEFAULT 0,
     last_error text,
@@ -154,4 +154,5 @@ CREATE TABLE email_outbox (
     CONSTRAINT email_outbox_kind_check CHECK (kind IN ('invitation', 'password_reset'))
 );
 COMMENT ON TABLE email_outbox IS 'Mail the service has to send; a sender delivers the unsent rows oldest first and sets sent_at.';
+COMMENT ON COLUMN email_outbox.body IS 'Encrypted (Fernet, key from APP_SECRET_KEY): bodies carry reset and invitation links.';
 CREATE INDEX email_outbox_unsent_idx ON email_outbox (created_at) WHERE sent_at IS NULL;

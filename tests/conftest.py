@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import redis
 from fixtures import widgets
-from helpers import EmbeddedServer, free_port
+from helpers import SECRET_KEY, EmbeddedServer, free_port
 from litestar import Litestar
 from litestar.testing import TestClient
 from pytest_postgresql import factories
@@ -135,6 +135,7 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "pool_min_size": 1,
             "pool_max_size": 4,
             "analytics_pool_min_size": 0,
+            "app_secret_key": SECRET_KEY,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress import embedded
+from agentpress.security import Encryptor
 
 PASSWORD = "correct horse battery staple"
+# APP_SECRET_KEY of every app the tests start.
+SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,22 @@ def register(client: TestClient[Litestar], email: str, password: str = PASSWORD,
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def outbox_bodies(database_url: str, *, kind: str, to_email: str) -> list[str]:
+    """The decrypted bodies of the mail queued for an address, oldest first."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT body FROM email_outbox WHERE kind = %s AND to_email = %s ORDER BY created_at, id",
+            [kind, to_email],
+        ).fetchall()
+    decrypted = [Encryptor(SECRET_KEY).decrypt(body) for (body,) in rows]
+    assert None not in decrypted
+    return [body for body in decrypted if body is not None]
+
+
+def link_token(body: str) -> str:
+    """The token in the link of a mail body."""
+    match = re.search(r"token=([A-Za-z0-9_-]+)", body)
+    assert match, body
+    return match.group(1)

@@ -12,9 +12,10 @@ from psycopg import AsyncConnection
 
 from agentpress.config import Settings
 from agentpress.errors import field_error
+from agentpress.mail import queue_email
 from agentpress.models.orgs import OrgRole
 from agentpress.models.users import SignedIn, User
-from agentpress.repositories import orgs, outbox, password_resets, sessions, users
+from agentpress.repositories import orgs, password_resets, sessions, users
 from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
 
 
@@ -85,8 +86,9 @@ async def request_password_reset(conn: AsyncConnection[Any], settings: Settings,
         await password_resets.create_password_reset(
             conn, user_id=user.id, token_hash=hash_token(token), expires_at=datetime.now(UTC) + RESET_TOKEN_TTL
         )
-        await outbox.create_outbox_email(
+        await queue_email(
             conn,
+            settings,
             kind="password_reset",
             to_email=user.email,
             subject="Reset your AgentPress password",

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from agentpress import migrations
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
-from agentpress.mail import create_sender, run_outbox_loop
+from agentpress.mail import run_outbox_loop
 from agentpress.repositories import system
 
 log = logging.getLogger("agentpress")
@@ -90,7 +90,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             )
         redis = _connect_redis(settings)
         app.state.resources = Resources(settings, pool, analytics_pool, redis)
-        mailer = asyncio.create_task(run_outbox_loop(pool, create_sender(settings), settings.outbox_poll_seconds))
+        mailer = asyncio.create_task(run_outbox_loop(pool, settings))
         yield
     finally:
         if mailer is not None:

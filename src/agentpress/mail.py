@@ -6,6 +6,7 @@ import asyncio
 import logging
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -16,8 +17,9 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentpress.config import Settings
-from agentpress.models.outbox import OutboxEmail
+from agentpress.models.outbox import EmailKind
 from agentpress.repositories import outbox
+from agentpress.security import Encryptor, encryptor
 
 log = logging.getLogger("agentpress.mail")
 
@@ -25,19 +27,36 @@ MAX_ATTEMPTS = 5
 BATCH_SIZE = 20
 
 
+@dataclass(frozen=True)
+class Mail:
+    to_email: str
+    subject: str
+    body: str
+    kind: str
+
+
 class MailSender(Protocol):
-    async def send(self, email: OutboxEmail) -> None: ...
+    async def send(self, mail: Mail) -> None: ...
+
+
+async def queue_email(
+    conn: AsyncConnection[Any], settings: Settings, *, kind: EmailKind, to_email: str, subject: str, body: str
+) -> None:
+    """Put a message in the outbox, its body encrypted: bodies carry single-use links."""
+    await outbox.create_outbox_email(
+        conn, kind=kind, to_email=to_email, subject=subject, body=encryptor(settings).encrypt(body)
+    )
 
 
 class LogSender:
     """Development default: the message goes to the log, where its links can be followed."""
 
-    async def send(self, email: OutboxEmail) -> None:
+    async def send(self, mail: Mail) -> None:
         log.info(
             "mail to %s: %s",
-            email.to_email,
-            email.subject,
-            extra={"to_email": email.to_email, "subject": email.subject, "body": email.body, "kind": email.kind},
+            mail.to_email,
+            mail.subject,
+            extra={"to_email": mail.to_email, "subject": mail.subject, "body": mail.body, "kind": mail.kind},
         )
 
 
@@ -53,12 +72,12 @@ class SmtpSender:
         self.password = unquote(url.password) if url.password else None
         self.mail_from = mail_from
 
-    async def send(self, email: OutboxEmail) -> None:
+    async def send(self, mail: Mail) -> None:
         message = EmailMessage()
         message["From"] = self.mail_from
-        message["To"] = email.to_email
-        message["Subject"] = email.subject
-        message.set_content(email.body)
+        message["To"] = mail.to_email
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
         # smtplib blocks; a worker thread keeps the event loop serving requests.
         await anyio.to_thread.run_sync(self._send_blocking, message)
 
@@ -83,7 +102,7 @@ def create_sender(settings: Settings) -> MailSender:
     return SmtpSender(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogSender()
 
 
-async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender) -> int:
+async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryptor: Encryptor) -> int:
     """Send the outbox's unsent messages, oldest first; returns how many were sent.
 
     Each message is claimed, sent and marked in its own short transaction: the row lock keeps
@@ -97,8 +116,13 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender) -> int
             if not claimed:
                 break
             email = claimed[0]
+            body = decryptor.decrypt(email.body)
+            if body is None:
+                # Encrypted under another APP_SECRET_KEY: it can never be sent, so stop retrying it.
+                await outbox.mark_email_failed(conn, email_id=email.id, error="undecryptable with the current key")
+                continue
             try:
-                await sender.send(email)
+                await sender.send(Mail(email.to_email, email.subject, body, email.kind))
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
                 await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000])
@@ -108,12 +132,13 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender) -> int
     return sent
 
 
-async def run_outbox_loop(pool: AsyncConnectionPool[Any], sender: MailSender, interval: float) -> None:
-    """Deliver the outbox every `interval` seconds until cancelled; database outages are waited out."""
+async def run_outbox_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
+    """Deliver the outbox every OUTBOX_POLL_SECONDS until cancelled; database outages are waited out."""
+    sender, decryptor = create_sender(settings), encryptor(settings)
     while True:
         try:
             async with pool.connection() as conn:
-                await deliver_pending(conn, sender)
+                await deliver_pending(conn, sender, decryptor)
         except (psycopg.Error, PoolTimeout) as exc:
             log.warning("outbox delivery skipped: %s", exc)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(settings.outbox_poll_seconds)

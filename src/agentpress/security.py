@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -89,6 +90,16 @@ class Encryptor:
             return self._fernet.decrypt(ciphertext).decode()
         except InvalidToken:
             return None
+
+
+@functools.cache
+def _encryptor(secret: str) -> Encryptor:
+    return Encryptor(secret)
+
+
+def encryptor(settings: Settings) -> Encryptor:
+    """The service's encryptor for secrets at rest (built once per key)."""
+    return _encryptor(app_secret_key(settings))
 
 
 def app_secret_key(settings: Settings) -> str:

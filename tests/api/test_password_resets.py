@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import PASSWORD, bearer, register
+from helpers import PASSWORD, bearer, link_token, outbox_bodies, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -15,13 +14,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def mailed_tokens(database_url: str, to_email: str) -> list[str]:
-    """The reset tokens mailed to an address, oldest first, read from the links in the outbox."""
-    with psycopg.connect(database_url) as conn:
-        bodies = conn.execute(
-            "SELECT body FROM email_outbox WHERE kind = 'password_reset' AND to_email = %s ORDER BY created_at",
-            [to_email],
-        ).fetchall()
-    return [re.search(r"token=([A-Za-z0-9_-]+)", body).group(1) for (body,) in bodies]  # type: ignore[union-attr]
+    """The reset tokens mailed to an address, oldest first."""
+    return [link_token(body) for body in outbox_bodies(database_url, kind="password_reset", to_email=to_email)]
 
 
 def ask_reset(client: TestClient[Litestar], email: str) -> None:

@@ -12,7 +12,7 @@ from agentpress.queries import queries
 
 
 async def create_outbox_email(
-    conn: AsyncConnection[Any], *, kind: EmailKind, to_email: str, subject: str, body: str
+    conn: AsyncConnection[Any], *, kind: EmailKind, to_email: str, subject: str, body: bytes
 ) -> OutboxEmail:
     email = await queries.outbox.create_outbox_email.one(
         conn, OutboxEmail, kind=kind, to_email=to_email, subject=subject, body=body
