@@ -192,10 +192,7 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         params.add(param)
 
     indexes = tuple(
-        index
-        for line in doc_lines
-        if (uses := _USES.match(line))
-        for index in uses.group("indexes").split(", ")
+        index for line in doc_lines if (uses := _USES.match(line)) for index in uses.group("indexes").split(", ")
     )
     return Query(
         name=name,
