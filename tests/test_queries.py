@@ -100,3 +100,15 @@ async def _call_with_wrong_params() -> None:
 async def test_a_call_with_parameters_the_sql_does_not_take_is_refused() -> None:
     with pytest.raises(TypeError, match=r"list_applied_migrations .*unknown \['org_id'\]"):
         await _call_with_wrong_params()
+
+
+def test_a_uses_doc_line_states_the_indexes_of_the_plan(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "q.sql",
+        "-- name: get_a :one\n-- A thing by key.\n-- Uses things_pkey, others_key.\nSELECT 1;\n"
+        "-- name: get_b :one\n-- Not a uses line: Uses nothing.\nSELECT 2;\n",
+    )
+    registry = load_queries(tmp_path)
+    assert registry.q.get_a.indexes == ("things_pkey", "others_key")
+    assert registry.q.get_b.indexes == ()

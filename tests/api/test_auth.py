@@ -200,3 +200,21 @@ def test_a_bcrypt_user_inserted_by_sql_signs_in_and_is_rehashed_to_argon2id(
     assert stored.startswith("$argon2id$")
     again = client.post("/api/v1/auth/login", json={"email": "legacy@example.com", "password": PASSWORD})
     assert again.status_code == 200
+
+
+def test_a_user_is_created_with_their_default_org_membership_or_not_at_all(
+    client: TestClient[Litestar], database_url: str
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            """
+            CREATE FUNCTION refuse_member() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'no members today' USING ERRCODE = 'check_violation'; END $$;
+            CREATE TRIGGER refuse_member BEFORE INSERT ON org_members FOR EACH ROW EXECUTE FUNCTION refuse_member();
+            """
+        )
+    response = client.post("/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD})
+    assert response.status_code == 422
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
