@@ -139,6 +139,8 @@ CREATE TABLE oauth_states (
     CONSTRAINT oauth_states_state_hash_check CHECK (length(state_hash) = 32),
     CONSTRAINT oauth_states_provider_check CHECK (provider IN ('github', 'google'))
 );
+-- Abandoned sign-ins are swept by expiry at each start.
+CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
 COMMENT ON TABLE oauth_states IS 'OAuth sign-ins in flight: the state (hashed), the PKCE verifier (encrypted) and, when linking, the signed-in user. Single use.';
 
 CREATE TABLE email_outbox (

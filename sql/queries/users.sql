@@ -19,20 +19,23 @@ SELECT EXISTS (SELECT 1 FROM users);
 
 -- name: get_user :one
 -- A user by id.
+-- Uses users_pkey.
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
 WHERE id = %(user_id)s;
 
 -- name: get_user_by_email :one
--- A user by email, in any case (users_email_key).
+-- A user by email, in any case.
+-- Uses users_email_key.
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
 WHERE email = %(email)s::citext;
 
 -- name: get_user_credentials_by_email :one
--- What sign-in checks, by email in any case (users_email_key).
+-- What sign-in checks, by email in any case.
+-- Uses users_email_key.
 SELECT id, password_hash, is_disabled
 FROM users
 WHERE email = %(email)s::citext;
@@ -68,6 +71,42 @@ UPDATE users
 SET role = coalesce(%(role)s, role),
     is_disabled = coalesce(%(is_disabled)s, is_disabled),
     updated_at = now()
+WHERE id = %(user_id)s
+RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;
+
+-- name: get_user_by_github_id :one
+-- A user by their GitHub account id: OAuth sign-in of a user imported with a GitHub id but no
+-- oauth_connections row yet.
+-- Uses users_github_id_key.
+SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
+FROM users
+WHERE github_id = %(github_id)s;
+
+-- name: get_user_by_google_id :one
+-- A user by their Google account id: OAuth sign-in of a user imported with a Google id but no
+-- oauth_connections row yet.
+-- Uses users_google_id_key.
+SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
+FROM users
+WHERE google_id = %(google_id)s;
+
+-- name: update_user_github_identity :one
+-- Record the GitHub account a signed-in user linked; the most recently linked one wins. Another
+-- user with the same github_id answers 409 through the error mapping.
+UPDATE users
+SET github_id = %(github_id)s, github_username = %(github_username)s, updated_at = now()
+WHERE id = %(user_id)s
+RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
+    google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;
+
+-- name: update_user_google_id :one
+-- Record the Google account a signed-in user linked; the most recently linked one wins. Another
+-- user with the same google_id answers 409 through the error mapping.
+UPDATE users
+SET google_id = %(google_id)s, updated_at = now()
 WHERE id = %(user_id)s
 RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;

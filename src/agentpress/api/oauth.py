@@ -2,9 +2,136 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Redirect
+
+from agentpress import oauth
+from agentpress.auth import provide_current_user
+from agentpress.config import Settings
+from agentpress.dependencies import AppSettings, Conn
+from agentpress.errors import ApiError, FieldError, field_error, not_found
+from agentpress.lifespan import resources
+from agentpress.models.users import SignedIn
+from agentpress.repositories import oauth as oauth_repo
+from agentpress.security import encryptor, hash_token, new_token
+
+CALLBACK_ROUTE = "oauth_callback"
+
+ProviderParam = Annotated[str, PathParameter(description="github or google")]
+# `state` is also the name under which Litestar injects the application state, hence the alias. No
+# max_length: Litestar's validation errors name the Python parameter, not the alias, and an
+# over-long state is simply unknown.
+StateParam = Annotated[str | None, QueryParameter(name="state", description="the state the start redirect carried")]
+CodeParam = Annotated[str | None, QueryParameter(name="code", max_length=2048, description="the provider's code")]
+ErrorParam = Annotated[
+    str | None, QueryParameter(name="error", max_length=200, description="set by the provider when sign-in failed")
+]
 
 
 class OAuthController(Controller):
     path = "/auth/oauth"
     tags = ["auth"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get(
+        "/{provider:str}/start",
+        operation_id="start_oauth_sign_in",
+        summary="Redirect to GitHub or Google to sign in; with a bearer token, to link the account instead",
+        status_code=302,
+    )
+    async def start(
+        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], provider: ProviderParam
+    ) -> Redirect:
+        config = _config(settings, provider)
+        link_user_id: UUID | None = None
+        # A token that is sent but no longer valid is refused rather than ignored: ignoring it would
+        # turn the linking the client asked for into a sign-in, possibly as someone else.
+        if "authorization" in request.headers:
+            link_user_id = (await provide_current_user(request, conn)).id
+        state, code_verifier = new_token(), oauth.new_code_verifier()
+        await oauth_repo.delete_expired_oauth_states(conn)
+        await oauth_repo.create_oauth_state(
+            conn,
+            state_hash=hash_token(state),
+            provider=config.name,
+            code_verifier=encryptor(settings).encrypt(code_verifier),
+            user_id=link_user_id,
+            expires_at=oauth.state_expires_at(),
+        )
+        redirect_uri = _redirect_uri(request, settings, config.name)
+        return Redirect(
+            path=oauth.authorize_url(config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier)
+        )
+
+    @get(
+        "/{provider:str}/callback",
+        operation_id="finish_oauth_sign_in",
+        name=CALLBACK_ROUTE,
+        summary="Where the provider sends the browser back: sign in, sign up or link, and answer a session token",
+    )
+    async def callback(
+        self,
+        settings: AppSettings,
+        request: Request[Any, Any, Any],
+        provider: ProviderParam,
+        code: CodeParam = None,
+        oauth_state: StateParam = None,
+        error: ErrorParam = None,
+    ) -> SignedIn:
+        config = _config(settings, provider)
+        # Not the request-scoped `conn`: that would stay checked out of the pool while the provider
+        # answers (up to three calls of up to 10 s), so a slow provider could starve every other request.
+        pool = resources(request.app.state).pool
+        async with pool.connection() as conn:
+            spent = None
+            if oauth_state:
+                spent = await oauth_repo.consume_oauth_state(
+                    conn, state_hash=hash_token(oauth_state), provider=config.name
+                )
+        if error is not None:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"{config.label} did not sign you in: {error}",
+                [FieldError(field="error", message=error)],
+            )
+        # A verifier that no longer decrypts means APP_SECRET_KEY changed while the sign-in was in flight.
+        code_verifier = encryptor(settings).decrypt(spent.code_verifier) if spent else None
+        if spent is None or code_verifier is None:
+            raise field_error(
+                400, "invalid_request", "state", "is missing, unknown, expired or already used; start the sign-in again"
+            )
+        if not code:
+            raise field_error(400, "invalid_request", "code", "is required")
+        tokens, identity = await oauth.fetch_sign_in(
+            settings,
+            config,
+            code=code,
+            code_verifier=code_verifier,
+            redirect_uri=_redirect_uri(request, settings, config.name),
+        )
+        async with pool.connection() as conn:
+            return await oauth.complete_sign_in(
+                conn,
+                settings,
+                request,
+                identity=identity,
+                tokens=tokens,
+                link_user_id=spent.user_id,
+            )
+
+
+def _config(settings: Settings, provider: str) -> oauth.ProviderConfig:
+    config = oauth.provider_config(settings, provider)
+    if config is None:
+        raise not_found("provider")
+    return config
+
+
+def _redirect_uri(request: Request[Any, Any, Any], settings: Settings, provider: str) -> str:
+    """The callback's public URL; the token request must repeat exactly what the authorize request sent."""
+    path = request.app.route_reverse(CALLBACK_ROUTE, provider=provider)
+    return f"{settings.public_base_url.rstrip('/')}{path}"

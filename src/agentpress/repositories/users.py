@@ -86,3 +86,23 @@ async def update_user_admin_fields(
     return await queries.users.update_user_admin_fields.one(
         conn, User, user_id=user_id, role=role, is_disabled=is_disabled
     )
+
+
+async def get_user_by_github_id(conn: AsyncConnection[Any], *, github_id: str) -> User | None:
+    return await queries.users.get_user_by_github_id.one(conn, User, github_id=github_id)
+
+
+async def get_user_by_google_id(conn: AsyncConnection[Any], *, google_id: str) -> User | None:
+    return await queries.users.get_user_by_google_id.one(conn, User, google_id=google_id)
+
+
+async def update_user_github_identity(
+    conn: AsyncConnection[Any], *, user_id: UUID, github_id: str, github_username: str | None
+) -> User | None:
+    return await queries.users.update_user_github_identity.one(
+        conn, User, user_id=user_id, github_id=github_id, github_username=github_username
+    )
+
+
+async def update_user_google_id(conn: AsyncConnection[Any], *, user_id: UUID, google_id: str) -> User | None:
+    return await queries.users.update_user_google_id.one(conn, User, user_id=user_id, google_id=google_id)

@@ -1,0 +1,74 @@
+"""OAuth: sign-ins in flight and provider accounts linked to users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+
+from agentpress.models.oauth import OAuthConnection, OAuthProvider, OAuthState
+from agentpress.queries import queries
+
+
+async def create_oauth_state(
+    conn: AsyncConnection[Any],
+    *,
+    state_hash: bytes,
+    provider: OAuthProvider,
+    code_verifier: bytes,
+    user_id: UUID | None,
+    expires_at: datetime,
+) -> None:
+    await queries.oauth.create_oauth_state.exec(
+        conn,
+        state_hash=state_hash,
+        provider=provider,
+        code_verifier=code_verifier,
+        user_id=user_id,
+        expires_at=expires_at,
+    )
+
+
+async def delete_expired_oauth_states(conn: AsyncConnection[Any]) -> int:
+    return await queries.oauth.delete_expired_oauth_states.execrows(conn)
+
+
+async def consume_oauth_state(
+    conn: AsyncConnection[Any], *, state_hash: bytes, provider: OAuthProvider
+) -> OAuthState | None:
+    return await queries.oauth.consume_oauth_state.one(conn, OAuthState, state_hash=state_hash, provider=provider)
+
+
+async def get_oauth_connection(
+    conn: AsyncConnection[Any], *, provider: OAuthProvider, provider_id: str
+) -> OAuthConnection | None:
+    return await queries.oauth.get_oauth_connection.one(
+        conn, OAuthConnection, provider=provider, provider_id=provider_id
+    )
+
+
+async def upsert_oauth_connection(
+    conn: AsyncConnection[Any],
+    *,
+    user_id: UUID,
+    provider: OAuthProvider,
+    provider_id: str,
+    access_token: bytes,
+    refresh_token: bytes | None,
+    scopes: list[str],
+    expires_at: datetime | None,
+) -> OAuthConnection | None:
+    """The connection, or None when the provider account is linked to another user."""
+    return await queries.oauth.upsert_oauth_connection.one(
+        conn,
+        OAuthConnection,
+        user_id=user_id,
+        provider=provider,
+        provider_id=provider_id,
+        access_token=access_token,
+        refresh_token=refresh_token,
+        scopes=scopes,
+        expires_at=expires_at,
+    )
