@@ -9,6 +9,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.di import NamedDependency
+from psycopg import AsyncConnection
 
 from agentpress.dependencies import Conn
 from agentpress.errors import field_error, forbidden, not_found, unauthorized
@@ -84,14 +85,25 @@ async def provide_current_user(request: Request[Any, Any, Any], conn: Conn) -> S
 async def provide_org(request: Request[Any, Any, Any], conn: Conn, current_user: CurrentUser) -> OrgContext:
     """The org named by X-Org-Id, else the user's home org. Another org's id answers 404, never 403."""
     header = request.headers.get(ORG_HEADER)
-    if header is None:
-        access = await orgs.get_home_org_access(conn, user_id=current_user.id)
-    else:
+    if header is not None:
         try:
             org_id = UUID(header)
         except ValueError:
             raise field_error(400, "invalid_request", ORG_HEADER, "must be an org id (a UUID)") from None
-        access = await orgs.get_org_access(conn, org_id=org_id, user_id=current_user.id)
-    if access is None or (access.role is None and current_user.role != "admin"):
+        return await org_context_for(conn, org_id=org_id, user=current_user)
+    # The home org is one the user belongs to, so there is always a role.
+    access = await orgs.get_home_org_access(conn, user_id=current_user.id)
+    if access is None:
         raise not_found("org")
     return OrgContext(org_id=access.org_id, role=access.role, user=current_user)
+
+
+async def org_context_for(conn: AsyncConnection[Any], *, org_id: UUID, user: SessionUser) -> OrgContext:
+    """The user's standing in an org; 404 when it does not exist or they are neither a member nor a platform admin.
+
+    Never 403: an outsider is not told whether another org's id exists.
+    """
+    access = await orgs.get_org_access(conn, org_id=org_id, user_id=user.id)
+    if access is None or (access.role is None and user.role != "admin"):
+        raise not_found("org")
+    return OrgContext(org_id=access.org_id, role=access.role, user=user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -218,3 +219,25 @@ def test_a_user_is_created_with_their_default_org_membership_or_not_at_all(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+
+
+PUBLIC_ROUTES = {
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/password-resets"),
+    ("post", "/api/v1/auth/password-resets/confirm"),
+    ("get", "/api/v1/auth/oauth/{provider}/start"),
+    ("get", "/api/v1/auth/oauth/{provider}/callback"),
+}
+
+
+def test_every_other_api_route_answers_401_without_a_token(client: TestClient[Litestar]) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    routes = [(method, path) for path, item in paths.items() if path.startswith("/api/v1/") for method in item]
+    assert set(routes) >= PUBLIC_ROUTES
+    protected = [route for route in routes if route not in PUBLIC_ROUTES]
+    assert len(protected) > 10
+    for method, path in protected:
+        url = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+        response = client.request(method.upper(), url, json={})
+        assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code}"

@@ -29,8 +29,11 @@ def assert_nowhere(database_url: str, secrets: list[str]) -> None:
         assert secret.encode().hex() not in text
 
 
-def test_sessions_and_reset_tokens_are_stored_only_as_hashes(client: TestClient[Litestar], database_url: str) -> None:
-    seen: list[str] = []
+def test_session_reset_and_invitation_tokens_are_stored_only_as_hashes(
+    client: TestClient[Litestar], database_url: str
+) -> None:
+    admin = register(client, "admin@example.com")["token"]
+    seen: list[str] = [admin]
     seen.append(register(client, "ada@example.com")["token"])
     seen.append(
         client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}).json()["token"]
@@ -42,13 +45,27 @@ def test_sessions_and_reset_tokens_are_stored_only_as_hashes(client: TestClient[
     ]
     seen += resets
     client.post("/api/v1/auth/password-resets/confirm", json={"token": resets[-1], "password": "another passphrase"})
-    assert client.get("/api/v1/auth/me", headers=bearer(seen[0])).status_code == 401
-    assert len(set(seen)) == 4
+    assert client.get("/api/v1/auth/me", headers=bearer(seen[1])).status_code == 401
+    assert len(set(seen)) == 5
+
+    # An invitation to a new org, accepted.
+    org = client.post("/api/v1/orgs", json={"name": "Acme", "slug": "acme"}, headers=bearer(admin)).json()["id"]
+    invited = client.post(
+        f"/api/v1/orgs/{org}/invitations",
+        json={"email": "bob@example.com", "role": "member"},
+        headers=bearer(admin),
+    )
+    assert invited.status_code == 201, invited.text
+    (invitation,) = [link_token(b) for b in outbox_bodies(database_url, kind="invitation", to_email="bob@example.com")]
+    bob = register(client, "bob@example.com")["token"]
+    assert client.post("/api/v1/invitations/accept", json={"token": invitation}, headers=bearer(bob)).status_code == 200
+    seen += [bob, invitation]
 
     assert_nowhere(database_url, seen)
     with psycopg.connect(database_url) as conn:
         hashes: list[Any] = conn.execute(
             "SELECT token_hash FROM sessions UNION ALL SELECT token_hash FROM password_resets"
+            " UNION ALL SELECT token_hash FROM invitations"
         ).fetchall()
-    assert len(hashes) == 4
+    assert len(hashes) == len(seen) == 7
     assert all(len(h) == 32 for (h,) in hashes)
