@@ -12,10 +12,14 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
+from agentpress.api.agents import AgentsController
 from agentpress.api.auth import AuthController
 from agentpress.api.health import HealthController
+from agentpress.api.models import ModelProvidersController, ModelsController
 from agentpress.api.oauth import OAuthController
 from agentpress.api.orgs import InvitationsController, OrgsController
+from agentpress.api.personas import PersonasController
+from agentpress.api.tools import ToolsController
 from agentpress.api.users import UsersController
 from agentpress.auth import provide_current_user, provide_org
 from agentpress.config import Settings, load_settings
@@ -26,7 +30,18 @@ from agentpress.logs import configure_logging, request_logging_middleware
 
 api_v1 = Router(
     path="/api/v1",
-    route_handlers=[AuthController, OAuthController, OrgsController, InvitationsController, UsersController],
+    route_handlers=[
+        AuthController,
+        OAuthController,
+        OrgsController,
+        InvitationsController,
+        UsersController,
+        AgentsController,
+        PersonasController,
+        ToolsController,
+        ModelProvidersController,
+        ModelsController,
+    ],
 )
 
 

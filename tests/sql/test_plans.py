@@ -12,7 +12,7 @@ import pytest
 
 from agentpress.queries import Query, queries
 
-SEED = Path(__file__).with_name("seed_identity.sql")
+SEED = Path(__file__).with_name("seed.sql")
 PLANNED = [query for query in queries if query.indexes]
 
 
@@ -47,3 +47,23 @@ def test_the_plan_uses_the_stated_indexes(seeded: psycopg.Connection[Any], query
     scanned = {node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"}
     assert set(query.indexes) <= used, f"{query.location}: {query.name} uses {sorted(used)}, not {query.indexes}"
     assert not scanned, f"{query.location}: {query.name} scans {sorted(scanned)} sequentially"
+
+
+def test_the_name_search_uses_the_trigram_index_on_100k_agents(seeded: psycopg.Connection[Any]) -> None:
+    query = queries.agents.search_agents
+    (default_org,) = seeded.execute("SELECT id FROM orgs WHERE is_default").fetchone()  # type: ignore[misc]
+    (agents,) = seeded.execute("SELECT count(*) FROM agents WHERE org_id = %s", [default_org]).fetchone()  # type: ignore[misc]
+    assert agents > 100_000
+    params = {
+        "org_id": default_org,
+        "pattern": "%abc1%",
+        "is_archived": None,
+        "is_enabled": None,
+        "limit": 20,
+        "offset": 0,
+    }
+    # The plan for this search term, as the server makes it for a call with these values.
+    (plan,) = seeded.execute(f"EXPLAIN (FORMAT JSON) {query.sql}", params).fetchone()  # type: ignore[misc]
+    nodes = list(plan_nodes(plan[0]["Plan"]))
+    assert "agents_name_trgm_idx" in {node.get("Index Name") for node in nodes}, nodes
+    assert not [node for node in nodes if node["Node Type"] == "Seq Scan"]

@@ -1,4 +1,5 @@
--- Enough rows in the identity tables that the planner prefers an index wherever one serves the query.
+-- Enough rows that the planner prefers an index wherever one serves the query: 20,000 users in
+-- 2,000 orgs, and 100,000 agents, nearly all in the default org (the worst case for a name search).
 INSERT INTO users (email, username, role)
 SELECT 'user' || n || '@example.com', 'user' || n, 'user' FROM generate_series(1, 20000) AS n;
 
@@ -33,5 +34,32 @@ SELECT id, 'github', id::text FROM users;
 INSERT INTO oauth_states (state_hash, provider, code_verifier, expires_at)
 SELECT sha256(('state' || n)::bytea), 'github', '\x00'::bytea, now() + interval '10 minutes'
 FROM generate_series(1, 20000) AS n;
+
+INSERT INTO personas (org_id, name)
+SELECT id, 'Persona of ' || slug FROM orgs;
+
+INSERT INTO tools (org_id, name, kind)
+SELECT o.id, 'tool_' || n, 'function' FROM orgs AS o, generate_series(1, 5) AS n;
+
+INSERT INTO model_providers (org_id, name, kind)
+SELECT id, 'anthropic', 'anthropic' FROM orgs;
+
+INSERT INTO models (org_id, provider_id, name)
+SELECT p.org_id, p.id, 'claude-' || n FROM model_providers AS p, generate_series(1, 3) AS n;
+
+INSERT INTO agents (org_id, name, persona_id, created_at)
+SELECT (SELECT id FROM orgs WHERE is_default), 'Agent ' || md5(n::text), NULL, now() - n * interval '1 second'
+FROM generate_series(1, 100000) AS n;
+
+INSERT INTO agents (org_id, name, persona_id)
+SELECT p.org_id, 'Agent of ' || p.name, p.id FROM personas AS p;
+
+INSERT INTO agent_tools (agent_id, tool_id, org_id)
+SELECT a.id, t.id, a.org_id
+FROM agents AS a JOIN tools AS t ON t.org_id = a.org_id AND t.name = 'tool_1'
+WHERE a.persona_id IS NOT NULL;
+
+INSERT INTO agent_versions (agent_id, version, org_id, snapshot)
+SELECT id, 1, org_id, '{}' FROM agents;
 
 ANALYZE;

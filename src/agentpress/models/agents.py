@@ -1,0 +1,86 @@
+"""Agents, the fields a client writes, and their versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class AgentFields(BaseModel):
+    """What an agent is made of: everything a version snapshots."""
+
+    name: str
+    description: str | None = None
+    prompt: str | None = None
+    primary_model_provider: str | None = None
+    primary_model: str | None = None
+    primary_model_temperature: float | None = None
+    max_tokens: int | None = None
+    persona_id: UUID | None = None
+    is_enabled: bool = True
+    is_archived: bool = False
+    tools_enabled: list[UUID] = []
+
+
+class Agent(AgentFields):
+    id: UUID
+    org_id: UUID
+    version: int
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentCreate(BaseModel):
+    # Ranges (temperature 0..2, max_tokens > 0) are the database's checks, answered with 422.
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    prompt: str | None = Field(default=None, max_length=200_000)
+    primary_model_provider: str | None = Field(default=None, max_length=64)
+    primary_model: str | None = Field(default=None, max_length=200)
+    primary_model_temperature: float | None = None
+    max_tokens: int | None = None
+    persona_id: UUID | None = None
+    is_enabled: bool = True
+    is_archived: bool = False
+    tools_enabled: list[UUID] = Field(default=[], max_length=200)
+
+
+class AgentUpdate(BaseModel):
+    """A partial change: fields left out keep their value; a field sent as null is cleared."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    prompt: str | None = Field(default=None, max_length=200_000)
+    primary_model_provider: str | None = Field(default=None, max_length=64)
+    primary_model: str | None = Field(default=None, max_length=200)
+    primary_model_temperature: float | None = None
+    max_tokens: int | None = None
+    persona_id: UUID | None = None
+    is_enabled: bool | None = None
+    is_archived: bool | None = None
+    tools_enabled: list[UUID] | None = Field(default=None, max_length=200)
+
+
+class AgentVersion(BaseModel):
+    agent_id: UUID
+    version: int
+    snapshot: dict[str, Any]
+    created_by: UUID | None
+    created_at: datetime
+
+
+class AgentRef(BaseModel):
+    id: UUID
+
+
+class AgentName(BaseModel):
+    id: UUID
+    name: str
+
+
+class ToolRef(BaseModel):
+    id: UUID
