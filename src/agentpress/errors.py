@@ -74,8 +74,15 @@ def _unavailable(detail: str) -> Response[dict[str, Any]]:
 
 
 def _key_columns(exc: psycopg.Error) -> str | None:
+    """The columns of a violated key, as the client knows them: `Key (org_id, name)` is about `name`.
+
+    org_id leads the keys of tenant tables, but the client never sends it: it is their org.
+    """
     match = _KEY_COLUMNS.search(exc.diag.message_detail or "")
-    return match.group("columns") if match else None
+    if not match:
+        return None
+    columns = [column.strip() for column in match.group("columns").split(",")]
+    return ", ".join([column for column in columns if column != "org_id"] or columns)
 
 
 def _check_field(exc: psycopg.Error) -> str:
