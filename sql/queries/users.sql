@@ -47,13 +47,13 @@ SET password_hash = %(password_hash)s, updated_at = now()
 WHERE id = %(user_id)s;
 
 -- name: list_users :many
--- Users by email, optionally those whose email or username contains `search` (any case).
+-- Users by email, optionally those whose email or username matches a LIKE pattern (any case).
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
-WHERE %(search)s::text IS NULL
-   OR email ILIKE '%%' || %(search)s::text || '%%'
-   OR username ILIKE '%%' || %(search)s::text || '%%'
+WHERE %(pattern)s::text IS NULL
+   OR email ILIKE %(pattern)s::text
+   OR username ILIKE %(pattern)s::text
 ORDER BY email, id
 LIMIT %(limit)s OFFSET %(offset)s;
 
@@ -61,9 +61,9 @@ LIMIT %(limit)s OFFSET %(offset)s;
 -- How many users list_users would return in all.
 SELECT count(*)
 FROM users
-WHERE %(search)s::text IS NULL
-   OR email ILIKE '%%' || %(search)s::text || '%%'
-   OR username ILIKE '%%' || %(search)s::text || '%%';
+WHERE %(pattern)s::text IS NULL
+   OR email ILIKE %(pattern)s::text
+   OR username ILIKE %(pattern)s::text;
 
 -- name: update_user_admin_fields :one
 -- Change a user's platform role or disabled flag; a null parameter leaves the field as it is.

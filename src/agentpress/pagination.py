@@ -56,3 +56,9 @@ def decode_cursor(cursor: str, keys: set[str]) -> dict[str, Any]:
     if not isinstance(position, dict) or set(position) != keys:
         raise field_error(400, "invalid_request", "cursor", "is not a cursor this list returned")
     return position
+
+
+def contains_pattern(search: str) -> str:
+    """A LIKE pattern matching names that contain `search` literally: its % and _ are not wildcards."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -11,7 +11,7 @@ from agentpress.auth import CurrentUser, require_platform_admin
 from agentpress.dependencies import Conn
 from agentpress.errors import ApiError, not_found
 from agentpress.models.users import User, UserAdminUpdate
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
+from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 from agentpress.repositories import sessions, users
 
 
@@ -30,7 +30,7 @@ class UsersController(Controller):
     ) -> Page[User]:
         require_platform_admin(current_user)
         items, total = await users.list_users(
-            conn, search=search or None, limit=page_size, offset=offset(page, page_size)
+            conn, pattern=contains_pattern(search) if search else None, limit=page_size, offset=offset(page, page_size)
         )
         return Page(items=items, total=total, page=page, page_size=page_size)
 

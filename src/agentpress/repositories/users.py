@@ -72,11 +72,11 @@ async def update_user_password_hash(conn: AsyncConnection[Any], *, user_id: UUID
 
 
 async def list_users(
-    conn: AsyncConnection[Any], *, search: str | None, limit: int, offset: int
+    conn: AsyncConnection[Any], *, pattern: str | None, limit: int, offset: int
 ) -> tuple[list[User], int]:
-    """One page of users and the total, by email."""
-    items = await queries.users.list_users.many(conn, User, search=search, limit=limit, offset=offset)
-    total: int = await queries.users.count_users.scalar(conn, search=search)
+    """One page of users and the total, by email; `pattern` is a LIKE pattern on email or username."""
+    items = await queries.users.list_users.many(conn, User, pattern=pattern, limit=limit, offset=offset)
+    total: int = await queries.users.count_users.scalar(conn, pattern=pattern)
     return items, total
 
 
