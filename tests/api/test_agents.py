@@ -221,7 +221,8 @@ def test_primary_model_must_be_an_enabled_model_once_the_org_has_models(
     )
     sql_one(
         database_url,
-        "INSERT INTO models (org_id, provider_id, name) VALUES (%s, %s, 'claude-3-sonnet'), (%s, %s, 'claude-old') RETURNING id",
+        "INSERT INTO models (org_id, provider_id, name)"
+        " VALUES (%s, %s, 'claude-3-sonnet'), (%s, %s, 'claude-old') RETURNING id",
         org,
         provider,
         org,
@@ -273,7 +274,8 @@ def test_members_read_but_only_owners_and_admins_write(
     assert client.delete(url, headers=bearer(member)).status_code == 403
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE org_members SET role = 'admin' WHERE user_id = (SELECT id FROM users WHERE email = 'member@example.com')"
+            "UPDATE org_members SET role = 'admin'"
+            " WHERE user_id = (SELECT id FROM users WHERE email = 'member@example.com')"
         )
     assert client.patch(url, json={"name": "x"}, headers=bearer(member)).status_code == 200
     with psycopg.connect(database_url) as conn:
