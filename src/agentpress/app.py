@@ -23,7 +23,12 @@ from agentpress.api.tools import ToolsController
 from agentpress.api.users import UsersController
 from agentpress.auth import provide_current_user, provide_org
 from agentpress.config import Settings, load_settings
-from agentpress.dependencies import provide_analytics_connection, provide_connection, provide_settings
+from agentpress.dependencies import (
+    provide_analytics_connection,
+    provide_cache,
+    provide_connection,
+    provide_settings,
+)
 from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "conn": Provide(provide_connection),
             "analytics_conn": Provide(provide_analytics_connection),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "cache": Provide(provide_cache, sync_to_thread=False),
             "current_user": Provide(provide_current_user),
             "org": Provide(provide_org),
         },

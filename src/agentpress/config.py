@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     analytics_database_url: str | None = None
     # Unset: caching is off.
     redis_url: str | None = None
+    # A Redis answer slower than this is a miss: the database answers instead.
+    redis_timeout_ms: int = Field(default=50, ge=1, le=10_000)
     data_dir: Path = Path(".data")
 
     pool_min_size: int = Field(default=2, ge=0)

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from psycopg import AsyncConnection
 
+from agentpress.cache import Cache
 from agentpress.config import Settings
 from agentpress.lifespan import resources
 
@@ -18,6 +19,8 @@ AnalyticsConn = NamedDependency[AsyncConnection[Any]]
 """A handler parameter `analytics_conn: AnalyticsConn` gets one from the analytics pool."""
 AppSettings = NamedDependency[Settings]
 """A handler parameter `settings: AppSettings` gets the service's settings."""
+CacheDep = NamedDependency[Cache]
+"""A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is unset)."""
 
 
 async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
@@ -33,3 +36,7 @@ async def provide_analytics_connection(state: State) -> AsyncIterator[AsyncConne
 
 def provide_settings(state: State) -> Settings:
     return resources(state).settings
+
+
+def provide_cache(state: State) -> Cache:
+    return resources(state).cache

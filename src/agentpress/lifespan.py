@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from agentpress import migrations
+from agentpress.cache import Cache, connect_redis
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
 from agentpress.mail import run_outbox_loop
@@ -40,6 +41,7 @@ class Resources:
     pool: Pool
     analytics_pool: Pool
     redis: Redis | None
+    cache: Cache
 
 
 async def pending_migrations(pool: Pool) -> list[str]:
@@ -72,8 +74,7 @@ def _connect_redis(settings: Settings) -> Redis | None:
     if settings.redis_url is None:
         log.info("REDIS_URL is unset: caching is off")
         return None
-    # Short timeouts: a cache that hangs is worse than no cache.
-    return Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return connect_redis(settings.redis_url, settings.redis_timeout_ms)
 
 
 @asynccontextmanager
@@ -89,7 +90,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 "run `make db-migrate`, or start with AUTO_MIGRATE=1"
             )
         redis = _connect_redis(settings)
-        app.state.resources = Resources(settings, pool, analytics_pool, redis)
+        app.state.resources = Resources(settings, pool, analytics_pool, redis, Cache(redis))
         mailer = asyncio.create_task(run_outbox_loop(pool, settings))
         yield
     finally:
