@@ -62,4 +62,31 @@ WHERE a.persona_id IS NOT NULL;
 INSERT INTO agent_versions (agent_id, version, org_id, snapshot)
 SELECT id, 1, org_id, '{}' FROM agents;
 
+-- Ten personas per org in all, added after the agents above so that those stay one per persona:
+-- with a single persona per org, the (org_id, created_at) index would look as good as the key.
+INSERT INTO personas (org_id, name, created_at)
+SELECT o.id, 'Persona ' || n || ' of ' || o.slug, now() - n * interval '1 minute'
+FROM orgs AS o, generate_series(1, 9) AS n;
+
+-- Conversations: 5,000 threads of 1,000 users (five each, in their org, half with an agent), four
+-- messages per thread, and the owner's feedback on every tenth message.
+INSERT INTO threads (org_id, user_id, agent_id, name, message_count, last_message_at, created_at)
+SELECT m.org_id, m.user_id, CASE WHEN n % 2 = 0 THEN a.id END, 'Thread ' || n, 4,
+       now() - n * interval '1 hour', now() - n * interval '1 day'
+FROM (SELECT org_id, user_id FROM org_members ORDER BY user_id LIMIT 1000) AS m
+LEFT JOIN LATERAL (SELECT id FROM agents WHERE org_id = m.org_id ORDER BY created_at LIMIT 1) AS a ON true,
+     generate_series(1, 5) AS n;
+
+INSERT INTO messages (org_id, thread_id, role, parts, text_content, created_at)
+SELECT t.org_id, t.id, CASE WHEN k % 2 = 1 THEN 'user' ELSE 'assistant' END,
+       jsonb_build_array(jsonb_build_object('type', 'text', 'text', 'message ' || k || ' about ' || md5(t.id::text))),
+       'message ' || k || ' about ' || md5(t.id::text), t.created_at + k * interval '1 minute'
+FROM threads AS t, generate_series(1, 4) AS k;
+
+INSERT INTO feedback (org_id, message_id, user_id, rating)
+SELECT m.org_id, m.id, t.user_id, 1
+FROM (SELECT id, org_id, thread_id, row_number() OVER (ORDER BY id) AS n FROM messages) AS m
+JOIN threads AS t ON t.id = m.thread_id
+WHERE m.n % 10 = 0;
+
 ANALYZE;
