@@ -38,6 +38,7 @@ class OrgContext:
         return self.user.role == "admin" or self.role in ("owner", "admin")
 
     def require_manager(self) -> None:
+        """For changes: owners and admins (platform admins everywhere), never platform guests."""
         require_not_guest(self.user)
         if not self.can_manage:
             raise forbidden("only the org's owners and admins may do this")

@@ -95,7 +95,6 @@ class OrgsController(Controller):
         self, conn: Conn, current_user: CurrentUser, org_id: FromPath[UUID], data: JSONBody[OrgUpdate]
     ) -> OrgWithRole:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
-        org.require_writer()
         org.require_manager()
         updated = await orgs.update_org(conn, org_id=org_id, name=data.name, slug=data.slug)
         if updated is None:
@@ -137,7 +136,6 @@ class OrgsController(Controller):
         data: JSONBody[OrgMemberUpdate],
     ) -> OrgMemberDetail:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
-        org.require_writer()
         org.require_manager()
         async with conn.transaction():
             # Owner rows first, then the member's: the order every membership change takes its locks in.
@@ -189,7 +187,6 @@ class OrgsController(Controller):
         data: JSONBody[InvitationCreate],
     ) -> Invitation:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
-        org.require_writer()
         org.require_manager()
         if data.role == "owner":
             _require_owner(org, "only the org's owners may invite an owner")
@@ -227,7 +224,8 @@ class OrgsController(Controller):
         page_size: FromQuery[PageSize] = DEFAULT_PAGE_SIZE,
     ) -> Page[Invitation]:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
-        org.require_manager()
+        if not org.can_manage:  # a read, so platform guests who manage the org may see them
+            raise forbidden("only the org's owners and admins may see its invitations")
         items = await invitations.list_invitations_for_org(
             conn, org_id=org_id, limit=page_size, offset=offset(page, page_size)
         )
@@ -241,7 +239,6 @@ class OrgsController(Controller):
         self, conn: Conn, current_user: CurrentUser, org_id: FromPath[UUID], invitation_id: FromPath[UUID]
     ) -> None:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
-        org.require_writer()
         org.require_manager()
         if await invitations.revoke_invitation(conn, org_id=org_id, invitation_id=invitation_id) is not None:
             return
