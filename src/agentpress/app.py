@@ -19,6 +19,7 @@ from agentpress.api.models import ModelProvidersController, ModelsController
 from agentpress.api.oauth import OAuthController
 from agentpress.api.orgs import InvitationsController, OrgsController
 from agentpress.api.personas import PersonasController
+from agentpress.api.threads import MessagesController, ThreadsController
 from agentpress.api.tools import ToolsController
 from agentpress.api.users import UsersController
 from agentpress.auth import provide_current_user, provide_org
@@ -46,6 +47,8 @@ api_v1 = Router(
         ToolsController,
         ModelProvidersController,
         ModelsController,
+        ThreadsController,
+        MessagesController,
     ],
 )
 

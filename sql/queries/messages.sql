@@ -1,0 +1,65 @@
+-- Messages of a thread, oldest first, with the reader's own feedback. The caller has checked that
+-- the thread is the user's; appends and deletes run under the thread's row lock (threads.sql).
+
+-- name: list_messages :many
+-- The first messages of a thread, oldest first, each with the user's feedback or null.
+-- Uses messages_thread_id_created_at_idx, feedback_message_id_user_id_key.
+SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
+    m.output_tokens, m.created_at,
+    (
+        SELECT jsonb_build_object('rating', f.rating, 'comment', f.comment)
+        FROM feedback AS f
+        WHERE f.message_id = m.id AND f.user_id = %(user_id)s
+    ) AS feedback
+FROM messages AS m
+WHERE m.thread_id = %(thread_id)s AND m.org_id = %(org_id)s
+ORDER BY m.created_at, m.id
+LIMIT %(limit)s;
+
+-- name: list_messages_after :many
+-- The keyset page of list_messages after the position (created_at, id) of the last message of the
+-- previous page; the position is an index condition, so a deep page costs what the first does.
+-- Uses messages_thread_id_created_at_idx, feedback_message_id_user_id_key.
+SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
+    m.output_tokens, m.created_at,
+    (
+        SELECT jsonb_build_object('rating', f.rating, 'comment', f.comment)
+        FROM feedback AS f
+        WHERE f.message_id = m.id AND f.user_id = %(user_id)s
+    ) AS feedback
+FROM messages AS m
+WHERE m.thread_id = %(thread_id)s AND m.org_id = %(org_id)s
+  AND (m.created_at, m.id) > (%(after_created_at)s::timestamptz, %(after_id)s::uuid)
+ORDER BY m.created_at, m.id
+LIMIT %(limit)s;
+
+-- name: create_messages :many
+-- Append messages (a JSON array of {role, parts, text_content, model, input_tokens, output_tokens})
+-- to a thread locked by add_thread_messages, in array order: created_at is clock_timestamp(), so
+-- it increases along the array, and the lock makes it increase across appends too. The thread's
+-- last_message_at becomes the last one's created_at in the same statement.
+WITH inserted AS (
+    INSERT INTO messages (org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens)
+    SELECT %(org_id)s, %(thread_id)s, m.role, m.parts, m.text_content, m.model, m.input_tokens, m.output_tokens
+    FROM ROWS FROM (
+        jsonb_to_recordset(%(messages)s::jsonb) AS (
+            role text, parts jsonb, text_content text, model text, input_tokens integer, output_tokens integer
+        )
+    ) WITH ORDINALITY AS m (role, parts, text_content, model, input_tokens, output_tokens, position)
+    ORDER BY m.position
+    RETURNING id, org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens, created_at
+), touched AS (
+    UPDATE threads
+    SET last_message_at = (SELECT max(created_at) FROM inserted)
+    WHERE id = %(thread_id)s AND org_id = %(org_id)s
+)
+SELECT id, org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens, created_at,
+    NULL::jsonb AS feedback
+FROM inserted
+ORDER BY created_at, id;
+
+-- name: delete_message :execrows
+-- Delete a message of a thread (with its feedback), under the thread's lock; remove_thread_messages follows.
+-- Uses messages_id_org_id_key.
+DELETE FROM messages
+WHERE id = %(message_id)s AND thread_id = %(thread_id)s AND org_id = %(org_id)s;

@@ -1,0 +1,339 @@
+"""Conversations: a user's threads, their messages (typed parts, appended in batches) and feedback on them.
+
+A thread and the first page of its messages are read through the Redis cache; every write that
+changes them invalidates them after its transaction commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from pydantic import ValidationError
+
+from agentpress.auth import Org
+from agentpress.dependencies import CacheDep, Conn
+from agentpress.errors import ApiError, FieldError, field_error, not_found
+from agentpress.models.messages import (
+    PART_ADAPTER,
+    Feedback,
+    FeedbackPut,
+    Message,
+    MessageList,
+    MessagesAppend,
+    NewMessage,
+    TextPart,
+)
+from agentpress.models.threads import Thread, ThreadCreate, ThreadUpdate
+from agentpress.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Cursor,
+    CursorPage,
+    Page,
+    PageNumber,
+    PageSize,
+    contains_pattern,
+    decode_cursor,
+    encode_cursor,
+    offset,
+)
+from agentpress.repositories import feedback, messages, threads
+
+THREAD_PATH = "/{thread_id:uuid}"
+MESSAGE_PATH = "/{thread_id:uuid}/messages/{message_id:uuid}"
+FEEDBACK_PATH = "/{message_id:uuid}/feedback"
+MESSAGES_PAGE_SIZE = 50
+
+ThreadCursor = Annotated[
+    str | None,
+    QueryParameter(
+        description="keyset pages instead of offset pages: empty for the first, then next_cursor of the previous one"
+    ),
+]
+
+
+class _Positioned(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+P = TypeVar("P", bound=_Positioned)
+
+
+def _position(cursor: str) -> tuple[datetime, UUID]:
+    """The keyset position (created_at, id) in a cursor made by _keyset_page; any other cursor is a 400."""
+    position = decode_cursor(cursor, {"created_at", "id"})
+    try:
+        return datetime.fromisoformat(position["created_at"]), UUID(position["id"])
+    except (TypeError, ValueError):
+        raise field_error(400, "invalid_request", "cursor", "is not a cursor this list returned") from None
+
+
+def _keyset_page(items: list[P], page_size: int) -> CursorPage[P]:
+    """A page from up to page_size + 1 items: the extra one only says that a next page exists."""
+    page = items[:page_size]
+    next_cursor = None
+    if len(items) > page_size:
+        last = page[-1]
+        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})
+    return CursorPage(items=page, next_cursor=next_cursor)
+
+
+def _part_field(where: str, error: Any, part: dict[str, Any]) -> str:
+    """The field of a part that failed, as the client wrote it: `messages[0].parts[2].arguments`."""
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{where}.type"
+    loc = list(error["loc"])
+    # A discriminated union puts the part's type first in the location; the client never wrote it.
+    if loc and loc[0] == part.get("type"):
+        loc = loc[1:]
+    return where + "".join(f"[{item}]" if isinstance(item, int) else f".{item}" for item in loc)
+
+
+def validate_messages(data: MessagesAppend) -> list[NewMessage]:
+    """Check every part by its type; all the failures in one 422, each naming its index and field."""
+    errors: list[FieldError] = []
+    validated = []
+    for i, message in enumerate(data.messages):
+        texts = []
+        parts = []
+        for j, raw in enumerate(message.parts):
+            where = f"messages[{i}].parts[{j}]"
+            try:
+                part = PART_ADAPTER.validate_python(raw, strict=True)
+            except ValidationError as exc:
+                errors.extend(
+                    FieldError(field=_part_field(where, error, raw), message=error["msg"]) for error in exc.errors()
+                )
+                continue
+            if isinstance(part, TextPart):
+                texts.append(part.text)
+            parts.append(part.model_dump(mode="json"))
+        validated.append(
+            NewMessage(
+                role=message.role,
+                parts=parts,
+                text_content="\n".join(texts),
+                model=message.model,
+                input_tokens=message.input_tokens,
+                output_tokens=message.output_tokens,
+            )
+        )
+    if errors:
+        detail = "; ".join(f"{error.field}: {error.message}" for error in errors)
+        raise ApiError(422, "invalid_value", detail, errors)
+    return validated
+
+
+class ThreadsController(Controller):
+    path = "/threads"
+    tags = ["conversations"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get(
+        "/",
+        operation_id="list_threads",
+        summary="My threads in the org, newest first: offset pages with the total, or keyset pages with `cursor`",
+    )
+    async def list_threads(
+        self,
+        conn: Conn,
+        org: Org,
+        search: FromQuery[str | None] = None,
+        agent_id: FromQuery[UUID | None] = None,
+        page: FromQuery[PageNumber] = 1,
+        page_size: FromQuery[PageSize] = DEFAULT_PAGE_SIZE,
+        cursor: FromQuery[ThreadCursor] = None,
+    ) -> Page[Thread] | CursorPage[Thread]:
+        filters: dict[str, Any] = {
+            "org_id": org.org_id,
+            "user_id": org.user.id,
+            "agent_id": agent_id,
+            "pattern": contains_pattern(search) if search else None,
+        }
+        if cursor is None:
+            items = await threads.list_threads(conn, limit=page_size, offset=offset(page, page_size), **filters)
+            total = await threads.count_threads(conn, **filters)
+            return Page(items=items, total=total, page=page, page_size=page_size)
+        if page != 1:
+            raise field_error(400, "invalid_request", "page", "cannot be combined with cursor")
+        if cursor == "":
+            items = await threads.list_threads(conn, limit=page_size + 1, offset=0, **filters)
+        else:
+            after_created_at, after_id = _position(cursor)
+            items = await threads.list_threads_after(
+                conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **filters
+            )
+        return _keyset_page(items, page_size)
+
+    @post("/", operation_id="create_thread", summary="Start a thread, optionally with an agent of the org")
+    async def create_thread(self, conn: Conn, org: Org, data: JSONBody[ThreadCreate]) -> Thread:
+        org.require_writer()
+        # An agent_id of no agent of the org fails threads_agent_id_fkey: 422 naming agent_id.
+        return await threads.create_thread(
+            conn,
+            org_id=org.org_id,
+            user_id=org.user.id,
+            agent_id=data.agent_id,
+            name=data.name,
+            metadata=data.metadata,
+        )
+
+    @get(THREAD_PATH, operation_id="get_thread", summary="One of my threads (cached)")
+    async def get_thread(self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID]) -> Thread:
+        thread = await threads.get_thread_cached(
+            conn, cache, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id
+        )
+        if thread is None:
+            raise not_found("thread")
+        return thread
+
+    @patch(
+        THREAD_PATH,
+        operation_id="update_thread",
+        summary="Rename, archive or re-attach a thread; fields left out keep their value",
+    )
+    async def update_thread(
+        self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID], data: JSONBody[ThreadUpdate]
+    ) -> Thread:
+        org.require_writer()
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("name", "is_archived", "metadata"):
+            if changes.get(required, "") is None:
+                raise field_error(422, "invalid_value", required, "cannot be null")
+        thread = await threads.update_thread(
+            conn,
+            org_id=org.org_id,
+            user_id=org.user.id,
+            thread_id=thread_id,
+            name=data.name,
+            set_agent_id="agent_id" in changes,
+            agent_id=data.agent_id,
+            is_archived=data.is_archived,
+            metadata=data.metadata,
+        )
+        if thread is None:
+            raise not_found("thread")
+        # After the (single-statement, autocommitted) write, never before: see Cache.invalidate.
+        await cache.invalidate(threads.thread_cache_key(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id))
+        return thread
+
+    @delete(THREAD_PATH, operation_id="delete_thread", summary="Delete a thread with its messages and their feedback")
+    async def delete_thread(self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID]) -> None:
+        org.require_writer()
+        if not await threads.delete_thread(conn, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id):
+            raise not_found("thread")
+        await cache.invalidate(
+            *threads.conversation_cache_keys(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id)
+        )
+
+    @get(
+        f"{THREAD_PATH}/messages",
+        operation_id="list_thread_messages",
+        summary="A thread's messages, oldest first, in keyset pages, each with my feedback; the first page is cached",
+    )
+    async def list_messages(
+        self,
+        conn: Conn,
+        cache: CacheDep,
+        org: Org,
+        thread_id: FromPath[UUID],
+        cursor: FromQuery[Cursor] = None,
+        page_size: FromQuery[PageSize] = MESSAGES_PAGE_SIZE,
+    ) -> CursorPage[Message]:
+        ids: dict[str, UUID] = {"org_id": org.org_id, "user_id": org.user.id, "thread_id": thread_id}
+        if await threads.get_thread_cached(conn, cache, **ids) is None:
+            raise not_found("thread")
+        if not cursor:
+            items = await messages.list_first_messages_cached(conn, cache, **ids)
+        else:
+            after_created_at, after_id = _position(cursor)
+            items = await messages.list_messages_after(
+                conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **ids
+            )
+        return _keyset_page(items[: page_size + 1], page_size)
+
+    @post(
+        f"{THREAD_PATH}/messages",
+        operation_id="append_thread_messages",
+        summary="Append messages (one, or an agent turn) to a thread in one transaction, in order",
+        description=(
+            'The body is {"messages": [...]}, a single message being a batch of one. Each message is '
+            "{role, parts, model?, input_tokens?, output_tokens?}; an invalid part is a 422 naming its "
+            "field, such as messages[0].parts[2].arguments. The answer lists the new messages in order."
+        ),
+    )
+    async def append_messages(
+        self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID], data: JSONBody[MessagesAppend]
+    ) -> MessageList:
+        org.require_writer()
+        new_messages = validate_messages(data)
+        created = await messages.append_messages(
+            conn, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id, messages=new_messages
+        )
+        if created is None:
+            raise not_found("thread")
+        await cache.invalidate(
+            *threads.conversation_cache_keys(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id)
+        )
+        return MessageList(messages=created)
+
+    @delete(MESSAGE_PATH, operation_id="delete_thread_message", summary="Delete a message of a thread")
+    async def delete_message(
+        self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID], message_id: FromPath[UUID]
+    ) -> None:
+        org.require_writer()
+        deleted = await messages.delete_message(
+            conn, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id, message_id=message_id
+        )
+        if deleted is None:
+            raise not_found("thread")
+        if not deleted:
+            raise not_found("message")
+        await cache.invalidate(
+            *threads.conversation_cache_keys(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id)
+        )
+
+
+class MessagesController(Controller):
+    path = "/messages"
+    tags = ["conversations"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @put(
+        FEEDBACK_PATH,
+        operation_id="put_message_feedback",
+        summary="Rate a message of one of my threads; a second rating replaces the first",
+        status_code=200,
+    )
+    async def put_feedback(
+        self, conn: Conn, cache: CacheDep, org: Org, message_id: FromPath[UUID], data: JSONBody[FeedbackPut]
+    ) -> Feedback:
+        org.require_writer()
+        saved = await feedback.upsert_feedback(
+            conn,
+            org_id=org.org_id,
+            user_id=org.user.id,
+            message_id=message_id,
+            rating=data.rating,
+            comment=data.comment,
+        )
+        if saved is None:
+            raise not_found("message")
+        # Listed messages carry their feedback.
+        await cache.invalidate(
+            threads.messages_cache_key(org_id=org.org_id, user_id=org.user.id, thread_id=saved.thread_id)
+        )
+        return saved
+
+    @delete(FEEDBACK_PATH, operation_id="delete_message_feedback", summary="Withdraw my feedback on a message")
+    async def delete_feedback(self, conn: Conn, cache: CacheDep, org: Org, message_id: FromPath[UUID]) -> None:
+        org.require_writer()
+        thread_id = await feedback.delete_feedback(conn, org_id=org.org_id, user_id=org.user.id, message_id=message_id)
+        if thread_id is None:
+            raise not_found("feedback")
+        await cache.invalidate(threads.messages_cache_key(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id))

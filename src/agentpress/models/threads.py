@@ -1,0 +1,38 @@
+"""Threads: a user's conversations in an org, and the fields a client writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class Thread(BaseModel):
+    id: UUID
+    org_id: UUID
+    user_id: UUID
+    agent_id: UUID | None
+    name: str
+    message_count: int
+    last_message_at: datetime | None
+    is_archived: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ThreadCreate(BaseModel):
+    name: str = Field(default="New thread", min_length=1, max_length=500)
+    agent_id: UUID | None = Field(default=None, description="an agent of the org")
+    metadata: dict[str, Any] = {}
+
+
+class ThreadUpdate(BaseModel):
+    """A partial change: fields left out keep their value; agent_id sent as null detaches the agent."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    agent_id: UUID | None = Field(default=None, description="an agent of the org, or null for none")
+    is_archived: bool | None = None
+    metadata: dict[str, Any] | None = None

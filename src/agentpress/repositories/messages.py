@@ -1,0 +1,106 @@
+"""Messages of a thread: keyset pages (the first one cached), appends and deletes under the thread's lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from pydantic import TypeAdapter
+
+from agentpress.cache import Cache
+from agentpress.models.messages import Message, NewMessage
+from agentpress.pagination import MAX_PAGE_SIZE
+from agentpress.queries import queries
+from agentpress.repositories import threads
+
+# The cached first page holds one more than the largest page, so that it serves every page size
+# and still tells whether a next page exists.
+FIRST_MESSAGES_LIMIT = MAX_PAGE_SIZE + 1
+MESSAGES_ADAPTER: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+
+async def list_messages(
+    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, limit: int
+) -> list[Message]:
+    """The first messages of a thread, oldest first, with `user_id`'s feedback on each."""
+    return await queries.messages.list_messages.many(
+        conn, Message, org_id=org_id, user_id=user_id, thread_id=thread_id, limit=limit
+    )
+
+
+async def list_first_messages_cached(
+    conn: AsyncConnection[Any], cache: Cache, *, org_id: UUID, user_id: UUID, thread_id: UUID
+) -> list[Message]:
+    """The first FIRST_MESSAGES_LIMIT messages of a thread of `user_id`, cache-aside. The caller has
+    checked that the thread is the user's."""
+    return await cache.get_or_load(
+        threads.messages_cache_key(org_id=org_id, user_id=user_id, thread_id=thread_id),
+        MESSAGES_ADAPTER,
+        lambda: list_messages(conn, org_id=org_id, user_id=user_id, thread_id=thread_id, limit=FIRST_MESSAGES_LIMIT),
+    )
+
+
+async def list_messages_after(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    user_id: UUID,
+    thread_id: UUID,
+    after_created_at: datetime,
+    after_id: UUID,
+    limit: int,
+) -> list[Message]:
+    """The keyset page of a thread's messages after the position (created_at, id)."""
+    return await queries.messages.list_messages_after.many(
+        conn,
+        Message,
+        org_id=org_id,
+        user_id=user_id,
+        thread_id=thread_id,
+        after_created_at=after_created_at,
+        after_id=after_id,
+        limit=limit,
+    )
+
+
+async def append_messages(
+    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, messages: list[NewMessage]
+) -> list[Message] | None:
+    """Append messages to a thread of the user, all or none, in order; None when there is no such thread.
+
+    The thread's row is locked first (counting the new messages), so that appends to one thread
+    take turns: message_count stays equal to the number of rows, and created_at increases in the
+    order the appends commit.
+    """
+    async with conn.transaction():
+        if not await threads.add_thread_messages(
+            conn, org_id=org_id, user_id=user_id, thread_id=thread_id, count=len(messages)
+        ):
+            return None
+        return await queries.messages.create_messages.many(
+            conn,
+            Message,
+            org_id=org_id,
+            thread_id=thread_id,
+            messages=Jsonb([message.model_dump() for message in messages]),
+        )
+
+
+async def delete_message(
+    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, message_id: UUID
+) -> bool | None:
+    """Delete a message of a thread of the user: None when there is no such thread, False when the
+    thread has no such message."""
+    async with conn.transaction():
+        # The thread first, as appends and thread deletes take it: one lock order, no deadlock.
+        if await threads.get_thread_for_update(conn, org_id=org_id, user_id=user_id, thread_id=thread_id) is None:
+            return None
+        deleted = await queries.messages.delete_message.execrows(
+            conn, org_id=org_id, thread_id=thread_id, message_id=message_id
+        )
+        if deleted:
+            await threads.remove_thread_messages(conn, org_id=org_id, thread_id=thread_id, count=deleted)
+    return deleted > 0
