@@ -210,3 +210,12 @@ FROM agents
 WHERE persona_id = %(persona_id)s AND org_id = %(org_id)s
 ORDER BY name, id
 LIMIT 100;
+
+-- name: list_agent_threads :many
+-- The threads (and their users) that use an agent: their cached copies must go when it does.
+-- Uses threads_agent_id_idx.
+SELECT id, user_id
+FROM threads
+WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s
+ORDER BY id
+LIMIT 100000;

@@ -10,11 +10,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import AsyncConnection
 
 from agentpress.auth import Org, OrgContext
-from agentpress.dependencies import Conn
+from agentpress.dependencies import CacheDep, Conn
 from agentpress.errors import field_error, not_found
 from agentpress.models.agents import Agent, AgentCreate, AgentFields, AgentUpdate, AgentVersion
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
-from agentpress.repositories import agents
+from agentpress.repositories import agents, threads
 
 AGENT_PATH = "/{agent_id:uuid}"
 VERSION_PATH = "/{agent_id:uuid}/versions/{version:int}"
@@ -108,10 +108,18 @@ class AgentsController(Controller):
             )
 
     @delete(AGENT_PATH, operation_id="delete_agent", summary="Delete an agent with its versions")
-    async def delete_agent(self, conn: Conn, org: Org, agent_id: FromPath[UUID]) -> None:
+    async def delete_agent(self, conn: Conn, cache: CacheDep, org: Org, agent_id: FromPath[UUID]) -> None:
         org.require_manager()
-        if not await agents.delete_agent(conn, org_id=org.org_id, agent_id=agent_id):
+        agent_threads = await agents.delete_agent(conn, org_id=org.org_id, agent_id=agent_id)
+        if agent_threads is None:
             raise not_found("agent")
+        # Their threads lost the agent (ON DELETE SET NULL): cached copies would still name it.
+        await cache.invalidate(
+            *(
+                threads.thread_cache_key(org_id=org.org_id, user_id=thread.user_id, thread_id=thread.id)
+                for thread in agent_threads
+            )
+        )
 
     @get(f"{AGENT_PATH}/versions", operation_id="list_agent_versions", summary="An agent's versions, newest first")
     async def list_versions(

@@ -84,3 +84,8 @@ class AgentName(BaseModel):
 
 class ToolRef(BaseModel):
     id: UUID
+
+
+class AgentThread(BaseModel):
+    id: UUID
+    user_id: UUID

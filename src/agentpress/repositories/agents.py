@@ -7,7 +7,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.agents import Agent, AgentFields, AgentName, AgentRef, AgentVersion, ToolRef
+from agentpress.models.agents import Agent, AgentFields, AgentName, AgentRef, AgentThread, AgentVersion, ToolRef
 from agentpress.queries import queries
 
 
@@ -96,8 +96,15 @@ async def list_agents(
     return items, total
 
 
-async def delete_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> bool:
-    return await queries.agents.delete_agent.execrows(conn, org_id=org_id, agent_id=agent_id) == 1
+async def delete_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> list[AgentThread] | None:
+    """Delete the agent; the threads that used it (they keep going without it), or None if there was no agent."""
+    async with conn.transaction():
+        agent_threads = await queries.agents.list_agent_threads.many(
+            conn, AgentThread, org_id=org_id, agent_id=agent_id
+        )
+        if await queries.agents.delete_agent.execrows(conn, org_id=org_id, agent_id=agent_id) != 1:
+            return None
+    return agent_threads
 
 
 async def list_agent_versions(
