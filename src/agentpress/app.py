@@ -15,6 +15,7 @@ from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
 from agentpress.api.auth import AuthController
 from agentpress.api.health import HealthController
+from agentpress.api.message_search import MessageSearchController
 from agentpress.api.models import ModelProvidersController, ModelsController
 from agentpress.api.oauth import OAuthController
 from agentpress.api.orgs import InvitationsController, OrgsController
@@ -47,6 +48,7 @@ api_v1 = Router(
         ToolsController,
         ModelProvidersController,
         ModelsController,
+        MessageSearchController,
         ThreadsController,
         MessagesController,
     ],

@@ -19,6 +19,8 @@ log = logging.getLogger("agentpress.errors")
 
 # PostgreSQL's detail for key violations: `Key (org_id, slug)=(...) already exists.`
 _KEY_COLUMNS = re.compile(r"Key \((?P<columns>[^)]*)\)=")
+# Litestar's words for a required query, header, cookie or path parameter that was not sent.
+_MISSING_PARAMETER = re.compile(r"Missing required (?P<where>\w+) parameter '(?P<name>[^']+)'")
 _REFERENCED_TABLE = re.compile(r'table "(?P<table>[^"]+)"')
 
 
@@ -141,6 +143,9 @@ def _validation_error(exc: ValidationException) -> Response[dict[str, Any]]:
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
+    missing = _MISSING_PARAMETER.match(str(exc.detail))
+    if not errors and missing:
+        errors = [FieldError(field=missing.group("name"), message=f"is a required {missing.group('where')} parameter")]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
     return error_response(ErrorBody(status_code=400, code="invalid_request", detail=detail, errors=errors))
 

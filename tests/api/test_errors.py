@@ -134,3 +134,8 @@ def test_pool_timeout_is_503_database_unavailable(widgets_client: Callable[..., 
         assert body["detail"] == "database unavailable"
         assert response.headers["retry-after"] == "1"
         assert api.get("/test/widgets").status_code == 200
+
+
+def test_a_missing_required_query_parameter_is_400_naming_it(api: TestClient[Litestar]) -> None:
+    body = assert_error(api.get("/test/widgets/slow"), 400, "invalid_request", "seconds")
+    assert body["errors"][0]["message"] == "is a required query parameter"
