@@ -133,6 +133,7 @@ CREATE TABLE oauth_states (
     state_hash bytea PRIMARY KEY,
     provider text NOT NULL,
     code_verifier bytea NOT NULL,
+    browser_hash bytea NOT NULL,
     user_id uuid REFERENCES users (id) ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
@@ -141,7 +142,7 @@ CREATE TABLE oauth_states (
 );
 -- Abandoned sign-ins are swept by expiry at each start.
 CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
-COMMENT ON TABLE oauth_states IS 'OAuth sign-ins in flight: the state (hashed), the PKCE verifier (encrypted) and, when linking, the signed-in user. Single use.';
+COMMENT ON TABLE oauth_states IS 'OAuth sign-ins in flight: the state (hashed), the PKCE verifier (encrypted), the hash of the nonce cookie of the browser that started it and, when linking, the signed-in user. Single use.';
 
 CREATE TABLE email_outbox (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -151,10 +152,12 @@ CREATE TABLE email_outbox (
     body bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error text,
     sent_at timestamptz,
     CONSTRAINT email_outbox_kind_check CHECK (kind IN ('invitation', 'password_reset'))
 );
 COMMENT ON TABLE email_outbox IS 'Mail the service has to send; a sender delivers the unsent rows oldest first and sets sent_at.';
 COMMENT ON COLUMN email_outbox.body IS 'Encrypted (Fernet, key from APP_SECRET_KEY): bodies carry reset and invitation links.';
-CREATE INDEX email_outbox_unsent_idx ON email_outbox (created_at) WHERE sent_at IS NULL;
+COMMENT ON COLUMN email_outbox.next_attempt_at IS 'When a sender may next take the message: claiming it moves this on (a lease while it is sent), and each failure backs off further.';
+CREATE INDEX email_outbox_unsent_idx ON email_outbox (next_attempt_at) WHERE sent_at IS NULL;

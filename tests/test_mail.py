@@ -10,11 +10,14 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
-from helpers import free_port, register
+from helpers import SECRET_KEY, free_port, register
 from litestar.testing import TestClient
 
 from agentpress.app import create_app
 from agentpress.config import Settings
+from agentpress.mail import MAX_ATTEMPTS, deliver_pending
+from agentpress.repositories import outbox
+from agentpress.security import Encryptor
 
 
 class Inbox(Message):
@@ -94,3 +97,47 @@ def test_an_unreachable_smtp_server_keeps_the_message_for_a_retry(
         _, last_error, sent_at = conn.execute("SELECT attempts, last_error, sent_at FROM email_outbox").fetchone()
     assert sent_at is None
     assert last_error
+
+
+class Picky:
+    """A sender that fails in an unexpected way on one address."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, mail: Any) -> None:
+        if mail.to_email == "poison@example.com":
+            raise ValueError("not the kind of error a sender is expected to raise")
+        self.sent.append(mail.to_email)
+
+
+@pytest.mark.anyio
+async def test_a_message_that_breaks_the_sender_does_not_stop_the_others(database_url: str) -> None:
+    cipher = Encryptor(SECRET_KEY)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for to_email in ("poison@example.com", "ada@example.com"):
+            await outbox.create_outbox_email(
+                conn, kind="invitation", to_email=to_email, subject="Hi", body=cipher.encrypt("body")
+            )
+        sender = Picky()
+        assert await deliver_pending(conn, sender, cipher) == 1
+        assert sender.sent == ["ada@example.com"]
+        # The failed one waits out its backoff instead of being retried at once.
+        assert await deliver_pending(conn, sender, cipher) == 0
+        row = await (
+            await conn.execute(
+                "SELECT attempts, last_error, next_attempt_at > now() FROM email_outbox"
+                " WHERE to_email = 'poison@example.com'"
+            )
+        ).fetchone()
+    assert row == (1, "not the kind of error a sender is expected to raise", True)
+
+
+@pytest.mark.anyio
+async def test_a_body_that_no_longer_decrypts_is_given_up(database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        body = Encryptor("another-secret-key-that-is-long-enough-000").encrypt("body")
+        await outbox.create_outbox_email(conn, kind="invitation", to_email="ada@example.com", subject="Hi", body=body)
+        assert await deliver_pending(conn, Picky(), Encryptor(SECRET_KEY)) == 0
+        row = await (await conn.execute("SELECT attempts, sent_at FROM email_outbox")).fetchone()
+    assert row == (MAX_ATTEMPTS, None)

@@ -4,8 +4,8 @@
 -- name: create_oauth_state :exec
 -- Remember a sign-in in flight: the hashed state, the encrypted PKCE verifier and, when linking,
 -- the signed-in user.
-INSERT INTO oauth_states (state_hash, provider, code_verifier, user_id, expires_at)
-VALUES (%(state_hash)s, %(provider)s, %(code_verifier)s, %(user_id)s, %(expires_at)s);
+INSERT INTO oauth_states (state_hash, provider, code_verifier, browser_hash, user_id, expires_at)
+VALUES (%(state_hash)s, %(provider)s, %(code_verifier)s, %(browser_hash)s, %(user_id)s, %(expires_at)s);
 
 -- name: delete_expired_oauth_states :execrows
 -- Forget sign-ins that were abandoned at the provider.
@@ -15,10 +15,12 @@ WHERE expires_at <= now();
 
 -- name: consume_oauth_state :one
 -- Spend a state: the row is deleted as it is read, so a state works once. No row when it is
--- unknown, already used, expired or was issued for another provider.
+-- unknown, already used, expired, issued for another provider or started in another browser
+-- (the nonce cookie set at the start must come back: a link sent to someone else fails).
 -- Uses oauth_states_pkey.
 DELETE FROM oauth_states
 WHERE state_hash = %(state_hash)s
+  AND browser_hash = %(browser_hash)s
   AND provider = %(provider)s
   AND expires_at > now()
 RETURNING provider, code_verifier, user_id;

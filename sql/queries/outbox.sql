@@ -6,25 +6,39 @@ INSERT INTO email_outbox (kind, to_email, subject, body)
 VALUES (%(kind)s, %(to_email)s, %(subject)s, %(body)s)
 RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at;
 
--- name: claim_unsent_emails :many
--- The oldest unsent messages, locked so that two senders never send one twice; the lock holds
--- until the sender's transaction ends.
+-- name: claim_next_email :one
+-- Take the message that is due longest, moving its next attempt on by a backoff that doubles with
+-- each attempt (10 s, 20 s, ... at most an hour): a lease, so no other sender takes it while this
+-- one sends, with no transaction held open meanwhile. A sender that dies mid-send leaves it to be
+-- retried when the lease ends: sent at least once, never lost.
 -- Uses email_outbox_unsent_idx.
-SELECT id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at
-FROM email_outbox
-WHERE sent_at IS NULL AND attempts < %(max_attempts)s
-ORDER BY created_at, id
-LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED;
+UPDATE email_outbox
+SET attempts = attempts + 1,
+    next_attempt_at = now() + least(interval '1 hour', interval '10 seconds' * power(2, attempts))
+WHERE id = (
+    SELECT id
+    FROM email_outbox
+    WHERE sent_at IS NULL AND attempts < %(max_attempts)s AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at;
 
 -- name: mark_email_sent :exec
 -- Record a delivered message.
 UPDATE email_outbox
-SET sent_at = now(), attempts = attempts + 1, last_error = NULL
+SET sent_at = now(), last_error = NULL
 WHERE id = %(email_id)s;
 
 -- name: mark_email_failed :exec
--- Record a failed attempt; the message is retried until it reaches the attempt limit.
+-- Record why an attempt failed; the lease set by the claim is the backoff before the next one.
 UPDATE email_outbox
-SET attempts = attempts + 1, last_error = %(error)s
+SET last_error = %(error)s
+WHERE id = %(email_id)s;
+
+-- name: abandon_email :exec
+-- Give up on a message that can never be sent (its body no longer decrypts).
+UPDATE email_outbox
+SET last_error = %(error)s, attempts = %(max_attempts)s
 WHERE id = %(email_id)s;

@@ -23,7 +23,7 @@ from agentpress.security import Encryptor, encryptor
 
 log = logging.getLogger("agentpress.mail")
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10  # with the doubling backoff, about three hours of retries
 BATCH_SIZE = 20
 
 
@@ -76,7 +76,8 @@ class SmtpSender:
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = mail.to_email
-        message["Subject"] = mail.subject
+        # Header injection and malformed headers: a subject is one line.
+        message["Subject"] = " ".join(mail.subject.split())
         message.set_content(mail.body)
         # smtplib blocks; a worker thread keeps the event loop serving requests.
         await anyio.to_thread.run_sync(self._send_blocking, message)
@@ -103,32 +104,30 @@ def create_sender(settings: Settings) -> MailSender:
 
 
 async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryptor: Encryptor) -> int:
-    """Send the outbox's unsent messages, oldest first; returns how many were sent.
+    """Send the outbox's due messages, oldest first; returns how many were sent.
 
-    Each message is claimed, sent and marked in its own short transaction: the row lock keeps
-    a second sender off it, and a crash before the mark means it is sent again (at least once,
-    never lost).
+    Each message is leased by one statement, sent with no transaction open, then marked; a
+    failure leaves it to its backoff, and nothing one message does stops the others.
     """
     sent = 0
     for _ in range(BATCH_SIZE):
-        async with conn.transaction():
-            claimed = await outbox.claim_unsent_emails(conn, limit=1, max_attempts=MAX_ATTEMPTS)
-            if not claimed:
-                break
-            email = claimed[0]
-            body = decryptor.decrypt(email.body)
-            if body is None:
-                # Encrypted under another APP_SECRET_KEY: it can never be sent, so stop retrying it.
-                await outbox.mark_email_failed(conn, email_id=email.id, error="undecryptable with the current key")
-                continue
-            try:
-                await sender.send(Mail(email.to_email, email.subject, body, email.kind))
-            except (OSError, smtplib.SMTPException) as exc:
-                log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
-                await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000])
-                continue
-            await outbox.mark_email_sent(conn, email_id=email.id)
-            sent += 1
+        email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS)
+        if email is None:
+            break
+        body = decryptor.decrypt(email.body)
+        if body is None:
+            # Encrypted under another APP_SECRET_KEY: it can never be sent.
+            error = "the body does not decrypt with the current APP_SECRET_KEY"
+            await outbox.abandon_email(conn, email_id=email.id, error=error, max_attempts=MAX_ATTEMPTS)
+            continue
+        try:
+            await sender.send(Mail(email.to_email, email.subject, body, email.kind))
+        except Exception as exc:  # any failure is this message's, never the loop's
+            log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
+            await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000] or type(exc).__name__)
+            continue
+        await outbox.mark_email_sent(conn, email_id=email.id)
+        sent += 1
     return sent
 
 
@@ -141,4 +140,7 @@ async def run_outbox_loop(pool: AsyncConnectionPool[Any], settings: Settings) ->
                 await deliver_pending(conn, sender, decryptor)
         except (psycopg.Error, PoolTimeout) as exc:
             log.warning("outbox delivery skipped: %s", exc)
+        except Exception:
+            # The loop must outlive any bug: mail that is never sent is worse than a logged error.
+            log.exception("outbox delivery failed")
         await asyncio.sleep(settings.outbox_poll_seconds)

@@ -351,7 +351,8 @@ async def _get_user_by_provider_id(conn: AsyncConnection[Any], identity: Provide
 
 
 async def _create_user(conn: AsyncConnection[Any], settings: Settings, identity: ProviderIdentity) -> User:
-    if identity.email is None:
+    # An unverified address could be anyone's: signing up with it would take it from its owner.
+    if identity.email is None or not identity.is_email_verified:
         raise field_error(
             422, "invalid_value", "email", f"is missing: the {LABELS[identity.provider]} account has no verified email"
         )

@@ -247,13 +247,14 @@ def test_a_new_google_user_signs_up(
     assert connection["scopes"] == ["openid", "email", "profile"]
 
 
-def test_an_unverified_google_email_is_kept_unverified(
-    oauth_client: TestClient[Litestar], provider: StandInProvider
+def test_an_unverified_google_email_cannot_sign_up(
+    oauth_client: TestClient[Litestar], provider: StandInProvider, database_url: str
 ) -> None:
     provider.google_accounts["grace"]["email_verified"] = False
     answer = sign_in(oauth_client, "google", "grace")
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["user"]["is_email_verified"] is False
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "email"
+    assert count(database_url, "users") == 0
 
 
 def test_a_returning_identity_signs_in_the_same_user(
@@ -342,6 +343,27 @@ def test_a_wrong_state_is_400_and_creates_nothing(
     assert count(database_url, "users") == 0
     assert count(database_url, "oauth_connections") == 0
     assert count(database_url, "sessions") == 0
+
+
+def test_a_sign_in_finished_in_another_browser_is_400_and_keeps_the_state(
+    oauth_client: TestClient[Litestar], database_url: str
+) -> None:
+    # Someone starts a sign-in (or a link) and sends the provider's link to a victim, whose browser
+    # comes back to the callback without the starter's cookie.
+    path, params = authorize(start(oauth_client, "github"), "octocat")
+    starter_cookies = dict(oauth_client.cookies)
+    assert starter_cookies.get("agentpress_oauth")
+    oauth_client.cookies.clear()
+    victim = oauth_client.get(path, params=params)
+    assert victim.status_code == 400
+    assert victim.json()["errors"][0]["field"] == "state"
+    oauth_client.cookies.set("agentpress_oauth", "another-browsers-nonce")
+    assert oauth_client.get(path, params=params).status_code == 400
+    assert count(database_url, "users") == 0
+    # The starter's own browser can still finish it.
+    oauth_client.cookies.clear()
+    oauth_client.cookies.set("agentpress_oauth", starter_cookies["agentpress_oauth"])
+    assert oauth_client.get(path, params=params).status_code == 200
 
 
 def test_a_state_issued_for_another_provider_is_400(oauth_client: TestClient[Litestar], database_url: str) -> None:

@@ -126,7 +126,10 @@ def test_the_seed_has_the_sizes_it_promises(seeded: Seeded) -> None:
     )
 
 
-THREAD_LISTINGS = ["list_threads", "count_threads", "list_threads_after", "search_threads", "count_threads_matching"]
+# The pages. Their totals (count_threads, count_threads_matching) are left out: counting a heavy
+# user's matches for a common pattern may rightly read the whole table, and ANALYZE's random
+# sample decides which way the planner goes.
+THREAD_LISTINGS = ["list_threads", "list_threads_after", "search_threads"]
 
 
 @pytest.mark.parametrize("name", THREAD_LISTINGS)

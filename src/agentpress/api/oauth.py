@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get
+from litestar.datastructures import Cookie
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
@@ -20,6 +21,8 @@ from agentpress.repositories import oauth as oauth_repo
 from agentpress.security import encryptor, hash_token, new_token
 
 CALLBACK_ROUTE = "oauth_callback"
+# Binds a sign-in to the browser that started it; only its hash is stored.
+BROWSER_COOKIE = "agentpress_oauth"
 
 ProviderParam = Annotated[str, PathParameter(description="github or google")]
 # `state` is also the name under which Litestar injects the application state, hence the alias. No
@@ -51,19 +54,33 @@ class OAuthController(Controller):
         # turn the linking the client asked for into a sign-in, possibly as someone else.
         if "authorization" in request.headers:
             link_user_id = (await provide_current_user(request, conn)).id
-        state, code_verifier = new_token(), oauth.new_code_verifier()
+        state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
         await oauth_repo.create_oauth_state(
             conn,
             state_hash=hash_token(state),
             provider=config.name,
             code_verifier=encryptor(settings).encrypt(code_verifier),
+            browser_hash=hash_token(browser_nonce),
             user_id=link_user_id,
             expires_at=oauth.state_expires_at(),
         )
         redirect_uri = _redirect_uri(request, settings, config.name)
+        # The callback must come back with this cookie: a provider link started by someone else and
+        # sent to a victim would otherwise sign the victim in to, or link their account with, the
+        # sender's (login CSRF).
+        cookie = Cookie(
+            key=BROWSER_COOKIE,
+            value=browser_nonce,
+            path=request.app.route_reverse(CALLBACK_ROUTE, provider=config.name),
+            max_age=int(oauth.STATE_TTL.total_seconds()),
+            httponly=True,
+            secure=settings.public_base_url.startswith("https://"),
+            samesite="lax",
+        )
         return Redirect(
-            path=oauth.authorize_url(config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier)
+            path=oauth.authorize_url(config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier),
+            cookies=[cookie],
         )
 
     @get(
@@ -85,11 +102,15 @@ class OAuthController(Controller):
         # Not the request-scoped `conn`: that would stay checked out of the pool while the provider
         # answers (up to three calls of up to 10 s), so a slow provider could starve every other request.
         pool = resources(request.app.state).pool
+        browser_nonce = request.cookies.get(BROWSER_COOKIE)
         async with pool.connection() as conn:
             spent = None
-            if oauth_state:
+            if oauth_state and browser_nonce:
                 spent = await oauth_repo.consume_oauth_state(
-                    conn, state_hash=hash_token(oauth_state), provider=config.name
+                    conn,
+                    state_hash=hash_token(oauth_state),
+                    browser_hash=hash_token(browser_nonce),
+                    provider=config.name,
                 )
         if error is not None:
             raise ApiError(

@@ -44,14 +44,14 @@ class OrgWithRole(Org):
 
 
 class OrgCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
 
 
 class OrgUpdate(BaseModel):
     """What an org's owners and admins may change; omitted fields stay as they are."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     slug: str | None = Field(default=None, min_length=1, max_length=64, pattern=SLUG_PATTERN)
 
 

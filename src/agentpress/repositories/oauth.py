@@ -18,6 +18,7 @@ async def create_oauth_state(
     state_hash: bytes,
     provider: OAuthProvider,
     code_verifier: bytes,
+    browser_hash: bytes,
     user_id: UUID | None,
     expires_at: datetime,
 ) -> None:
@@ -26,6 +27,7 @@ async def create_oauth_state(
         state_hash=state_hash,
         provider=provider,
         code_verifier=code_verifier,
+        browser_hash=browser_hash,
         user_id=user_id,
         expires_at=expires_at,
     )
@@ -36,9 +38,11 @@ async def delete_expired_oauth_states(conn: AsyncConnection[Any]) -> int:
 
 
 async def consume_oauth_state(
-    conn: AsyncConnection[Any], *, state_hash: bytes, provider: OAuthProvider
+    conn: AsyncConnection[Any], *, state_hash: bytes, browser_hash: bytes, provider: OAuthProvider
 ) -> OAuthState | None:
-    return await queries.oauth.consume_oauth_state.one(conn, OAuthState, state_hash=state_hash, provider=provider)
+    return await queries.oauth.consume_oauth_state.one(
+        conn, OAuthState, state_hash=state_hash, browser_hash=browser_hash, provider=provider
+    )
 
 
 async def get_oauth_connection(

@@ -21,9 +21,9 @@ async def create_outbox_email(
     return email
 
 
-async def claim_unsent_emails(conn: AsyncConnection[Any], *, limit: int, max_attempts: int) -> list[OutboxEmail]:
-    """Lock and return the oldest unsent messages; call inside a transaction."""
-    return await queries.outbox.claim_unsent_emails.many(conn, OutboxEmail, limit=limit, max_attempts=max_attempts)
+async def claim_next_email(conn: AsyncConnection[Any], *, max_attempts: int) -> OutboxEmail | None:
+    """Lease the message that is due longest; its next attempt moves on by the backoff."""
+    return await queries.outbox.claim_next_email.one(conn, OutboxEmail, max_attempts=max_attempts)
 
 
 async def mark_email_sent(conn: AsyncConnection[Any], *, email_id: UUID) -> None:
@@ -32,3 +32,7 @@ async def mark_email_sent(conn: AsyncConnection[Any], *, email_id: UUID) -> None
 
 async def mark_email_failed(conn: AsyncConnection[Any], *, email_id: UUID, error: str) -> None:
     await queries.outbox.mark_email_failed.exec(conn, email_id=email_id, error=error)
+
+
+async def abandon_email(conn: AsyncConnection[Any], *, email_id: UUID, error: str, max_attempts: int) -> None:
+    await queries.outbox.abandon_email.exec(conn, email_id=email_id, error=error, max_attempts=max_attempts)
