@@ -130,13 +130,14 @@ COMMENT ON TABLE agent_tools IS 'The tools an agent may call (the API''s tools_e
 CREATE INDEX agent_tools_tool_id_idx ON agent_tools (tool_id);
 
 CREATE TABLE agent_versions (
-    agent_id uuid NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    agent_id uuid NOT NULL,
     version integer NOT NULL,
-    org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    org_id uuid NOT NULL,
     snapshot jsonb NOT NULL,
     created_by uuid REFERENCES users (id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (agent_id, version),
+    CONSTRAINT agent_versions_agent_id_fkey FOREIGN KEY (agent_id, org_id) REFERENCES agents (id, org_id) ON DELETE CASCADE,
     CONSTRAINT agent_versions_version_check CHECK (version > 0)
 );
 COMMENT ON TABLE agent_versions IS 'Every state an agent has been in: its fields and tools_enabled, written in the transaction of each change. Version 1 is the creation.';

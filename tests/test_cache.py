@@ -71,6 +71,21 @@ async def test_a_hundred_concurrent_misses_load_once(cache: Cache) -> None:
     assert load.calls == 1
 
 
+async def test_a_load_in_another_process_overtaken_by_a_write_is_not_cached(cache: Cache, redis_url: str) -> None:
+    key = a_key()
+    other_redis = connect_redis(redis_url, timeout_ms=200)
+    other_process = Cache(other_redis)  # its own in-process flights: only Redis is shared
+
+    async def load_then_let_the_write_commit() -> Thing:
+        await other_process.invalidate(key)  # another process commits a write mid-load
+        return Thing(name="read before the write")
+
+    assert (await cache.get_or_load(key, ADAPTER, load_then_let_the_write_commit)).name == "read before the write"
+    assert await cache.get_or_load(key, ADAPTER, Loader("after the write")) == Thing(name="after the write")
+    assert await other_process.get_or_load(key, ADAPTER, Loader("unused")) == Thing(name="after the write")
+    await other_redis.aclose()
+
+
 async def test_keys_are_scoped_by_org() -> None:
     thread = uuid.uuid4()
     assert cache_key(uuid.uuid4(), "thread", thread) != cache_key(uuid.uuid4(), "thread", thread)

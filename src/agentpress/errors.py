@@ -114,6 +114,9 @@ def _constraint_error(exc: psycopg.Error) -> ApiError | None:
         return field_error(422, "invalid_value", diag.column_name or "value", "is required")
     if isinstance(exc, pg.CheckViolation):
         return field_error(422, "invalid_value", _check_field(exc), f"violates the rule {diag.constraint_name}")
+    if isinstance(exc, pg.ProgramLimitExceeded):
+        # Class 54: a value too big for PostgreSQL, e.g. a text too long to index for search.
+        return ApiError(422, "invalid_value", exc.diag.message_primary or "a value is too large")
     if isinstance(exc, pg.DataError):
         # Class 22: invalid text for a type, numbers out of range, strings too long.
         detail = diag.message_primary or "invalid value"

@@ -109,12 +109,17 @@ def app_secret_key(settings: Settings) -> str:
     path: Path = settings.data_dir / "app_secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: a process that starts at the same
+        # moment either wins the link or reads the finished key, never an empty file.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
+            log.warning("APP_SECRET_KEY is unset: generated one in %s; set it in production", path)
         except FileExistsError:
             pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_urlsafe(48))
-            log.warning("APP_SECRET_KEY is unset: generated one in %s; set it in production", path)
+        finally:
+            draft.unlink()
     return path.read_text().strip()

@@ -26,6 +26,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
 from agentpress.app import create_app
+from agentpress.cache import INVALIDATED
 from agentpress.config import Settings
 from agentpress.queries import Query
 from agentpress.repositories.threads import messages_cache_key, thread_cache_key
@@ -203,7 +204,8 @@ def test_deleting_the_thread_is_read_back(client: TestClient[Litestar], redis_cl
     assert client.delete(chat.url, headers=chat.headers).status_code == 204
     assert client.get(chat.url, headers=chat.headers).status_code == 404
     assert client.get(f"{chat.url}/messages", headers=chat.headers).status_code == 404
-    assert redis_client.exists(*chat.keys) == 0
+    # Nothing of the thread is cached any more: its keys hold invalidation markers.
+    assert all(value.startswith(INVALIDATED) for value in redis_client.mget(*chat.keys))
 
 
 def test_rating_and_withdrawing_are_read_back(client: TestClient[Litestar], redis_client: redis.Redis) -> None:

@@ -4,6 +4,8 @@ deletes, and 50 concurrent appends to one thread."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -161,9 +163,11 @@ def test_the_default_page_is_50_and_the_largest_100(client: TestClient[Litestar]
     assert (len(largest["items"]), largest["next_cursor"] is not None) == (100, True)
     url = f"{THREADS}/{thread}/messages"
     assert client.get(url, params={"page_size": 101}, headers=bearer(owner)).status_code == 400
-    bad_cursor = client.get(url, params={"cursor": "nonsense"}, headers=bearer(owner))
-    assert bad_cursor.status_code == 400
-    assert bad_cursor.json()["errors"][0]["field"] == "cursor"
+    forged = {"created_at": "2024-01-01T00:00:00+00:00", "id": 1}
+    for cursor in ("nonsense", base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()):
+        bad_cursor = client.get(url, params={"cursor": cursor}, headers=bearer(owner))
+        assert bad_cursor.status_code == 400
+        assert bad_cursor.json()["errors"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize(
@@ -183,6 +187,7 @@ def test_the_default_page_is_50_and_the_largest_100(client: TestClient[Litestar]
         ({"type": "text", "text": "hi", "colour": "red"}, "colour"),
         ({"type": "image", "url": "x"}, "type"),
         ({"text": "no type"}, "type"),
+        ({"type": "text", "text": "x" * 200_001}, "text"),
     ],
 )
 def test_an_invalid_part_is_422_naming_its_index_and_field(

@@ -31,8 +31,9 @@ FROM generate_series(1, 20000) AS n;
 INSERT INTO oauth_connections (user_id, provider, provider_id)
 SELECT id, 'github', id::text FROM users;
 
-INSERT INTO oauth_states (state_hash, provider, code_verifier, expires_at)
-SELECT sha256(('state' || n)::bytea), 'github', '\x00'::bytea, now() + interval '10 minutes'
+INSERT INTO oauth_states (state_hash, provider, code_verifier, browser_hash, expires_at)
+SELECT sha256(('state' || n)::bytea), 'github', '\x00'::bytea, sha256(('browser' || n)::bytea),
+    now() + interval '10 minutes'
 FROM generate_series(1, 20000) AS n;
 
 INSERT INTO personas (org_id, name)

@@ -38,16 +38,18 @@ class AuthController(Controller):
     ) -> SignedIn:
         check_password_rules(data.password, settings)
         password_hash = await hash_password_off_loop(data.password)
-        user = await create_user_in_default_org(
-            conn,
-            settings,
-            email=data.email,
-            password_hash=password_hash,
-            username=data.username,
-            first_name=data.first_name,
-            last_name=data.last_name,
-        )
-        return await start_session(conn, settings, user, request)
+        # The account and its first session together: a failure leaves nothing to collide with on a retry.
+        async with conn.transaction():
+            user = await create_user_in_default_org(
+                conn,
+                settings,
+                email=data.email,
+                password_hash=password_hash,
+                username=data.username,
+                first_name=data.first_name,
+                last_name=data.last_name,
+            )
+            return await start_session(conn, settings, user, request)
 
     @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)
     async def login(

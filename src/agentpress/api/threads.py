@@ -71,7 +71,7 @@ def _position(cursor: str) -> tuple[datetime, UUID]:
     position = decode_cursor(cursor, {"created_at", "id"})
     try:
         return datetime.fromisoformat(position["created_at"]), UUID(position["id"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):  # AttributeError: UUID() of a number
         raise field_error(400, "invalid_request", "cursor", "is not a cursor this list returned") from None
 
 

@@ -17,14 +17,18 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Bounded well below what PostgreSQL can index for search (a tsvector holds at most 1 MB).
+MAX_TEXT_LENGTH = 200_000
+
+
 class TextPart(_Part):
     type: Literal["text"]
-    text: str
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
 
 
 class ReasoningPart(_Part):
     type: Literal["reasoning"]
-    text: str
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
 
 
 class ToolCallPart(_Part):

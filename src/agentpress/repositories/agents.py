@@ -99,6 +99,9 @@ async def list_agents(
 async def delete_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> list[AgentThread] | None:
     """Delete the agent; the threads that used it (they keep going without it), or None if there was no agent."""
     async with conn.transaction():
+        # Locked first: a thread given this agent meanwhile waits, and is then listed or refused.
+        if await get_agent_for_update(conn, org_id=org_id, agent_id=agent_id) is None:
+            return None
         agent_threads = await queries.agents.list_agent_threads.many(
             conn, AgentThread, org_id=org_id, agent_id=agent_id
         )
