@@ -24,6 +24,11 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.port, settings.log_level, settings.redis_url) == (9000, "DEBUG", None)
 
 
+def test_the_public_base_url_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://agents.example.com/")
+    assert load_settings().public_base_url == "https://agents.example.com"
+
+
 def test_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POOL_MAX_SIZE", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -41,6 +46,8 @@ def test_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         ("POOL_TIMEOUT", "-1"),
         ("LOG_LEVEL", "loud"),
         ("AUTO_MIGRATE", "maybe"),
+        ("PUBLIC_BASE_URL", "example.com"),
+        ("APP_SECRET_KEY", "too-short"),
     ],
 )
 def test_an_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:

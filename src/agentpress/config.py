@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # Reports are long-running by nature; the analytics pool gets its own, longer limit.
     analytics_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
-    # Encrypts provider tokens at rest. Unset: a random key kept in DATA_DIR/app_secret_key.
+    # Encrypts secrets at rest (provider tokens and API keys, PKCE verifiers, mail bodies).
+    # Unset: a random key kept in DATA_DIR/app_secret_key.
     app_secret_key: SecretStr | None = None
     # Where links in mail point, and the base of OAuth redirect URIs.
     public_base_url: str = "http://127.0.0.1:8000"
@@ -97,6 +98,14 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        # Links are built as f"{public_base_url}/path": one slash, however the variable was written.
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @field_validator("smtp_url")
     @classmethod

@@ -100,7 +100,10 @@ class SmtpSender:
 
 
 def create_sender(settings: Settings) -> MailSender:
-    return SmtpSender(settings.smtp_url, settings.mail_from) if settings.smtp_url else LogSender()
+    if settings.smtp_url:
+        return SmtpSender(settings.smtp_url, settings.mail_from)
+    log.warning("SMTP_URL is unset: mail is written to the log, with its single-use links; set it in production")
+    return LogSender()
 
 
 async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryptor: Encryptor) -> int:

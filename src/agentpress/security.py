@@ -1,4 +1,4 @@
-"""Secrets: random tokens stored only as hashes, password hashing, and encryption of provider tokens at rest."""
+"""Secrets: random tokens stored only as hashes, password hashing, and encryption of secrets at rest."""
 
 from __future__ import annotations
 
@@ -73,9 +73,10 @@ def _burn_time(password: str) -> None:
 
 
 class Encryptor:
-    """Encrypts provider tokens at rest (Fernet: AES-128-CBC with HMAC-SHA256), keyed from APP_SECRET_KEY."""
+    """Encrypts secrets at rest (Fernet: AES-128-CBC with HMAC-SHA256), keyed from APP_SECRET_KEY."""
 
     def __init__(self, secret: str) -> None:
+        # The info string predates the other uses of the key; changing it would make stored data unreadable.
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"agentpress provider tokens").derive(
             secret.encode()
         )

@@ -143,7 +143,7 @@ def test_patch_is_partial_and_each_change_is_a_version(client: TestClient[Litest
     )
     cleared = client.patch(url, json={"description": None}, headers=bearer(owner)).json()
     assert (cleared["description"], cleared["version"]) == (None, 3)
-    assert client.patch(url, json={"name": None}, headers=bearer(owner)).status_code == 422
+    assert client.patch(url, json={"name": None}, headers=bearer(owner)).status_code == 400
     v1 = client.get(f"{url}/versions/1", headers=bearer(owner)).json()
     assert v1["snapshot"]["name"] == "Support bot"
     versions = client.get(f"{url}/versions", headers=bearer(owner)).json()

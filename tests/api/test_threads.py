@@ -232,7 +232,7 @@ def test_patch_is_partial(client: TestClient[Litestar], owner: str) -> None:
     assert patch({})["name"] == "Renamed"
     for field in ("name", "is_archived", "metadata"):
         response = client.patch(url, json={field: None}, headers=bearer(owner))
-        assert response.status_code == 422
+        assert response.status_code == 400
         assert response.json()["errors"][0]["field"] == field
     assert client.get(url, headers=bearer(owner)).json()["name"] == "Renamed"
     assert client.patch(f"{THREADS}/{uuid.uuid4()}", json={"name": "x"}, headers=bearer(owner)).status_code == 404

@@ -98,7 +98,7 @@ class AgentsController(Controller):
             changes = data.model_dump(exclude_unset=True)
             for required in ("name", "is_enabled", "is_archived", "tools_enabled"):
                 if changes.get(required, "") is None:
-                    raise field_error(422, "invalid_value", required, "cannot be null")
+                    raise field_error(400, "invalid_request", required, "may be left out but not null")
             fields = AgentFields.model_validate(
                 {**current.model_dump(include=set(AgentFields.model_fields)), **changes}
             )

@@ -33,8 +33,8 @@ def _unknown_provider() -> ApiError:
     return field_error(422, "invalid_reference", "provider_id", "refers to no model provider of this org")
 
 
-# The org's constraints, named by the field the client sent. The generic mapping would name the
-# key's columns, org_id among them, which the client never sends: the org is theirs.
+# The org's constraints, each named by the one field the client can change, with a message that
+# says more than the generic mapping's (which names every column of the key but org_id).
 _CONSTRAINT_ERRORS = {
     "model_providers_org_id_name_key": lambda: field_error(409, "conflict", "name", "already exists"),
     "models_org_id_provider_id_name_key": lambda: field_error(

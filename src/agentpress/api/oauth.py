@@ -155,4 +155,4 @@ def _config(settings: Settings, provider: str) -> oauth.ProviderConfig:
 def _redirect_uri(request: Request[Any, Any, Any], settings: Settings, provider: str) -> str:
     """The callback's public URL; the token request must repeat exactly what the authorize request sent."""
     path = request.app.route_reverse(CALLBACK_ROUTE, provider=provider)
-    return f"{settings.public_base_url.rstrip('/')}{path}"
+    return f"{settings.public_base_url}{path}"

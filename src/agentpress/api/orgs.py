@@ -198,7 +198,7 @@ class OrgsController(Controller):
         # The token leaves the service only in the mail; the database keeps its hash.
         token = new_token()
         expires_at = datetime.now(UTC) + INVITATION_TTL
-        link = f"{settings.public_base_url.rstrip('/')}/invitations/accept?token={token}"
+        link = f"{settings.public_base_url}/invitations/accept?token={token}"
         subject, body = _invitation_mail(found, data.role, current_user, link, expires_at)
         # Both or neither: no invitation that nobody is told of, no mail with a dead link.
         async with conn.transaction():

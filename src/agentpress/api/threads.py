@@ -205,7 +205,7 @@ class ThreadsController(Controller):
         changes = data.model_dump(exclude_unset=True)
         for required in ("name", "is_archived", "metadata"):
             if changes.get(required, "") is None:
-                raise field_error(422, "invalid_value", required, "cannot be null")
+                raise field_error(400, "invalid_request", required, "may be left out but not null")
         thread = await threads.update_thread(
             conn,
             org_id=org.org_id,
