@@ -1,0 +1,9 @@
+-- Undo 0006.knowledge-bases.sql.
+
+DROP TABLE agent_knowledge_bases;
+DROP TABLE embeddings;
+DROP TABLE knowledge_base_web_urls;
+DROP TABLE knowledge_base_tables;
+DROP TABLE knowledge_base_freeform_texts;
+DROP TABLE knowledge_base_files;
+DROP TABLE knowledge_bases;
