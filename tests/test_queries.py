@@ -59,6 +59,8 @@ def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> N
         ("-- name: GetThing :one\nSELECT 1;\n", 1, "snake_case name"),
         ("-- name: a :one\nSELECT 1 WHERE x LIKE '5%';\n", 1, "not a placeholder"),
         ("-- name: a :one\nSELECT %s;\n", 1, "not a placeholder"),
+        ("-- name: a :copy\nSELECT 1;\n", 1, "is :copy"),
+        ("-- name: a :copy\nCOPY t (a) FROM STDIN WHERE a = %(a)s;\n", 1, "is :copy"),
     ],
 )
 def test_refuses_a_malformed_file_naming_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:

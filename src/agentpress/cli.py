@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from agentpress import embedded, migrations
 from agentpress.config import ConfigError, Settings, load_settings
@@ -77,6 +78,25 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentpress.ingest import LineError, ingest_lines
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"agentpress: {path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        with path.open("rb") as lines:
+            summary = asyncio.run(ingest_lines(resolve_database_url(settings), lines, total_bytes=path.stat().st_size))
+    except LineError as exc:
+        print(f"agentpress: {path}: {exc}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +121,18 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="the embedded PostgreSQL server (when DATABASE_URL is unset)")
     db.add_argument("action", choices=["start", "stop", "status", "url", "shell"])
     db.set_defaults(run=_db)
+
+    kb = commands.add_parser("kb", help="knowledge bases: load chunks and their embeddings")
+    kb_actions = kb.add_subparsers(dest="action", required=True)
+    ingest = kb_actions.add_parser(
+        "ingest",
+        help="replace the chunks of every source in a JSONL file (one transaction per source)",
+        description="Each line: {knowledge_base_id, source_kind, source_id, chunk_index, content, embedding, "
+        "metadata?}; a source's lines must be consecutive. An invalid line stops the load (exit 2); the sources "
+        "before it stay written, nothing of its own source is.",
+    )
+    ingest.add_argument("file", help="a .jsonl file")
+    kb.set_defaults(run=_kb)
     return parser
 
 

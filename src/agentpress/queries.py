@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCopy, AsyncCursor
 from psycopg.rows import class_row
 
 from agentpress.paths import QUERIES_DIR
 
 T = TypeVar("T")
-Kind = Literal["one", "many", "exec", "execrows", "scalar"]
+Kind = Literal["one", "many", "exec", "execrows", "scalar", "copy"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
@@ -87,6 +88,10 @@ class Query:
     async def exec(self, conn: AsyncConnection[Any], /, **params: Any) -> None:
         self._check_params(params)
         await conn.execute(self.sql, params)
+
+    def copy(self, cursor: AsyncCursor[Any], /) -> AbstractAsyncContextManager[AsyncCopy]:
+        """A `:copy` statement (COPY ... FROM STDIN) opened on the cursor, for streaming rows in."""
+        return cursor.copy(self.sql)
 
     async def execrows(self, conn: AsyncConnection[Any], /, **params: Any) -> int:
         self._check_params(params)
@@ -168,7 +173,9 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         raise QueryFileError(f"{where}: the header needs a snake_case name: '-- name: get_thing :one'")
     name = parts[0]
     if len(parts) < 2:
-        raise QueryFileError(f"{where}: query {name!r} has no result kind (:one, :many, :exec, :execrows, :scalar)")
+        raise QueryFileError(
+            f"{where}: query {name!r} has no result kind (:one, :many, :exec, :execrows, :scalar, :copy)"
+        )
     kind = parts[1].removeprefix(":")
     if not parts[1].startswith(":") or kind not in KINDS or len(parts) > 2:
         raise QueryFileError(f"{where}: query {name!r} has an unknown result kind {' '.join(parts[1:])!r}")
@@ -190,6 +197,8 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
                 "use %(name)s for parameters and %% for a literal %"
             )
         params.add(param)
+    if kind == "copy" and (params or not _strip_comments(statement).lstrip().upper().startswith("COPY")):
+        raise QueryFileError(f"{where}: query {name!r} is :copy: a COPY ... FROM STDIN without parameters")
 
     indexes = tuple(
         index for line in doc_lines if (uses := _USES.match(line)) for index in uses.group("indexes").split(", ")
