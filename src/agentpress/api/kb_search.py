@@ -1,0 +1,80 @@
+"""Search the chunks of the org's enabled knowledge bases: by vector, by text, or both fused."""
+
+from __future__ import annotations
+
+import math
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+from pgvector import HalfVector
+
+from agentpress.auth import Org
+from agentpress.dependencies import Conn
+from agentpress.errors import field_error
+from agentpress.models.kb_search import EMBEDDING_DIMENSIONS, KnowledgeBaseSearch, KnowledgeBaseSearchResult
+from agentpress.repositories import kb_search
+
+# The largest finite half-precision value: halfvec stores each dimension in 16 bits.
+HALF_MAX = 65504.0
+
+
+def parse_embedding(values: list[float]) -> HalfVector:
+    """The query embedding as a halfvec; 422 naming `embedding` when it cannot be one."""
+    if len(values) != EMBEDDING_DIMENSIONS:
+        raise field_error(
+            422, "invalid_value", "embedding", f"must have {EMBEDDING_DIMENSIONS} dimensions, not {len(values)}"
+        )
+    for position, value in enumerate(values):
+        if not math.isfinite(value):
+            raise field_error(422, "invalid_value", "embedding", f"holds {value} at {position}: not a finite number")
+        if abs(value) > HALF_MAX:
+            raise field_error(
+                422, "invalid_value", "embedding", f"holds {value} at {position}: beyond half precision (±{HALF_MAX:g})"
+            )
+    return HalfVector(values)
+
+
+def _required(values: list[float] | None, field: str, mode: str) -> list[float]:
+    if values is None:
+        raise field_error(422, "invalid_value", field, f"is required for {mode} search")
+    return values
+
+
+def _required_text(text: str | None, mode: str) -> str:
+    if text is None or not text.strip():
+        raise field_error(422, "invalid_value", "query", f"is required for {mode} search")
+    return text
+
+
+class KnowledgeBaseSearchController(Controller):
+    path = "/knowledge-bases/search"
+    tags = ["knowledge bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @post(
+        "/",
+        operation_id="search_knowledge_bases",
+        status_code=200,
+        summary="Search the chunks of the org's enabled knowledge bases by embedding, by text, or both (hybrid)",
+    )
+    async def search_knowledge_bases(
+        self, conn: Conn, org: Org, data: JSONBody[KnowledgeBaseSearch]
+    ) -> KnowledgeBaseSearchResult:
+        # Reading only, so platform guests may search too. Knowledge base ids of another org (or
+        # of none) match nothing rather than 404: the answer is the same as for an empty
+        # knowledge base, so it does not tell whether the id exists elsewhere.
+        embedding = parse_embedding(_required(data.embedding, "embedding", data.mode)) if data.mode != "text" else None
+        query = _required_text(data.query, data.mode) if data.mode != "vector" else None
+        org_id, ids, k = org.org_id, data.knowledge_base_ids, data.k
+        if embedding is not None and query is not None:
+            items = await kb_search.search_chunks_hybrid(
+                conn, org_id=org_id, embedding=embedding, query=query, knowledge_base_ids=ids, k=k
+            )
+        elif embedding is not None:
+            items = await kb_search.search_chunks_by_vector(
+                conn, org_id=org_id, embedding=embedding, knowledge_base_ids=ids, k=k
+            )
+        else:
+            items = await kb_search.search_chunks_by_text(
+                conn, org_id=org_id, query=_required_text(query, data.mode), knowledge_base_ids=ids, k=k
+            )
+        return KnowledgeBaseSearchResult(mode=data.mode, items=items)
