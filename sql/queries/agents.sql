@@ -1,9 +1,11 @@
--- Agents, their tools (agent_tools) and their versions (agent_versions).
+-- Agents, their tools (agent_tools), the knowledge bases they may search (agent_knowledge_bases, the
+-- API's rag_enabled) and their versions (agent_versions).
 -- Every change bumps agents.version under the row lock and writes that version's snapshot in
 -- the same transaction, so concurrent changes get consecutive versions and none is lost.
 
 -- name: create_agent :scalar
--- Insert an agent at version 1; its tools and its first snapshot follow in the same transaction.
+-- Insert an agent at version 1; its tools, knowledge bases and first snapshot follow in the same
+-- transaction.
 INSERT INTO agents (
     org_id, name, description, prompt, primary_model_provider, primary_model, primary_model_temperature,
     max_tokens, persona_id, is_enabled, is_archived, created_by
@@ -15,22 +17,28 @@ VALUES (
 RETURNING id;
 
 -- name: get_agent :one
--- An agent of the org, with the ids of its tools.
--- Uses agents_id_org_id_key, agent_tools_pkey.
+-- An agent of the org, with the ids of its tools and knowledge bases.
+-- Uses agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey.
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
-    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled
+    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled,
+    ARRAY(
+        SELECT k.knowledge_base_id FROM agent_knowledge_bases AS k WHERE k.agent_id = a.id ORDER BY k.knowledge_base_id
+    ) AS rag_enabled
 FROM agents AS a
 WHERE a.id = %(agent_id)s AND a.org_id = %(org_id)s;
 
 -- name: get_agent_for_update :one
 -- An agent of the org, locked until the transaction ends: changes to one agent take turns.
--- Uses agents_id_org_id_key, agent_tools_pkey.
+-- Uses agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey.
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
-    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled
+    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled,
+    ARRAY(
+        SELECT k.knowledge_base_id FROM agent_knowledge_bases AS k WHERE k.agent_id = a.id ORDER BY k.knowledge_base_id
+    ) AS rag_enabled
 FROM agents AS a
 WHERE a.id = %(agent_id)s AND a.org_id = %(org_id)s
 FOR UPDATE OF a;
@@ -63,6 +71,18 @@ SELECT %(agent_id)s, tool_id, %(org_id)s
 FROM unnest(%(tool_ids)s::uuid[]) AS tool_id
 ON CONFLICT (agent_id, tool_id) DO NOTHING;
 
+-- name: set_agent_knowledge_bases :exec
+-- Make the knowledge bases an agent may search exactly these (rag_enabled). A knowledge base of
+-- another org fails agent_knowledge_bases_knowledge_base_id_fkey.
+WITH removed AS (
+    DELETE FROM agent_knowledge_bases
+    WHERE agent_id = %(agent_id)s AND knowledge_base_id <> ALL(%(knowledge_base_ids)s::uuid[])
+)
+INSERT INTO agent_knowledge_bases (agent_id, knowledge_base_id, org_id)
+SELECT %(agent_id)s, knowledge_base_id, %(org_id)s
+FROM unnest(%(knowledge_base_ids)s::uuid[]) AS knowledge_base_id
+ON CONFLICT (agent_id, knowledge_base_id) DO NOTHING;
+
 -- name: create_agent_versions :exec
 -- Snapshot the current state of these agents of the org as their current version.
 INSERT INTO agent_versions (agent_id, version, org_id, snapshot, created_by)
@@ -80,6 +100,14 @@ SELECT a.id, a.version, a.org_id,
         'is_archived', a.is_archived,
         'tools_enabled', coalesce(
             (SELECT jsonb_agg(t.tool_id ORDER BY t.tool_id) FROM agent_tools AS t WHERE t.agent_id = a.id),
+            '[]'::jsonb
+        ),
+        'rag_enabled', coalesce(
+            (
+                SELECT jsonb_agg(k.knowledge_base_id ORDER BY k.knowledge_base_id)
+                FROM agent_knowledge_bases AS k
+                WHERE k.agent_id = a.id
+            ),
             '[]'::jsonb
         )
     ),
@@ -102,13 +130,32 @@ RETURNING a.id;
 DELETE FROM agent_tools
 WHERE tool_id = %(tool_id)s AND org_id = %(org_id)s;
 
+-- name: bump_agents_using_knowledge_base :many
+-- Lock and bump the version of every agent of the org that may search this knowledge base, before
+-- it is taken away.
+-- Uses agent_knowledge_bases_knowledge_base_id_idx, agents_id_org_id_key.
+UPDATE agents AS a
+SET version = a.version + 1, updated_at = now()
+FROM agent_knowledge_bases AS k
+WHERE k.knowledge_base_id = %(knowledge_base_id)s AND a.id = k.agent_id AND a.org_id = %(org_id)s
+RETURNING a.id;
+
+-- name: delete_knowledge_base_from_agents :execrows
+-- Take a knowledge base off every agent that has it.
+-- Uses agent_knowledge_bases_knowledge_base_id_idx.
+DELETE FROM agent_knowledge_bases
+WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
+
 -- name: list_agents :many
 -- The org's agents, newest first, optionally only archived or not, enabled or not.
 -- Uses agents_org_id_created_at_idx.
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
-    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled
+    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled,
+    ARRAY(
+        SELECT k.knowledge_base_id FROM agent_knowledge_bases AS k WHERE k.agent_id = a.id ORDER BY k.knowledge_base_id
+    ) AS rag_enabled
 FROM agents AS a
 WHERE a.org_id = %(org_id)s
   AND (%(is_archived)s::boolean IS NULL OR a.is_archived = %(is_archived)s::boolean)
@@ -130,7 +177,10 @@ WHERE a.org_id = %(org_id)s
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
-    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled
+    ARRAY(SELECT t.tool_id FROM agent_tools AS t WHERE t.agent_id = a.id ORDER BY t.tool_id) AS tools_enabled,
+    ARRAY(
+        SELECT k.knowledge_base_id FROM agent_knowledge_bases AS k WHERE k.agent_id = a.id ORDER BY k.knowledge_base_id
+    ) AS rag_enabled
 FROM agents AS a
 WHERE a.org_id = %(org_id)s
   AND a.name ILIKE %(pattern)s
@@ -180,6 +230,14 @@ WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s AND version = %(version)s;
 SELECT id
 FROM tools
 WHERE org_id = %(org_id)s AND id = ANY(%(tool_ids)s::uuid[])
+ORDER BY id
+LIMIT 1000;
+
+-- name: list_org_knowledge_base_ids :many
+-- Which of these ids are knowledge bases of the org: rag_enabled may name no other.
+SELECT id
+FROM knowledge_bases
+WHERE org_id = %(org_id)s AND id = ANY(%(knowledge_base_ids)s::uuid[])
 ORDER BY id
 LIMIT 1000;
 

@@ -15,6 +15,9 @@ from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
 from agentpress.api.auth import AuthController
 from agentpress.api.health import HealthController
+from agentpress.api.kb_search import KnowledgeBaseSearchController
+from agentpress.api.knowledge_base_chunks import KnowledgeBaseChunksController
+from agentpress.api.knowledge_bases import KnowledgeBasesController
 from agentpress.api.message_search import MessageSearchController
 from agentpress.api.models import ModelProvidersController, ModelsController
 from agentpress.api.oauth import OAuthController
@@ -46,6 +49,9 @@ api_v1 = Router(
         AgentsController,
         PersonasController,
         ToolsController,
+        KnowledgeBasesController,
+        KnowledgeBaseChunksController,
+        KnowledgeBaseSearchController,
         ModelProvidersController,
         ModelsController,
         MessageSearchController,

@@ -90,4 +90,33 @@ FROM (SELECT id, org_id, thread_id, row_number() OVER (ORDER BY id) AS n FROM me
 JOIN threads AS t ON t.id = m.thread_id
 WHERE m.n % 10 = 0;
 
+-- Knowledge bases: three per org (with one per org, the (org_id, created_at) index would look as good
+-- as the key), a few hundred sources of each kind spread over them, and each org's first knowledge
+-- base given to its agent with a persona, as agent_tools has. No embeddings here.
+INSERT INTO knowledge_bases (org_id, name, created_at)
+SELECT o.id, 'Knowledge ' || n || ' of ' || o.slug, now() - n * interval '1 hour'
+FROM orgs AS o, generate_series(1, 3) AS n;
+
+INSERT INTO knowledge_base_files (org_id, knowledge_base_id, name, storage_uri)
+SELECT kb.org_id, kb.id, 'file ' || n || '.pdf', 's3://seed/' || kb.id || '/' || n
+FROM (SELECT id, org_id FROM knowledge_bases ORDER BY id LIMIT 300) AS kb, generate_series(1, 2) AS n;
+
+INSERT INTO knowledge_base_freeform_texts (org_id, knowledge_base_id, title, content)
+SELECT kb.org_id, kb.id, 'Text ' || n, 'Some freeform text ' || n
+FROM (SELECT id, org_id FROM knowledge_bases ORDER BY id LIMIT 300) AS kb, generate_series(1, 2) AS n;
+
+INSERT INTO knowledge_base_tables (org_id, knowledge_base_id, name, columns, rows)
+SELECT kb.org_id, kb.id, 'Table ' || n, '[{"name": "a", "type": "text"}]', '[["x"], ["y"]]'
+FROM (SELECT id, org_id FROM knowledge_bases ORDER BY id LIMIT 300) AS kb, generate_series(1, 2) AS n;
+
+INSERT INTO knowledge_base_web_urls (org_id, knowledge_base_id, url)
+SELECT kb.org_id, kb.id, 'https://example.com/' || kb.id || '/' || n
+FROM (SELECT id, org_id FROM knowledge_bases ORDER BY id LIMIT 300) AS kb, generate_series(1, 2) AS n;
+
+INSERT INTO agent_knowledge_bases (agent_id, knowledge_base_id, org_id)
+SELECT a.id, kb.id, a.org_id
+FROM agents AS a
+JOIN LATERAL (SELECT id FROM knowledge_bases WHERE org_id = a.org_id ORDER BY created_at LIMIT 1) AS kb ON true
+WHERE a.persona_id IS NOT NULL;
+
 ANALYZE;

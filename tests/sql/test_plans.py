@@ -56,7 +56,7 @@ def test_the_name_search_uses_the_trigram_index_on_100k_agents(seeded: psycopg.C
     assert agents > 100_000
     params = {
         "org_id": default_org,
-        "pattern": "%abc1%",
+        "pattern": "%abc12%",
         "is_archived": None,
         "is_enabled": None,
         "limit": 20,

@@ -32,6 +32,13 @@ async def check_agent_fields(conn: AsyncConnection[Any], org_id: UUID, fields: A
             raise field_error(
                 422, "invalid_reference", "tools_enabled", f"has no tool {', '.join(unknown)} in this org"
             )
+    if fields.rag_enabled:
+        known = await agents.list_org_knowledge_base_ids(conn, org_id=org_id, knowledge_base_ids=fields.rag_enabled)
+        unknown = [str(kb_id) for kb_id in fields.rag_enabled if kb_id not in known]
+        if unknown:
+            raise field_error(
+                422, "invalid_reference", "rag_enabled", f"has no knowledge base {', '.join(unknown)} in this org"
+            )
     if fields.persona_id is not None and not await agents.has_org_persona(
         conn, org_id=org_id, persona_id=fields.persona_id
     ):
@@ -82,7 +89,7 @@ class AgentsController(Controller):
         await check_agent_fields(conn, org.org_id, fields)
         return await agents.create_agent(conn, org_id=org.org_id, fields=fields, created_by=org.user.id)
 
-    @get(AGENT_PATH, operation_id="get_agent", summary="An agent, with its tools and current version")
+    @get(AGENT_PATH, operation_id="get_agent", summary="An agent, with its tools, knowledge bases and current version")
     async def get_agent(self, conn: Conn, org: Org, agent_id: FromPath[UUID]) -> Agent:
         agent = await agents.get_agent(conn, org_id=org.org_id, agent_id=agent_id)
         if agent is None:
@@ -96,7 +103,7 @@ class AgentsController(Controller):
             # Locked until commit: concurrent changes of one agent take turns, each its own version.
             current = await _locked_agent(conn, org, agent_id)
             changes = data.model_dump(exclude_unset=True)
-            for required in ("name", "is_enabled", "is_archived", "tools_enabled"):
+            for required in ("name", "is_enabled", "is_archived", "tools_enabled", "rag_enabled"):
                 if changes.get(required, "") is None:
                     raise field_error(400, "invalid_request", required, "may be left out but not null")
             fields = AgentFields.model_validate(
@@ -158,9 +165,14 @@ class AgentsController(Controller):
             if found is None:
                 raise not_found("agent version")
             fields = AgentFields.model_validate(found.snapshot)
-            # Tools deleted since then cannot come back; the persona and model must still be valid.
+            # Tools and knowledge bases deleted since then cannot come back; the persona and model must
+            # still be valid.
             known = await agents.list_org_tool_ids(conn, org_id=org.org_id, tool_ids=fields.tools_enabled)
             fields.tools_enabled = [tool_id for tool_id in fields.tools_enabled if tool_id in known]
+            known_kbs = await agents.list_org_knowledge_base_ids(
+                conn, org_id=org.org_id, knowledge_base_ids=fields.rag_enabled
+            )
+            fields.rag_enabled = [kb_id for kb_id in fields.rag_enabled if kb_id in known_kbs]
             await check_agent_fields(conn, org.org_id, fields)
             return await agents.save_agent_version(
                 conn, org_id=org.org_id, agent_id=agent_id, fields=fields, created_by=org.user.id

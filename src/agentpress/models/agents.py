@@ -23,6 +23,7 @@ class AgentFields(BaseModel):
     is_enabled: bool = True
     is_archived: bool = False
     tools_enabled: list[UUID] = []
+    rag_enabled: list[UUID] = Field(default=[], description="the knowledge bases the agent may search")
 
 
 class Agent(AgentFields):
@@ -47,6 +48,7 @@ class AgentCreate(BaseModel):
     is_enabled: bool = True
     is_archived: bool = False
     tools_enabled: list[UUID] = Field(default=[], max_length=200)
+    rag_enabled: list[UUID] = Field(default=[], max_length=200, description="the knowledge bases the agent may search")
 
 
 class AgentUpdate(BaseModel):
@@ -63,6 +65,9 @@ class AgentUpdate(BaseModel):
     is_enabled: bool | None = None
     is_archived: bool | None = None
     tools_enabled: list[UUID] | None = Field(default=None, max_length=200)
+    rag_enabled: list[UUID] | None = Field(
+        default=None, max_length=200, description="the knowledge bases the agent may search"
+    )
 
 
 class AgentVersion(BaseModel):
@@ -83,6 +88,10 @@ class AgentName(BaseModel):
 
 
 class ToolRef(BaseModel):
+    id: UUID
+
+
+class KnowledgeBaseRef(BaseModel):
     id: UUID
 
 

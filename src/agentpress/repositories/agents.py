@@ -1,4 +1,4 @@
-"""Agents, their tools and their versions: every change is a new version in the same transaction."""
+"""Agents, their tools and knowledge bases, and their versions: every change is a new version in one transaction."""
 
 from __future__ import annotations
 
@@ -7,17 +7,30 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.agents import Agent, AgentFields, AgentName, AgentRef, AgentThread, AgentVersion, ToolRef
+from agentpress.models.agents import (
+    Agent,
+    AgentFields,
+    AgentName,
+    AgentRef,
+    AgentThread,
+    AgentVersion,
+    KnowledgeBaseRef,
+    ToolRef,
+)
 from agentpress.queries import queries
+
+# The fields of AgentFields kept in tables of their own (agent_tools, agent_knowledge_bases), not in agents.
+REFERENCE_LISTS = {"tools_enabled", "rag_enabled"}
 
 
 async def create_agent(conn: AsyncConnection[Any], *, org_id: UUID, fields: AgentFields, created_by: UUID) -> Agent:
-    """Create an agent with its tools and version 1, all or nothing."""
+    """Create an agent with its tools, its knowledge bases and version 1, all or nothing."""
     async with conn.transaction():
         agent_id: UUID = await queries.agents.create_agent.scalar(
-            conn, org_id=org_id, created_by=created_by, **fields.model_dump(exclude={"tools_enabled"})
+            conn, org_id=org_id, created_by=created_by, **fields.model_dump(exclude=REFERENCE_LISTS)
         )
         await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
+        await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
         await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
         agent = await get_agent(conn, org_id=org_id, agent_id=agent_id)
     assert agent is not None
@@ -38,9 +51,10 @@ async def save_agent_version(
 ) -> Agent:
     """Write the fields of an agent locked by get_agent_for_update as its next version; call in that transaction."""
     await queries.agents.update_agent.execrows(
-        conn, org_id=org_id, agent_id=agent_id, **fields.model_dump(exclude={"tools_enabled"})
+        conn, org_id=org_id, agent_id=agent_id, **fields.model_dump(exclude=REFERENCE_LISTS)
     )
     await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
+    await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
     await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
     agent = await get_agent(conn, org_id=org_id, agent_id=agent_id)
     assert agent is not None
@@ -49,6 +63,14 @@ async def save_agent_version(
 
 async def set_agent_tools(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID, tool_ids: list[UUID]) -> None:
     await queries.agents.set_agent_tools.exec(conn, org_id=org_id, agent_id=agent_id, tool_ids=tool_ids)
+
+
+async def set_agent_knowledge_bases(
+    conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID, knowledge_base_ids: list[UUID]
+) -> None:
+    await queries.agents.set_agent_knowledge_bases.exec(
+        conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=knowledge_base_ids
+    )
 
 
 async def create_agent_versions(
@@ -67,6 +89,24 @@ async def remove_tool_from_agents(
     bumped = await queries.agents.bump_agents_using_tool.many(conn, AgentRef, org_id=org_id, tool_id=tool_id)
     agent_ids = [agent.id for agent in bumped]
     await queries.agents.delete_tool_from_agents.execrows(conn, org_id=org_id, tool_id=tool_id)
+    await create_agent_versions(conn, org_id=org_id, agent_ids=agent_ids, created_by=created_by)
+    return agent_ids
+
+
+async def remove_knowledge_base_from_agents(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID, created_by: UUID | None
+) -> list[UUID]:
+    """Take a knowledge base off every agent of the org that has it, each getting a new version.
+
+    Call inside the transaction that deletes the knowledge base, before deleting it. Returns the agents changed.
+    """
+    bumped = await queries.agents.bump_agents_using_knowledge_base.many(
+        conn, AgentRef, org_id=org_id, knowledge_base_id=knowledge_base_id
+    )
+    agent_ids = [agent.id for agent in bumped]
+    await queries.agents.delete_knowledge_base_from_agents.execrows(
+        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    )
     await create_agent_versions(conn, org_id=org_id, agent_ids=agent_ids, created_by=created_by)
     return agent_ids
 
@@ -132,6 +172,16 @@ async def list_org_tool_ids(conn: AsyncConnection[Any], *, org_id: UUID, tool_id
     """Which of these ids are tools of the org."""
     found = await queries.agents.list_org_tool_ids.many(conn, ToolRef, org_id=org_id, tool_ids=tool_ids)
     return {tool.id for tool in found}
+
+
+async def list_org_knowledge_base_ids(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_ids: list[UUID]
+) -> set[UUID]:
+    """Which of these ids are knowledge bases of the org."""
+    found = await queries.agents.list_org_knowledge_base_ids.many(
+        conn, KnowledgeBaseRef, org_id=org_id, knowledge_base_ids=knowledge_base_ids
+    )
+    return {knowledge_base.id for knowledge_base in found}
 
 
 async def has_org_persona(conn: AsyncConnection[Any], *, org_id: UUID, persona_id: UUID) -> bool:

@@ -1,0 +1,106 @@
+"""Knowledge bases of an org; deleting one takes it off its agents first, each getting a new version."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+
+from agentpress.models.knowledge_bases import KnowledgeBase
+from agentpress.queries import queries
+from agentpress.repositories import agents
+
+
+async def list_knowledge_bases(
+    conn: AsyncConnection[Any], *, org_id: UUID, limit: int, offset: int
+) -> tuple[list[KnowledgeBase], int]:
+    """One page of the org's knowledge bases and the total, newest first."""
+    items = await queries.knowledge_bases.list_knowledge_bases.many(
+        conn, KnowledgeBase, org_id=org_id, limit=limit, offset=offset
+    )
+    total: int = await queries.knowledge_bases.count_knowledge_bases.scalar(conn, org_id=org_id)
+    return items, total
+
+
+async def get_knowledge_base(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID
+) -> KnowledgeBase | None:
+    return await queries.knowledge_bases.get_knowledge_base.one(
+        conn, KnowledgeBase, org_id=org_id, knowledge_base_id=knowledge_base_id
+    )
+
+
+async def get_knowledge_base_for_update(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID
+) -> KnowledgeBase | None:
+    """The knowledge base, locked until the caller's transaction ends."""
+    return await queries.knowledge_bases.get_knowledge_base_for_update.one(
+        conn, KnowledgeBase, org_id=org_id, knowledge_base_id=knowledge_base_id
+    )
+
+
+async def create_knowledge_base(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    name: str,
+    description: str | None,
+    embedding_model: str | None,
+    is_enabled: bool,
+) -> KnowledgeBase:
+    knowledge_base = await queries.knowledge_bases.create_knowledge_base.one(
+        conn,
+        KnowledgeBase,
+        org_id=org_id,
+        name=name,
+        description=description,
+        embedding_model=embedding_model,
+        is_enabled=is_enabled,
+    )
+    assert knowledge_base is not None  # INSERT ... RETURNING returns the row or raises
+    return knowledge_base
+
+
+async def update_knowledge_base(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    knowledge_base_id: UUID,
+    name: str,
+    description: str | None,
+    embedding_model: str | None,
+    is_enabled: bool,
+) -> KnowledgeBase | None:
+    return await queries.knowledge_bases.update_knowledge_base.one(
+        conn,
+        KnowledgeBase,
+        org_id=org_id,
+        knowledge_base_id=knowledge_base_id,
+        name=name,
+        description=description,
+        embedding_model=embedding_model,
+        is_enabled=is_enabled,
+    )
+
+
+async def delete_knowledge_base(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID, deleted_by: UUID | None
+) -> list[UUID] | None:
+    """Take a knowledge base off every agent that has it (each gets a new version) and delete it with its
+    sources and their embeddings, all or nothing.
+
+    Returns the agents changed, or None when the org has no such knowledge base.
+    """
+    async with conn.transaction():
+        # The lock keeps agents from being given the knowledge base between taking it off them and
+        # deleting it: the cascade would otherwise drop it from them without a version saying so.
+        if await get_knowledge_base_for_update(conn, org_id=org_id, knowledge_base_id=knowledge_base_id) is None:
+            return None
+        changed = await agents.remove_knowledge_base_from_agents(
+            conn, org_id=org_id, knowledge_base_id=knowledge_base_id, created_by=deleted_by
+        )
+        await queries.knowledge_bases.delete_knowledge_base.execrows(
+            conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+        )
+    return changed
