@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
 from agentpress.api.auth import AuthController
+from agentpress.api.embedding_jobs import EmbeddingJobsController
 from agentpress.api.health import HealthController
 from agentpress.api.kb_search import KnowledgeBaseSearchController
 from agentpress.api.knowledge_base_chunks import KnowledgeBaseChunksController
@@ -52,6 +53,7 @@ api_v1 = Router(
         KnowledgeBasesController,
         KnowledgeBaseChunksController,
         KnowledgeBaseSearchController,
+        EmbeddingJobsController,
         ModelProvidersController,
         ModelsController,
         MessageSearchController,

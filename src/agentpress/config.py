@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     # How often the outbox is checked for mail to send.
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
 
+    # Unset: the service embeds nothing itself (clients send their chunks). The base URL of an
+    # OpenAI-compatible API (https://api.openai.com/v1): POST {EMBEDDINGS_URL}/embeddings.
+    embeddings_url: str | None = None
+    # Required with EMBEDDINGS_URL: the model asked for 3072-dimensional embeddings.
+    embeddings_model: str | None = Field(default=None, validate_default=True)
+    # Sent as `Authorization: Bearer ...` when set.
+    embeddings_api_key: SecretStr | None = None
+    # How often the embedding worker looks for pending freeform texts and tables.
+    embeddings_poll_seconds: float = Field(default=2.0, gt=0)
+
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None
     github_authorize_url: str = "https://github.com/login/oauth/authorize"
@@ -82,6 +92,9 @@ class Settings(BaseSettings):
         "redis_url",
         "smtp_url",
         "app_secret_key",
+        "embeddings_url",
+        "embeddings_model",
+        "embeddings_api_key",
         "github_client_id",
         "github_client_secret",
         "google_client_id",
@@ -106,6 +119,21 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("embeddings_url")
+    @classmethod
+    def _embeddings_scheme(cls, value: str | None) -> str | None:
+        # Requests go to f"{embeddings_url}/embeddings": one slash, however the variable was written.
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("embeddings_model")
+    @classmethod
+    def _model_with_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("embeddings_url") is not None:
+            raise ValueError("is required when EMBEDDINGS_URL is set")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -22,6 +22,7 @@ from agentpress import migrations
 from agentpress.cache import Cache, connect_redis
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
+from agentpress.embedder import run_embedding_loop
 from agentpress.mail import run_outbox_loop
 from agentpress.repositories import system
 
@@ -81,7 +82,7 @@ def _connect_redis(settings: Settings) -> Redis | None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
-    redis, mailer = None, None
+    redis, mailer, embedder = None, None, None
     try:
         pending = await pending_migrations(pool)
         if pending:
@@ -92,12 +93,17 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis = _connect_redis(settings)
         app.state.resources = Resources(settings, pool, analytics_pool, redis, Cache(redis))
         mailer = asyncio.create_task(run_outbox_loop(pool, settings))
+        if settings.embeddings_url is not None:
+            embedder = asyncio.create_task(run_embedding_loop(pool, settings))
+        else:
+            log.info("EMBEDDINGS_URL is unset: the service embeds nothing itself")
         yield
     finally:
-        if mailer is not None:
-            mailer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await mailer
+        for task in (mailer, embedder):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if redis is not None:
             await redis.aclose()
         await analytics_pool.close()

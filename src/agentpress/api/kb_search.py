@@ -9,8 +9,9 @@ from litestar.params import JSONBody
 from pgvector import HalfVector
 
 from agentpress.auth import Org
-from agentpress.dependencies import Conn
-from agentpress.errors import field_error
+from agentpress.dependencies import AppSettings, Conn
+from agentpress.embedder import EmbeddingError, create_client
+from agentpress.errors import ApiError, field_error
 from agentpress.models.kb_search import EMBEDDING_DIMENSIONS, KnowledgeBaseSearch, KnowledgeBaseSearchResult
 from agentpress.repositories import kb_search
 
@@ -40,6 +41,23 @@ def _required(values: list[float] | None, field: str, mode: str) -> list[float]:
     return values
 
 
+async def _query_embedding(settings: AppSettings, data: KnowledgeBaseSearch) -> HalfVector:
+    """The embedding sent, else (with EMBEDDINGS_URL set) the embedding of the query text; 422 when neither
+    can be had, 502 when the provider fails."""
+    client = create_client(settings)
+    if data.embedding is not None or client is None:
+        return parse_embedding(_required(data.embedding, "embedding", data.mode))
+    if data.query is None or not data.query.strip():
+        raise field_error(
+            422, "invalid_value", "embedding", f"is required for {data.mode} search, unless a query is given to embed"
+        )
+    try:
+        (vector,) = await client.embed([data.query])
+    except EmbeddingError as exc:
+        raise ApiError(502, "bad_gateway", f"{exc}; try again later") from None
+    return HalfVector(vector)
+
+
 def _required_text(text: str | None, mode: str) -> str:
     if text is None or not text.strip():
         raise field_error(422, "invalid_value", "query", f"is required for {mode} search")
@@ -55,14 +73,19 @@ class KnowledgeBaseSearchController(Controller):
         operation_id="search_knowledge_bases",
         status_code=200,
         summary="Search the chunks of the org's enabled knowledge bases by embedding, by text, or both (hybrid)",
+        description=(
+            "With an embeddings provider configured (EMBEDDINGS_URL), vector and hybrid search may leave out "
+            "`embedding`: the `query` text is embedded instead (502 when the provider fails)."
+        ),
     )
     async def search_knowledge_bases(
-        self, conn: Conn, org: Org, data: JSONBody[KnowledgeBaseSearch]
+        self, conn: Conn, org: Org, settings: AppSettings, data: JSONBody[KnowledgeBaseSearch]
     ) -> KnowledgeBaseSearchResult:
         # Reading only, so platform guests may search too. Knowledge base ids of another org (or
         # of none) match nothing rather than 404: the answer is the same as for an empty
-        # knowledge base, so it does not tell whether the id exists elsewhere.
-        embedding = parse_embedding(_required(data.embedding, "embedding", data.mode)) if data.mode != "text" else None
+        # knowledge base, so it does not tell whether the id exists elsewhere. Without an embedding, the
+        # query text is embedded by the provider (EMBEDDINGS_URL), with no transaction open.
+        embedding = await _query_embedding(settings, data) if data.mode != "text" else None
         query = _required_text(data.query, data.mode) if data.mode != "vector" else None
         org_id, ids, k = org.org_id, data.knowledge_base_ids, data.k
         if embedding is not None and query is not None:
