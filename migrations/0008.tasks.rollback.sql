@@ -1,0 +1,4 @@
+-- Undo 0008.tasks.sql.
+
+DROP TABLE tasks;
+DROP TABLE schedules;
