@@ -134,3 +134,19 @@ async def test_a_load_overtaken_by_a_write_is_not_cached(cache: Cache) -> None:
     await cache.invalidate(key)  # the write commits while the slow read is in flight
     await reading
     assert await cache.get_or_load(key, ADAPTER, Loader("after the write")) == Thing(name="after the write")
+
+
+async def test_concurrent_misses_load_once_even_with_redis_down() -> None:
+    redis = connect_redis("redis://127.0.0.1:1/0", timeout_ms=50)
+    cache, load = Cache(redis), Loader(delay=0.05)
+    results = await asyncio.gather(*[cache.get_or_load(a_key_for("same"), ADAPTER, load) for _ in range(100)])
+    assert {result.name for result in results} == {"from the database"}
+    assert load.calls == 1
+    await redis.aclose()
+
+
+_KEYS: dict[str, str] = {}
+
+
+def a_key_for(name: str) -> str:
+    return _KEYS.setdefault(name, a_key())

@@ -76,10 +76,17 @@ class Cache:
         flight.waiting += 1
         try:
             async with flight.lock:
+                # A load that finished while this request waited serves it too, even when Redis
+                # is slow or down: concurrent misses of a key read the database once.
+                if flight.result is not _UNSET:
+                    return cast(T, flight.result)
                 found, seen = await self._read(key)
                 if found is not None and (value := _parse(key, found, adapter)) is not None:
                     return value
+                generation = flight.generation
                 value = await load()
+                if flight.generation == generation:  # no write committed during the load
+                    flight.result = value
                 if value is not None and seen is not None:
                     await self._set(key, adapter.dump_json(value), seen)
                 return value
@@ -92,6 +99,9 @@ class Cache:
         """Forget these keys; call after the transaction that changed them has committed."""
         if self.redis is None or not keys:
             return
+        for key in keys:
+            if (flight := self._flights.get(key)) is not None:
+                flight.result, flight.generation = _UNSET, flight.generation + 1
         self._unflushed.update(keys)
         await self._flush()
 
@@ -152,9 +162,14 @@ def _parse(key: str, raw: bytes, adapter: TypeAdapter[T]) -> T | None:
         return None
 
 
+_UNSET = object()
+
+
 class _Flight:
     """The load of one key in progress, and how many requests wait on it."""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.waiting = 0
+        self.result: object = _UNSET
+        self.generation = 0  # bumped by each invalidation of the key
