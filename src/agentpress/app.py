@@ -24,6 +24,8 @@ from agentpress.api.models import ModelProvidersController, ModelsController
 from agentpress.api.oauth import OAuthController
 from agentpress.api.orgs import InvitationsController, OrgsController
 from agentpress.api.personas import PersonasController
+from agentpress.api.schedules import SchedulesController
+from agentpress.api.tasks import TasksController
 from agentpress.api.threads import MessagesController, ThreadsController
 from agentpress.api.tools import ToolsController
 from agentpress.api.users import UsersController
@@ -59,6 +61,8 @@ api_v1 = Router(
         MessageSearchController,
         ThreadsController,
         MessagesController,
+        TasksController,
+        SchedulesController,
     ],
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,6 +98,51 @@ def _kb(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    from agentpress.database import create_main_pool
+    from agentpress.scheduler import run_scheduler_loop, step
+
+    async def run() -> None:
+        async with create_main_pool(settings, resolve_database_url(settings)) as pool:
+            if args.once:
+                async with pool.connection() as conn:
+                    print(f"queued {await step(conn)} task(s)")
+            else:
+                await run_scheduler_loop(pool, settings)
+
+    # Ctrl-C stops the loop between steps or inside one: a step's transaction then rolls back.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    import socket
+
+    from agentpress.worker import echo, load_handler, run_worker
+
+    handler = load_handler(args.handler) if args.handler else echo
+    worker_id = args.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    claimed = asyncio.run(
+        run_worker(
+            resolve_database_url(settings),
+            worker_id=worker_id,
+            handler=handler,
+            agent_ids=args.agent_id,
+            concurrency=args.concurrency,
+            lease_seconds=args.lease_seconds,
+            max_tasks=args.max_tasks,
+            once=args.once,
+        )
+    )
+    print(f"{worker_id}: ran {claimed} task(s)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentpress", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +179,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("file", help="a .jsonl file")
     kb.set_defaults(run=_kb)
+
+    scheduler = commands.add_parser(
+        "scheduler",
+        help="turn due schedules into tasks every SCHEDULER_POLL_SECONDS, against the database directly",
+        description="Safe next to the service's own loop and to other schedulers: an occurrence is fired once.",
+    )
+    scheduler.add_argument("--once", action="store_true", help="run one step (up to 100 schedules) and exit")
+    scheduler.set_defaults(run=_scheduler)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run tasks of every org from the queue, against the database directly",
+        description="Claims due tasks (and ones whose lease expired), runs the handler on each while extending its "
+        "lease, then completes it, or fails it (retried with backoff) when the handler raises. SIGINT or SIGTERM "
+        "stops claiming and waits for the tasks in hand.",
+    )
+    worker.add_argument("--worker-id", help="the name leases are held in; default: <hostname>-<pid>")
+    worker.add_argument("--agent-id", action="append", type=uuid.UUID, help="only this agent's tasks (repeatable)")
+    worker.add_argument("--concurrency", type=int, default=1, help="tasks run at once (default 1)")
+    worker.add_argument(
+        "--lease-seconds", type=int, default=300, help="lease length, renewed every third (default 300)"
+    )
+    worker.add_argument(
+        "--handler", help="module:function, an async function from the task to its output dict; default: echo the input"
+    )
+    worker.add_argument("--max-tasks", type=int, help="stop after claiming this many tasks")
+    worker.add_argument("--once", action="store_true", help="stop when no task is due")
+    worker.set_defaults(run=_worker)
     return parser
 
 

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # How often the embedding worker looks for pending freeform texts and tables.
     embeddings_poll_seconds: float = Field(default=2.0, gt=0)
 
+    # The loop that turns due schedules into tasks; switch it off where `agentpress scheduler` runs
+    # instead (running both is safe: two schedulers never fire an occurrence twice).
+    scheduler_enabled: bool = True
+    # How often the scheduler looks for due schedules.
+    scheduler_poll_seconds: float = Field(default=5.0, gt=0)
+
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None
     github_authorize_url: str = "https://github.com/login/oauth/authorize"

@@ -25,6 +25,7 @@ from agentpress.database import create_analytics_pool, create_main_pool, resolve
 from agentpress.embedder import run_embedding_loop
 from agentpress.mail import run_outbox_loop
 from agentpress.repositories import system
+from agentpress.scheduler import run_scheduler_loop
 
 log = logging.getLogger("agentpress")
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
@@ -82,7 +83,7 @@ def _connect_redis(settings: Settings) -> Redis | None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
-    redis, mailer, embedder = None, None, None
+    redis, mailer, embedder, scheduler = None, None, None, None
     try:
         pending = await pending_migrations(pool)
         if pending:
@@ -97,9 +98,13 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             embedder = asyncio.create_task(run_embedding_loop(pool, settings))
         else:
             log.info("EMBEDDINGS_URL is unset: the service embeds nothing itself")
+        if settings.scheduler_enabled:
+            scheduler = asyncio.create_task(run_scheduler_loop(pool, settings))
+        else:
+            log.info("SCHEDULER_ENABLED is off: schedules fire only where `agentpress scheduler` runs")
         yield
     finally:
-        for task in (mailer, embedder):
+        for task in (mailer, embedder, scheduler):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -119,4 +119,33 @@ FROM agents AS a
 JOIN LATERAL (SELECT id FROM knowledge_bases WHERE org_id = a.org_id ORDER BY created_at LIMIT 1) AS kb ON true
 WHERE a.persona_id IS NOT NULL;
 
+-- Tasks: 50 per org for its agent over the last 50 hours, nearly all finished; every twentieth
+-- queued (some not before tomorrow) and two running, one of them with an expired lease.
+INSERT INTO tasks (org_id, agent_id, status, input, attempt, priority, run_after, claimed_by, lease_expires_at,
+                   queued_at, started_at, finished_at)
+SELECT a.org_id, a.id, s.status, '{}', CASE WHEN s.status = 'queued' THEN 0 ELSE 1 END, n % 3,
+       now() + CASE WHEN n % 40 = 0 THEN interval '1 day' ELSE -n * interval '1 hour' END,
+       CASE WHEN s.status = 'running' THEN 'worker-' || n END,
+       CASE WHEN s.status = 'running' THEN now() + (10 - n) * interval '1 minute' END,
+       now() - n * interval '1 hour',
+       CASE WHEN s.status <> 'queued' THEN now() - n * interval '1 hour' END,
+       CASE WHEN s.status IN ('succeeded', 'failed') THEN now() - n * interval '1 hour' END
+FROM agents AS a, generate_series(1, 50) AS n,
+     LATERAL (SELECT CASE WHEN n % 20 = 0 THEN 'queued' WHEN n % 25 = 1 THEN 'running'
+                          WHEN n % 7 = 0 THEN 'failed' ELSE 'succeeded' END AS status) AS s
+WHERE a.persona_id IS NOT NULL;
+
+-- Schedules: five per org for its agent, created over the last five days; a fifth are once-schedules
+-- (half fired and disabled), the rest hourly or daily cron schedules due over the next day.
+INSERT INTO schedules (org_id, agent_id, name, kind, run_at, cron, timezone, is_enabled, next_run_at, created_at)
+SELECT a.org_id, a.id, 'Schedule ' || n, CASE WHEN n = 5 THEN 'once' ELSE 'cron' END,
+       CASE WHEN n = 5 THEN now() + (k % 48 - 24) * interval '1 hour' END,
+       CASE WHEN n = 5 THEN NULL WHEN n % 2 = 0 THEN '0 * * * *' ELSE '30 2 * * *' END,
+       CASE WHEN n = 5 THEN NULL ELSE 'Europe/Berlin' END,
+       n <> 5 OR k % 48 >= 24,
+       CASE WHEN n <> 5 OR k % 48 >= 24 THEN now() + (k % 1440) * interval '1 minute' END,
+       now() - n * interval '1 day' - k * interval '1 second'
+FROM (SELECT id, org_id, row_number() OVER (ORDER BY id) AS k FROM agents WHERE persona_id IS NOT NULL) AS a,
+     generate_series(1, 5) AS n;
+
 ANALYZE;

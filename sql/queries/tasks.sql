@@ -1,0 +1,144 @@
+-- Tasks: one execution of an agent with an input, handed to workers through a leased queue. Every
+-- transition is one conditional UPDATE ... RETURNING, so two workers racing for a task are decided
+-- by the database: the loser gets no row. The queue statements take a nullable org_id: the REST
+-- API always passes the caller's org, the `agentpress worker` operator tool passes NULL for all.
+
+-- name: list_tasks :many
+-- The org's tasks, newest first, optionally only of one status, agent and schedule; the page is
+-- (page - 1) * page_size.
+-- Uses tasks_org_id_queued_at_idx.
+SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+       priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+FROM tasks
+WHERE org_id = %(org_id)s
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+  AND (%(schedule_id)s::uuid IS NULL OR schedule_id = %(schedule_id)s::uuid)
+ORDER BY queued_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: count_tasks :scalar
+-- How many tasks list_tasks would return in all.
+-- Uses tasks_org_id_queued_at_idx.
+SELECT count(*)
+FROM tasks
+WHERE org_id = %(org_id)s
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+  AND (%(schedule_id)s::uuid IS NULL OR schedule_id = %(schedule_id)s::uuid);
+
+-- name: get_task :one
+-- A task of the org.
+-- Uses tasks_pkey.
+SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+       priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+FROM tasks
+WHERE id = %(task_id)s AND org_id = %(org_id)s;
+
+-- name: create_task :one
+-- Queue a task; run_after null means now. An agent or thread of another org is refused by
+-- tasks_agent_id_fkey / tasks_thread_id_fkey.
+INSERT INTO tasks (org_id, agent_id, thread_id, input, priority, max_attempts, run_after, created_by)
+VALUES (
+    %(org_id)s, %(agent_id)s, %(thread_id)s, %(input)s::jsonb, %(priority)s, %(max_attempts)s,
+    coalesce(%(run_after)s::timestamptz, now()), %(created_by)s
+)
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: cancel_task :one
+-- Cancel a queued or running task of the org; no row when there is none or it has finished. A
+-- running task's worker learns it on its next heartbeat or completion (no row there either).
+-- Uses tasks_pkey.
+UPDATE tasks
+SET status = 'cancelled', lease_expires_at = NULL, finished_at = now()
+WHERE id = %(task_id)s AND org_id = %(org_id)s AND status IN ('queued', 'running')
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: claim_tasks :many
+-- Hand up to `limit` tasks to a worker, highest priority and oldest first: queued ones whose
+-- run_after has passed, and running ones whose lease expired (their worker is gone). Each branch
+-- locks its candidates with SKIP LOCKED through its own partial index, so concurrent claims never
+-- wait on nor take the same task; the UPDATE marks the chosen ones running with a fresh lease.
+-- org_id NULL claims in every org (the worker command); agent_ids NULL claims for every agent.
+-- Uses tasks_queue_idx, tasks_lease_expires_at_idx.
+WITH queued AS (
+    SELECT id, priority, run_after, queued_at
+    FROM tasks
+    WHERE status = 'queued' AND run_after <= now()
+      AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+      AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
+    ORDER BY priority DESC, run_after, queued_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), expired AS (
+    SELECT id, priority, run_after, queued_at
+    FROM tasks
+    WHERE status = 'running' AND lease_expires_at < now()
+      AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+      AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
+    ORDER BY lease_expires_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tasks
+SET status = 'running',
+    claimed_by = %(worker_id)s,
+    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+    attempt = attempt + 1,
+    started_at = coalesce(started_at, now())
+WHERE id IN (
+    SELECT id FROM (SELECT id, priority, run_after, queued_at FROM queued
+                    UNION ALL
+                    SELECT id, priority, run_after, queued_at FROM expired) AS candidates
+    ORDER BY priority DESC, run_after, queued_at
+    LIMIT %(limit)s
+)
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: heartbeat_task :one
+-- Extend the lease of a task the worker holds: running, claimed by it, lease not yet expired. No
+-- row otherwise (lost, cancelled or finished): the worker should stop working on it.
+-- Uses tasks_pkey.
+UPDATE tasks
+SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+WHERE id = %(task_id)s
+  AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: complete_task :one
+-- Record a task's output: succeeded, if the worker still holds its lease; no row otherwise (the
+-- lease expired and maybe another worker has it, or it was cancelled or has finished).
+-- Uses tasks_pkey.
+UPDATE tasks
+SET status = 'succeeded', output = %(output)s::jsonb, error = NULL, lease_expires_at = NULL, finished_at = now()
+WHERE id = %(task_id)s
+  AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: fail_task :one
+-- Record a failed attempt of a task the worker holds (same conditions as complete_task). Retryable
+-- with attempts left: queued again after 2^attempt seconds (at most an hour), unclaimed; else failed.
+-- Uses tasks_pkey.
+UPDATE tasks
+SET status = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
+    error = %(error)s,
+    run_after = CASE
+        WHEN %(retryable)s::boolean AND attempt < max_attempts
+        THEN now() + make_interval(secs => least(power(2, attempt), 3600))
+        ELSE run_after
+    END,
+    claimed_by = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN NULL ELSE claimed_by END,
+    lease_expires_at = NULL,
+    finished_at = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN NULL ELSE now() END
+WHERE id = %(task_id)s
+  AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;

@@ -1,0 +1,159 @@
+"""Schedules: an agent run once at a time or on a cron recurrence in a time zone, each run queued as a task."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from agentpress.auth import Org
+from agentpress.dependencies import Conn
+from agentpress.errors import field_error, not_found
+from agentpress.models.schedules import Schedule, ScheduleCreate, ScheduleKind, ScheduleUpdate
+from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
+from agentpress.repositories import schedules
+from agentpress.scheduler import is_valid_cron, next_occurrence, zone
+
+SCHEDULE_PATH = "/{schedule_id:uuid}"
+# Changing one of these moves next_run_at.
+TIMING_FIELDS = ("kind", "run_at", "cron", "timezone", "is_enabled")
+
+
+def _next_run_at(
+    kind: ScheduleKind, run_at: datetime | None, cron: str | None, timezone: str | None, is_enabled: bool
+) -> datetime | None:
+    """Check that the kind has its fields (422 naming the field) and return the schedule's next run.
+
+    once: run_at (in the past: it fires at the scheduler's next step); cron: the first occurrence
+    after now in its time zone; a disabled schedule has none.
+    """
+    if kind == "once":
+        if run_at is None:
+            raise field_error(422, "invalid_value", "run_at", "is required for a once schedule")
+        for name, value in (("cron", cron), ("timezone", timezone)):
+            if value is not None:
+                raise field_error(422, "invalid_value", name, "is only for cron schedules")
+        return run_at if is_enabled else None
+    if run_at is not None:
+        raise field_error(422, "invalid_value", "run_at", "is only for once schedules")
+    if cron is None:
+        raise field_error(422, "invalid_value", "cron", "is required for a cron schedule")
+    if timezone is None:
+        raise field_error(422, "invalid_value", "timezone", "is required for a cron schedule")
+    if not is_valid_cron(cron):
+        raise field_error(
+            422,
+            "invalid_value",
+            "cron",
+            "is not a valid cron expression: 5 fields (minute hour day month weekday) or a macro such as @daily",
+        )
+    try:
+        zone(timezone)
+    except ValueError:
+        raise field_error(
+            422, "invalid_value", "timezone", "is not a known IANA time zone (such as Europe/Berlin)"
+        ) from None
+    return next_occurrence(cron, timezone, datetime.now(UTC)) if is_enabled else None
+
+
+class SchedulesController(Controller):
+    path = "/schedules"
+    tags = ["schedules"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get("/", operation_id="list_schedules", summary="The org's schedules, newest first")
+    async def list_schedules(
+        self,
+        conn: Conn,
+        org: Org,
+        page: FromQuery[PageNumber] = 1,
+        page_size: FromQuery[PageSize] = DEFAULT_PAGE_SIZE,
+    ) -> Page[Schedule]:
+        items, total = await schedules.list_schedules(
+            conn, org_id=org.org_id, limit=page_size, offset=offset(page, page_size)
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
+
+    @post(
+        "/",
+        operation_id="create_schedule",
+        summary="Create a schedule for one of the org's agents (owners and admins); next_run_at is computed",
+    )
+    async def create_schedule(self, conn: Conn, org: Org, data: JSONBody[ScheduleCreate]) -> Schedule:
+        org.require_manager()
+        next_run_at = _next_run_at(data.kind, data.run_at, data.cron, data.timezone, data.is_enabled)
+        # An agent that is not the org's fails schedules_agent_id_fkey: 422 naming agent_id, through the error mapping.
+        return await schedules.create_schedule(
+            conn,
+            org_id=org.org_id,
+            agent_id=data.agent_id,
+            name=data.name,
+            kind=data.kind,
+            run_at=data.run_at,
+            cron=data.cron,
+            timezone=data.timezone,
+            input=data.input,
+            is_enabled=data.is_enabled,
+            next_run_at=next_run_at,
+            created_by=org.user.id,
+        )
+
+    @get(SCHEDULE_PATH, operation_id="get_schedule", summary="A schedule of the org")
+    async def get_schedule(self, conn: Conn, org: Org, schedule_id: FromPath[UUID]) -> Schedule:
+        schedule = await schedules.get_schedule(conn, org_id=org.org_id, schedule_id=schedule_id)
+        if schedule is None:
+            raise not_found("schedule")
+        return schedule
+
+    @patch(
+        SCHEDULE_PATH,
+        operation_id="update_schedule",
+        summary="Change some of a schedule's fields (owners and admins); a change of its timing recomputes next_run_at",
+    )
+    async def update_schedule(
+        self, conn: Conn, org: Org, schedule_id: FromPath[UUID], data: JSONBody[ScheduleUpdate]
+    ) -> Schedule:
+        org.require_manager()
+        changes = data.model_dump(exclude_unset=True)
+        async with conn.transaction():
+            schedule = await schedules.get_schedule_for_update(conn, org_id=org.org_id, schedule_id=schedule_id)
+            if schedule is None:
+                raise not_found("schedule")
+            if changes.get("kind", schedule.kind) != schedule.kind:
+                # The other kind's fields go unless the client sent them (and then they are refused).
+                cleared = ("cron", "timezone") if changes["kind"] == "once" else ("run_at",)
+                changes = {name: None for name in cleared} | changes
+            # Only the fields the client sent: a field left out keeps its value.
+            merged = schedule.model_copy(update=changes)
+            next_run_at = _next_run_at(merged.kind, merged.run_at, merged.cron, merged.timezone, merged.is_enabled)
+            if all(getattr(merged, name) == getattr(schedule, name) for name in TIMING_FIELDS):
+                # Nothing about its timing changed: an occurrence already due stays due.
+                next_run_at = schedule.next_run_at
+            updated = await schedules.update_schedule(
+                conn,
+                org_id=org.org_id,
+                schedule_id=schedule_id,
+                agent_id=merged.agent_id,
+                name=merged.name,
+                kind=merged.kind,
+                run_at=merged.run_at,
+                cron=merged.cron,
+                timezone=merged.timezone,
+                input=merged.input,
+                is_enabled=merged.is_enabled,
+                next_run_at=next_run_at,
+            )
+        if updated is None:
+            raise not_found("schedule")
+        return updated
+
+    @delete(
+        SCHEDULE_PATH,
+        operation_id="delete_schedule",
+        summary="Delete a schedule (owners and admins); the tasks it queued stay",
+    )
+    async def delete_schedule(self, conn: Conn, org: Org, schedule_id: FromPath[UUID]) -> None:
+        org.require_manager()
+        if not await schedules.delete_schedule(conn, org_id=org.org_id, schedule_id=schedule_id):
+            raise not_found("schedule")

@@ -1,0 +1,163 @@
+"""Tasks: queue an agent's run, follow and cancel it; and the worker queue over REST (claim, heartbeat, finish)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from psycopg import AsyncConnection
+
+from agentpress.auth import Org, OrgContext
+from agentpress.dependencies import Conn
+from agentpress.errors import ApiError, not_found
+from agentpress.models.tasks import Task, TaskClaim, TaskComplete, TaskCreate, TaskFail, TaskHeartbeat, TaskStatus
+from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
+from agentpress.repositories import tasks
+
+TASK_PATH = "/{task_id:uuid}"
+
+
+async def _refused(conn: AsyncConnection[Any], org: OrgContext, task_id: UUID, action: str) -> ApiError:
+    """Why a conditional transition matched no row: 404 when the org has no such task, else 409 with its status."""
+    task = await tasks.get_task(conn, org_id=org.org_id, task_id=task_id)
+    if task is None:
+        return not_found("task")
+    if task.status == "running":
+        return ApiError(409, "conflict", f"cannot {action} the task: this worker no longer holds its lease")
+    return ApiError(409, "conflict", f"cannot {action} the task: it is {task.status}")
+
+
+class TasksController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get("/", operation_id="list_tasks", summary="The org's tasks, newest first, optionally by status, agent, schedule")
+    async def list_tasks(
+        self,
+        conn: Conn,
+        org: Org,
+        status: FromQuery[TaskStatus | None] = None,
+        agent_id: FromQuery[UUID | None] = None,
+        schedule_id: FromQuery[UUID | None] = None,
+        page: FromQuery[PageNumber] = 1,
+        page_size: FromQuery[PageSize] = DEFAULT_PAGE_SIZE,
+    ) -> Page[Task]:
+        items, total = await tasks.list_tasks(
+            conn,
+            org_id=org.org_id,
+            status=status,
+            agent_id=agent_id,
+            schedule_id=schedule_id,
+            limit=page_size,
+            offset=offset(page, page_size),
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
+
+    @post("/", operation_id="create_task", summary="Queue a run of one of the org's agents (members)")
+    async def create_task(self, conn: Conn, org: Org, data: JSONBody[TaskCreate]) -> Task:
+        org.require_writer()
+        # An agent or thread of another org fails tasks_agent_id_fkey / tasks_thread_id_fkey: 422 naming the field.
+        return await tasks.create_task(
+            conn,
+            org_id=org.org_id,
+            agent_id=data.agent_id,
+            thread_id=data.thread_id,
+            input=data.input,
+            priority=data.priority,
+            max_attempts=data.max_attempts,
+            run_after=data.run_after,
+            created_by=org.user.id,
+        )
+
+    @post(
+        "/claim",
+        operation_id="claim_tasks",
+        status_code=200,
+        summary="Workers (owners and admins): take up to `limit` due tasks, highest priority and oldest first, "
+        "including ones whose lease expired; each is running under the worker's lease",
+    )
+    async def claim_tasks(self, conn: Conn, org: Org, data: JSONBody[TaskClaim]) -> list[Task]:
+        org.require_manager()
+        return await tasks.claim_tasks(
+            conn,
+            org_id=org.org_id,
+            worker_id=data.worker_id,
+            agent_ids=data.agent_ids,
+            limit=data.limit,
+            lease_seconds=data.lease_seconds,
+        )
+
+    @get(TASK_PATH, operation_id="get_task", summary="A task of the org")
+    async def get_task(self, conn: Conn, org: Org, task_id: FromPath[UUID]) -> Task:
+        task = await tasks.get_task(conn, org_id=org.org_id, task_id=task_id)
+        if task is None:
+            raise not_found("task")
+        return task
+
+    @post(
+        f"{TASK_PATH}/cancel",
+        operation_id="cancel_task",
+        status_code=200,
+        summary="Cancel a queued or running task (members); a finished one is a 409",
+    )
+    async def cancel_task(self, conn: Conn, org: Org, task_id: FromPath[UUID]) -> Task:
+        org.require_writer()
+        task = await tasks.cancel_task(conn, org_id=org.org_id, task_id=task_id)
+        if task is None:
+            raise await _refused(conn, org, task_id, "cancel")
+        return task
+
+    @post(
+        f"{TASK_PATH}/heartbeat",
+        operation_id="heartbeat_task",
+        status_code=200,
+        summary="Workers: extend the lease of a task this worker holds; 409 when it no longer does",
+    )
+    async def heartbeat_task(
+        self, conn: Conn, org: Org, task_id: FromPath[UUID], data: JSONBody[TaskHeartbeat]
+    ) -> Task:
+        org.require_manager()
+        task = await tasks.heartbeat_task(
+            conn, org_id=org.org_id, task_id=task_id, worker_id=data.worker_id, lease_seconds=data.lease_seconds
+        )
+        if task is None:
+            raise await _refused(conn, org, task_id, "extend the lease of")
+        return task
+
+    @post(
+        f"{TASK_PATH}/complete",
+        operation_id="complete_task",
+        status_code=200,
+        summary="Workers: record a task's output (succeeded); 409 when this worker no longer holds it",
+    )
+    async def complete_task(self, conn: Conn, org: Org, task_id: FromPath[UUID], data: JSONBody[TaskComplete]) -> Task:
+        org.require_manager()
+        task = await tasks.complete_task(
+            conn, org_id=org.org_id, task_id=task_id, worker_id=data.worker_id, output=data.output
+        )
+        if task is None:
+            raise await _refused(conn, org, task_id, "complete")
+        return task
+
+    @post(
+        f"{TASK_PATH}/fail",
+        operation_id="fail_task",
+        status_code=200,
+        summary="Workers: record a failed attempt; a retryable one is queued again with exponential backoff "
+        "until max_attempts, then failed; 409 when this worker no longer holds it",
+    )
+    async def fail_task(self, conn: Conn, org: Org, task_id: FromPath[UUID], data: JSONBody[TaskFail]) -> Task:
+        org.require_manager()
+        task = await tasks.fail_task(
+            conn,
+            org_id=org.org_id,
+            task_id=task_id,
+            worker_id=data.worker_id,
+            error=data.error,
+            retryable=data.retryable,
+        )
+        if task is None:
+            raise await _refused(conn, org, task_id, "fail")
+        return task

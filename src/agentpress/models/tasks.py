@@ -1,0 +1,73 @@
+"""Tasks: one execution of an agent with an input, and what clients and workers send about them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+DEFAULT_LEASE_SECONDS = 300
+MAX_LEASE_SECONDS = 86_400
+MAX_CLAIM = 100
+
+WorkerId = Field(min_length=1, max_length=200, description="who is working: the lease is held in this name")
+LeaseSeconds = Field(
+    default=DEFAULT_LEASE_SECONDS, ge=1, le=MAX_LEASE_SECONDS, description="how long the lease lasts from now"
+)
+
+
+class Task(BaseModel):
+    id: UUID
+    org_id: UUID
+    agent_id: UUID
+    schedule_id: UUID | None
+    thread_id: UUID | None
+    status: TaskStatus
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: str | None
+    attempt: int
+    max_attempts: int
+    priority: int
+    run_after: datetime
+    claimed_by: str | None
+    lease_expires_at: datetime | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_by: UUID | None
+
+
+class TaskCreate(BaseModel):
+    agent_id: UUID
+    input: dict[str, Any] = {}
+    priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    run_after: datetime | None = Field(default=None, description="not before this time; default now")
+    thread_id: UUID | None = None
+
+
+class TaskClaim(BaseModel):
+    worker_id: str = WorkerId
+    agent_ids: list[UUID] | None = Field(default=None, description="only tasks of these agents; default any")
+    limit: int = Field(default=1, ge=1, le=MAX_CLAIM)
+    lease_seconds: int = LeaseSeconds
+
+
+class TaskHeartbeat(BaseModel):
+    worker_id: str = WorkerId
+    lease_seconds: int = LeaseSeconds
+
+
+class TaskComplete(BaseModel):
+    worker_id: str = WorkerId
+    output: dict[str, Any] = {}
+
+
+class TaskFail(BaseModel):
+    worker_id: str = WorkerId
+    error: str = Field(min_length=1, max_length=10_000)
+    retryable: bool = True

@@ -1,0 +1,115 @@
+"""Tasks of an org and the leased queue workers take them from; org_id None (the worker command) means every org."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from agentpress.models.tasks import Task, TaskStatus
+from agentpress.queries import queries
+
+
+async def list_tasks(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    status: TaskStatus | None,
+    agent_id: UUID | None,
+    schedule_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Task], int]:
+    """One page of the org's tasks and the total, newest first; a filter left None matches every task."""
+    filters = {"org_id": org_id, "status": status, "agent_id": agent_id, "schedule_id": schedule_id}
+    items = await queries.tasks.list_tasks.many(conn, Task, **filters, limit=limit, offset=offset)
+    total: int = await queries.tasks.count_tasks.scalar(conn, **filters)
+    return items, total
+
+
+async def get_task(conn: AsyncConnection[Any], *, org_id: UUID, task_id: UUID) -> Task | None:
+    return await queries.tasks.get_task.one(conn, Task, org_id=org_id, task_id=task_id)
+
+
+async def create_task(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    agent_id: UUID,
+    thread_id: UUID | None,
+    input: dict[str, Any],
+    priority: int,
+    max_attempts: int,
+    run_after: datetime | None,
+    created_by: UUID | None,
+) -> Task:
+    task = await queries.tasks.create_task.one(
+        conn,
+        Task,
+        org_id=org_id,
+        agent_id=agent_id,
+        thread_id=thread_id,
+        input=Jsonb(input),
+        priority=priority,
+        max_attempts=max_attempts,
+        run_after=run_after,
+        created_by=created_by,
+    )
+    assert task is not None  # INSERT ... RETURNING returns the row or raises
+    return task
+
+
+async def cancel_task(conn: AsyncConnection[Any], *, org_id: UUID, task_id: UUID) -> Task | None:
+    """The cancelled task; None when there is no such task or it has finished."""
+    return await queries.tasks.cancel_task.one(conn, Task, org_id=org_id, task_id=task_id)
+
+
+async def claim_tasks(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID | None,
+    worker_id: str,
+    agent_ids: list[UUID] | None,
+    limit: int,
+    lease_seconds: int,
+) -> list[Task]:
+    """Up to `limit` runnable tasks (queued and due, or with an expired lease), now running under the worker's lease."""
+    return await queries.tasks.claim_tasks.many(
+        conn,
+        Task,
+        org_id=org_id,
+        worker_id=worker_id,
+        agent_ids=agent_ids,
+        limit=limit,
+        lease_seconds=lease_seconds,
+    )
+
+
+async def heartbeat_task(
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, lease_seconds: int
+) -> Task | None:
+    """The task with its lease extended; None when the worker no longer holds it."""
+    return await queries.tasks.heartbeat_task.one(
+        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, lease_seconds=lease_seconds
+    )
+
+
+async def complete_task(
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, output: dict[str, Any]
+) -> Task | None:
+    """The succeeded task; None when the worker no longer holds it."""
+    return await queries.tasks.complete_task.one(
+        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, output=Jsonb(output)
+    )
+
+
+async def fail_task(
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, error: str, retryable: bool
+) -> Task | None:
+    """The task queued again with a backoff, or failed for good; None when the worker no longer holds it."""
+    return await queries.tasks.fail_task.one(
+        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, error=error, retryable=retryable
+    )

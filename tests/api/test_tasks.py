@@ -1,0 +1,342 @@
+"""Tasks: queue, read, list and cancel in the org; the worker queue over REST (claim, heartbeat, complete, fail)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from helpers import bearer, register
+from litestar import Litestar
+from litestar.testing import TestClient
+
+API = "/api/v1"
+TASKS = f"{API}/tasks"
+CLAIM = f"{TASKS}/claim"
+
+
+@pytest.fixture
+def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+    """In the default org: the platform admin (its owner), an org admin, a member and a guest who is even an org
+    admin, and two agents. An outsider owns an org of their own ("other") with an agent of its own."""
+    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
+    for name in ("manager", "member", "guest", "outsider"):
+        people[name] = register(client, f"{name}@example.com")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE org_members SET role = 'admin' WHERE user_id = ANY(%s)",
+            [[people["manager"]["user"]["id"], people["guest"]["user"]["id"]]],
+        )
+        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
+    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
+    assert other.status_code == 201, other.text
+    people["other_org"] = other.json()["id"]
+    for key, who, org_id in (
+        ("agent", "admin", None),
+        ("agent2", "admin", None),
+        ("other_agent", "outsider", people["other_org"]),
+    ):
+        created = client.post(f"{API}/agents", json={"name": key}, headers=headers(people, who, org_id))
+        assert created.status_code == 201, created.text
+        people[key] = created.json()["id"]
+    return people
+
+
+def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
+    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
+
+
+def create_task(
+    people: dict[str, Any], who: str = "member", org_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    client: TestClient[Litestar] = people["client"]
+    payload = {"agent_id": people["agent"], "input": {"q": "hello"}, **fields}
+    response = client.post(TASKS, json=payload, headers=headers(people, who, org_id))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def claim(people: dict[str, Any], worker_id: str = "w1", who: str = "manager", **fields: Any) -> list[dict[str, Any]]:
+    client: TestClient[Litestar] = people["client"]
+    response = client.post(CLAIM, json={"worker_id": worker_id, **fields}, headers=headers(people, who))
+    assert response.status_code == 200, response.text
+    claimed: list[dict[str, Any]] = response.json()
+    return claimed
+
+
+def act(
+    people: dict[str, Any], task_id: str, action: str, who: str = "manager", org_id: str | None = None, **body: Any
+) -> Any:
+    client: TestClient[Litestar] = people["client"]
+    return client.post(f"{TASKS}/{task_id}/{action}", json=body or None, headers=headers(people, who, org_id))
+
+
+def sql(database_url: str, statement: str, *params: Any) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(statement, list(params))
+
+
+def expire_lease(database_url: str, task_id: str) -> None:
+    sql(database_url, "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %s", task_id)
+
+
+def make_due(database_url: str, task_id: str) -> None:
+    sql(database_url, "UPDATE tasks SET run_after = now() - interval '1 second' WHERE id = %s", task_id)
+
+
+def parse(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
+
+
+def test_a_task_is_queued_read_and_listed_newest_first(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    created = create_task(people, priority=5, max_attempts=2)
+    assert set(created) == {
+        "id",
+        "org_id",
+        "agent_id",
+        "schedule_id",
+        "thread_id",
+        "status",
+        "input",
+        "output",
+        "error",
+        "attempt",
+        "max_attempts",
+        "priority",
+        "run_after",
+        "claimed_by",
+        "lease_expires_at",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "created_by",
+    }
+    assert created["status"] == "queued"
+    assert created["input"] == {"q": "hello"}
+    assert (created["attempt"], created["max_attempts"], created["priority"]) == (0, 2, 5)
+    assert created["created_by"] == people["member"]["user"]["id"]
+    assert created["claimed_by"] is created["lease_expires_at"] is created["started_at"] is None
+    assert client.get(f"{TASKS}/{created['id']}", headers=headers(people, "member")).json() == created
+
+    second = create_task(people, agent_id=people["agent2"])
+    page = client.get(TASKS, headers=headers(people, "guest")).json()
+    assert [task["id"] for task in page["items"]] == [second["id"], created["id"]]
+    assert (page["total"], page["page"], page["page_size"]) == (2, 1, 20)
+    by_agent = client.get(TASKS, params={"agent_id": people["agent2"]}, headers=headers(people, "member")).json()
+    assert [task["id"] for task in by_agent["items"]] == [second["id"]]
+    assert by_agent["total"] == 1
+    act(people, second["id"], "cancel", who="member")
+    cancelled = client.get(TASKS, params={"status": "cancelled"}, headers=headers(people, "member")).json()
+    assert [task["id"] for task in cancelled["items"]] == [second["id"]]
+    paged = client.get(TASKS, params={"page": 2, "page_size": 1}, headers=headers(people, "member")).json()
+    assert [task["id"] for task in paged["items"]] == [created["id"]]
+    bad = client.get(TASKS, params={"status": "done"}, headers=headers(people, "member"))
+    assert bad.status_code == 400
+
+
+def test_tasks_are_filtered_by_schedule(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    task = create_task(people)
+    create_task(people)
+    with psycopg.connect(people["database_url"]) as conn:
+        (schedule_id,) = conn.execute(  # type: ignore[misc]
+            "INSERT INTO schedules (org_id, agent_id, name, kind, run_at)"
+            " SELECT org_id, id, 'nightly', 'once', now() FROM agents WHERE id = %s RETURNING id::text",
+            [people["agent"]],
+        ).fetchone()
+        conn.execute("UPDATE tasks SET schedule_id = %s WHERE id = %s", [schedule_id, task["id"]])
+    page = client.get(TASKS, params={"schedule_id": schedule_id}, headers=headers(people, "member")).json()
+    assert [item["id"] for item in page["items"]] == [task["id"]]
+    assert page["items"][0]["schedule_id"] == schedule_id
+
+
+def test_a_task_needs_an_agent_and_thread_of_the_org(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    for agent_id in (people["other_agent"], str(uuid.uuid4())):
+        response = client.post(TASKS, json={"agent_id": agent_id}, headers=headers(people, "member"))
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "agent_id"
+    response = client.post(
+        TASKS, json={"agent_id": people["agent"], "thread_id": str(uuid.uuid4())}, headers=headers(people, "member")
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "thread_id"
+    for body in ({}, {"agent_id": people["agent"], "max_attempts": 0}, {"agent_id": people["agent"], "input": []}):
+        assert client.post(TASKS, json=body, headers=headers(people, "member")).status_code == 400
+
+
+def test_roles(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    task = create_task(people)
+    assert client.post(TASKS, json={"agent_id": people["agent"]}, headers=headers(people, "guest")).status_code == 403
+    assert act(people, task["id"], "cancel", who="guest").status_code == 403
+    # Workers sign in as an owner or admin of the org: members and guests may not take or finish tasks.
+    for who in ("member", "guest"):
+        response = client.post(CLAIM, json={"worker_id": "w1"}, headers=headers(people, who))
+        assert response.status_code == 403
+    (claimed,) = claim(people)
+    for who in ("member", "guest"):
+        assert act(people, claimed["id"], "heartbeat", who=who, worker_id="w1").status_code == 403
+        assert act(people, claimed["id"], "complete", who=who, worker_id="w1").status_code == 403
+        assert act(people, claimed["id"], "fail", who=who, worker_id="w1", error="x").status_code == 403
+    # The platform admin owns the default org and may; so may an org admin (the manager, above).
+    assert act(people, claimed["id"], "complete", who="admin", worker_id="w1").status_code == 200
+
+
+def test_another_orgs_task_is_not_found(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    ours = create_task(people)
+    theirs = create_task(people, who="outsider", org_id=people["other_org"], agent_id=people["other_agent"])
+    assert client.get(f"{TASKS}/{theirs['id']}", headers=headers(people, "manager")).status_code == 404
+    assert client.get(f"{TASKS}/{uuid.uuid4()}", headers=headers(people, "manager")).status_code == 404
+    for action, body in (
+        ("cancel", {}),
+        ("heartbeat", {"worker_id": "w1"}),
+        ("complete", {"worker_id": "w1"}),
+        ("fail", {"worker_id": "w1", "error": "x"}),
+    ):
+        response = act(people, theirs["id"], action, **body)
+        assert response.status_code == 404, (action, response.text)
+        assert response.json()["code"] == "not_found"
+    # A claim takes only the org's own tasks, and the listing shows only them.
+    assert [task["id"] for task in claim(people, limit=10)] == [ours["id"]]
+    assert [task["id"] for task in client.get(TASKS, headers=headers(people, "manager")).json()["items"]] == [
+        ours["id"]
+    ]
+    response = client.post(CLAIM, json={"worker_id": "w9"}, headers=headers(people, "outsider", people["other_org"]))
+    assert [task["id"] for task in response.json()] == [theirs["id"]]
+
+
+def test_a_claim_takes_due_tasks_by_priority_then_age(people: dict[str, Any]) -> None:
+    low = create_task(people, priority=0)
+    high = create_task(people, priority=10)
+    later = create_task(people, priority=20, run_after=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    low2 = create_task(people, priority=0)
+    other_agent = create_task(people, priority=30, agent_id=people["agent2"])
+
+    first = claim(people, "w1", limit=2, lease_seconds=60)
+    assert sorted(task["id"] for task in first) == sorted([other_agent["id"], high["id"]])
+    for task in first:
+        assert task["status"] == "running"
+        assert task["claimed_by"] == "w1"
+        assert task["attempt"] == 1
+        assert task["started_at"] is not None
+        lease = parse(task["lease_expires_at"]) - parse(task["started_at"])
+        assert timedelta(seconds=59) < lease <= timedelta(seconds=61)
+    # Only the given agents' tasks; the task not due yet is never handed out.
+    assert claim(people, "w2", agent_ids=[people["agent2"]]) == []
+    rest = claim(people, "w2", limit=100)
+    assert sorted(task["id"] for task in rest) == sorted([low["id"], low2["id"]])
+    assert later["id"] not in {task["id"] for task in rest}
+    assert claim(people, "w3", limit=100) == []
+    for body in ({"worker_id": ""}, {"worker_id": "w", "limit": 101}, {"worker_id": "w", "lease_seconds": 0}):
+        response = people["client"].post(CLAIM, json=body, headers=headers(people, "manager"))
+        assert response.status_code == 400, body
+
+
+def test_complete_and_cancel_transitions(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    task = create_task(people)
+    assert act(people, task["id"], "complete", worker_id="w1").status_code == 409  # still queued
+    (claimed,) = claim(people, "w1")
+    wrong = act(people, task["id"], "complete", worker_id="w2", output={})
+    assert wrong.status_code == 409
+    assert "no longer holds" in wrong.json()["detail"]
+    done = act(people, task["id"], "complete", worker_id="w1", output={"answer": 42})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["status"], body["output"], body["claimed_by"], body["lease_expires_at"]) == (
+        "succeeded",
+        {"answer": 42},
+        "w1",
+        None,
+    )
+    assert body["finished_at"] is not None
+    for action, extra in (
+        ("complete", {"worker_id": "w1"}),
+        ("fail", {"worker_id": "w1", "error": "x"}),
+        ("heartbeat", {"worker_id": "w1"}),
+        ("cancel", {}),
+    ):
+        response = act(people, task["id"], action, who="manager", **extra)
+        assert response.status_code == 409, action
+        assert response.json()["detail"].endswith("it is succeeded")
+
+    queued = create_task(people)
+    cancelled = act(people, queued["id"], "cancel", who="member")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["finished_at"] is not None
+    assert act(people, queued["id"], "cancel", who="member").status_code == 409
+    assert claim(people, "w1") == []
+
+    running = create_task(people)
+    claim(people, "w1")
+    assert act(people, running["id"], "cancel", who="member").json()["status"] == "cancelled"
+    # The worker learns it on its next call: its lease is gone.
+    assert act(people, running["id"], "heartbeat", worker_id="w1").status_code == 409
+    assert act(people, running["id"], "complete", worker_id="w1").status_code == 409
+    assert act(people, running["id"], "fail", worker_id="w1", error="x").status_code == 409
+    final = client.get(f"{TASKS}/{running['id']}", headers=headers(people, "member")).json()
+    assert (final["status"], final["output"]) == ("cancelled", None)
+    assert claimed["id"] == task["id"]
+
+
+def test_a_heartbeat_extends_the_lease_of_its_holder_only(people: dict[str, Any]) -> None:
+    task = create_task(people)
+    (claimed,) = claim(people, "w1", lease_seconds=10)
+    beat = act(people, task["id"], "heartbeat", worker_id="w1", lease_seconds=600)
+    assert beat.status_code == 200, beat.text
+    assert parse(beat.json()["lease_expires_at"]) > parse(claimed["lease_expires_at"]) + timedelta(seconds=500)
+    assert act(people, task["id"], "heartbeat", worker_id="w2").status_code == 409
+    expire_lease(people["database_url"], task["id"])
+    assert act(people, task["id"], "heartbeat", worker_id="w1").status_code == 409
+
+
+def test_failures_back_off_exponentially_until_max_attempts(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    task = create_task(people, max_attempts=3)
+    for attempt, backoff in ((1, 2), (2, 4)):
+        (claimed,) = claim(people, "w1")
+        assert claimed["attempt"] == attempt
+        failed = act(people, task["id"], "fail", worker_id="w1", error=f"boom {attempt}")
+        assert failed.status_code == 200, failed.text
+        body = failed.json()
+        assert (body["status"], body["attempt"], body["error"]) == ("queued", attempt, f"boom {attempt}")
+        assert body["claimed_by"] is body["lease_expires_at"] is body["finished_at"] is None
+        delay = parse(body["run_after"]) - datetime.now(UTC)
+        assert timedelta(seconds=backoff - 1) < delay <= timedelta(seconds=backoff), delay
+        # Not due before the backoff has passed.
+        assert claim(people, "w1") == []
+        make_due(people["database_url"], task["id"])
+    (claimed,) = claim(people, "w1")
+    assert claimed["attempt"] == 3
+    last = act(people, task["id"], "fail", worker_id="w1", error="boom 3").json()
+    assert (last["status"], last["attempt"], last["error"], last["claimed_by"]) == ("failed", 3, "boom 3", "w1")
+    assert last["finished_at"] is not None
+    assert claim(people, "w1") == []
+    assert client.get(f"{TASKS}/{task['id']}", headers=headers(people, "member")).json() == last
+
+    # A failure that is not retryable is final at once.
+    other = create_task(people, max_attempts=5)
+    claim(people, "w1")
+    final = act(people, other["id"], "fail", worker_id="w1", error="bad input", retryable=False).json()
+    assert (final["status"], final["attempt"]) == ("failed", 1)
+
+
+def test_an_expired_lease_is_reclaimed_and_its_old_holder_refused(people: dict[str, Any]) -> None:
+    task = create_task(people)
+    claim(people, "w1", lease_seconds=60)
+    expire_lease(people["database_url"], task["id"])
+    # Expired but not yet reclaimed: the old holder may no longer finish it either.
+    assert act(people, task["id"], "complete", worker_id="w1").status_code == 409
+    (reclaimed,) = claim(people, "w2")
+    assert (reclaimed["id"], reclaimed["claimed_by"], reclaimed["attempt"]) == (task["id"], "w2", 2)
+    assert act(people, task["id"], "complete", worker_id="w1", output={"late": True}).status_code == 409
+    assert act(people, task["id"], "fail", worker_id="w1", error="late").status_code == 409
+    done = act(people, task["id"], "complete", worker_id="w2", output={"by": "w2"}).json()
+    assert (done["status"], done["output"], done["claimed_by"]) == ("succeeded", {"by": "w2"}, "w2")

@@ -1,0 +1,243 @@
+"""The task worker against a real database: exactly-once runs under concurrency and lost workers, retries, leases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from helpers import SECRET_KEY
+
+from agentpress import cli
+from agentpress.database import create_pool
+from agentpress.models.tasks import Task
+from agentpress.repositories import tasks
+from agentpress.worker import Pool, Worker, load_handler, run_worker
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    pool = create_pool(
+        database_url,
+        name="test-worker",
+        min_size=2,
+        max_size=12,
+        timeout=30,
+        statement_timeout_ms=30_000,
+        idle_in_transaction_session_timeout_ms=60_000,
+    )
+    await pool.open()
+    await pool.wait()
+    yield pool
+    await pool.close()
+
+
+def seed_tasks(database_url: str, count: int) -> list[UUID]:
+    """`count` queued tasks split over two orgs (the worker serves every org), oldest first."""
+    with psycopg.connect(database_url) as conn:
+        orgs = [
+            row[0]
+            for row in conn.execute(
+                "INSERT INTO orgs (name, slug)"
+                " SELECT 'Org ' || n, 'org-' || gen_random_uuid() FROM generate_series(1, 2) AS n RETURNING id"
+            ).fetchall()
+        ]
+        agents = [
+            row[0]
+            for row in conn.execute(
+                "INSERT INTO agents (org_id, name) SELECT unnest(%s::uuid[]), 'worker agent' RETURNING id", [orgs]
+            ).fetchall()
+        ]
+        rows = conn.execute(
+            "INSERT INTO tasks (org_id, agent_id, input, queued_at)"
+            " SELECT a.org_id, a.id, jsonb_build_object('n', n), now() + n * interval '1 microsecond'"
+            " FROM generate_series(1, %(count)s) AS n"
+            " JOIN (SELECT org_id, id, row_number() OVER (ORDER BY id) - 1 AS i FROM agents WHERE id = ANY(%(agents)s))"
+            " AS a ON a.i = n %% 2 RETURNING id",
+            {"count": count, "agents": agents},
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def task_rows(database_url: str) -> dict[UUID, tuple[str, int, str | None, Any]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT id, status, attempt, claimed_by, output FROM tasks").fetchall()
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+async def test_8_workers_run_1000_tasks_exactly_once_even_when_some_workers_vanish(
+    pool: Pool, database_url: str
+) -> None:
+    ids = seed_tasks(database_url, 1000)
+    calls: list[UUID] = []
+
+    async def handler(task: Task) -> dict[str, Any]:
+        calls.append(task.id)
+        await asyncio.sleep(0.001)
+        return {"n": task.input["n"], "done": True}
+
+    workers = [
+        Worker(pool=pool, worker_id=f"w{i}", handler=handler, concurrency=4, lease_seconds=30, poll_seconds=0.05)
+        for i in range(8)
+    ]
+    abandoned: set[UUID] = set()
+
+    async def vanishing_worker(name: str) -> None:
+        # Claims like a worker, with a 1 s lease, then dies without running or finishing anything.
+        for _ in range(3):
+            async with pool.connection() as conn:
+                claimed = await tasks.claim_tasks(
+                    conn, org_id=None, worker_id=name, agent_ids=None, limit=20, lease_seconds=1
+                )
+            abandoned.update(task.id for task in claimed)
+            await asyncio.sleep(0.1)
+
+    started = time.monotonic()
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    await asyncio.gather(vanishing_worker("ghost-1"), vanishing_worker("ghost-2"))
+    while True:
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT count(*) FROM tasks WHERE status <> 'succeeded'")
+            (left,) = await cursor.fetchone()  # type: ignore[misc]
+        if left == 0 or time.monotonic() - started > 50:
+            break
+        await asyncio.sleep(0.1)
+    for worker in workers:
+        worker.stop.set()
+    claims = await asyncio.gather(*running)
+
+    assert left == 0
+    assert len(calls) == 1000, f"{len(calls) - len(set(calls))} tasks ran twice"
+    assert set(calls) == set(ids)
+    assert len(abandoned) > 0
+    rows = task_rows(database_url)
+    assert all(status == "succeeded" for status, _, _, _ in rows.values())
+    assert {claimed_by for _, _, claimed_by, _ in rows.values()} <= {f"w{i}" for i in range(8)}
+    # The abandoned tasks were claimed twice: once by a ghost, then by a live worker after the lease.
+    assert {task_id for task_id, row in rows.items() if row[1] == 2} == abandoned
+    assert {row[1] for task_id, row in rows.items() if task_id not in abandoned} == {1}
+    assert sum(claims) == 1000
+    assert all(rows[task_id][3]["done"] for task_id in ids)
+
+
+async def test_a_handler_error_fails_the_attempt_for_a_retry(pool: Pool, database_url: str) -> None:
+    (task_id,) = seed_tasks(database_url, 1)
+
+    async def broken(task: Task) -> dict[str, Any]:
+        raise RuntimeError("the model is down")
+
+    assert await Worker(pool=pool, worker_id="w1", handler=broken, once=True).run() == 1
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT status, attempt, error, claimed_by, run_after > now() FROM tasks WHERE id = %s", [task_id]
+        ).fetchone()
+    assert row == ("queued", 1, "RuntimeError('the model is down')", None, True)
+
+
+async def test_heartbeats_keep_the_lease_while_the_handler_runs(pool: Pool, database_url: str) -> None:
+    (task_id,) = seed_tasks(database_url, 1)
+    stolen: list[Task] = []
+
+    async def slow(task: Task) -> dict[str, Any]:
+        # Three times the lease: without heartbeats another worker would take the task meanwhile.
+        for _ in range(6):
+            await asyncio.sleep(0.5)
+            async with pool.connection() as conn:
+                stolen.extend(
+                    await tasks.claim_tasks(
+                        conn, org_id=None, worker_id="thief", agent_ids=None, limit=1, lease_seconds=1
+                    )
+                )
+        return {"slow": True}
+
+    assert await Worker(pool=pool, worker_id="w1", handler=slow, lease_seconds=1, once=True).run() == 1
+    assert stolen == []
+    assert task_rows(database_url)[task_id][:3] == ("succeeded", 1, "w1")
+
+
+async def test_a_stopped_worker_finishes_what_it_holds_and_max_tasks_bounds_it(pool: Pool, database_url: str) -> None:
+    seed_tasks(database_url, 5)
+    started = asyncio.Event()
+
+    async def handler(task: Task) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(0.3)
+        return {}
+
+    worker = Worker(pool=pool, worker_id="w1", handler=handler, concurrency=2, poll_seconds=0.05)
+    run = asyncio.create_task(worker.run())
+    await started.wait()
+    worker.stop.set()
+    assert await run == 2
+    statuses = sorted(status for status, _, _, _ in task_rows(database_url).values())
+    assert statuses == ["queued"] * 3 + ["succeeded"] * 2
+
+    assert await Worker(pool=pool, worker_id="w2", concurrency=2, max_tasks=1, poll_seconds=0.05).run() == 1
+    assert sorted(status for status, _, _, _ in task_rows(database_url).values()) == ["queued"] * 2 + ["succeeded"] * 3
+
+
+async def test_sigterm_stops_the_worker_command_cleanly(database_url: str) -> None:
+    seed_tasks(database_url, 3)
+    started = asyncio.Event()
+
+    async def handler(task: Task) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(0.3)
+        return {"echo": task.input}
+
+    run = asyncio.create_task(
+        run_worker(
+            database_url,
+            worker_id="w1",
+            handler=handler,
+            agent_ids=None,
+            concurrency=1,
+            lease_seconds=30,
+            max_tasks=None,
+            once=False,
+        )
+    )
+    await started.wait()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(run, timeout=10) == 1
+    assert sorted(status for status, _, _, _ in task_rows(database_url).values()) == ["queued", "queued", "succeeded"]
+
+
+def test_the_worker_command_runs_a_handler_by_name(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = seed_tasks(database_url, 4)
+    (tmp_path / "my_handlers.py").write_text(
+        "async def shout(task):\n    return {'shouted': str(task.input['n']) + '!'}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("APP_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    assert (
+        cli.main(["worker", "--worker-id", "cli", "--handler", "my_handlers:shout", "--concurrency", "2", "--once"])
+        == 0
+    )
+    assert "cli: ran 4 task(s)" in capsys.readouterr().out
+    rows = task_rows(database_url)
+    assert {rows[task_id][3]["shouted"] for task_id in ids} == {"1!", "2!", "3!", "4!"}
+    assert {rows[task_id][2] for task_id in ids} == {"cli"}
+    # The default handler echoes the input.
+    (echoed,) = seed_tasks(database_url, 1)
+    assert cli.main(["worker", "--max-tasks", "1"]) == 0
+    assert task_rows(database_url)[echoed][3] == {"n": 1}
+    for spec in ("my_handlers:nothing", "no_such_module:run", "no_colon"):
+        assert cli.main(["worker", "--handler", spec, "--once"]) == 2
+    with pytest.raises(ValueError, match="module:function"):
+        load_handler("no_colon")
