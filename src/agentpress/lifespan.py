@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from agentpress.repositories import system
 from agentpress.scheduler import run_scheduler_loop
 
 log = logging.getLogger("agentpress")
+SHUTDOWN_SECONDS = 5
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
 
@@ -104,11 +104,14 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             log.info("SCHEDULER_ENABLED is off: schedules fire only where `agentpress scheduler` runs")
         yield
     finally:
-        for task in (mailer, embedder, scheduler):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        loops = [task for task in (mailer, embedder, scheduler) if task is not None]
+        for task in loops:
+            task.cancel()
+        if loops:
+            # Bounded: a loop stuck in a call that ignores cancellation must not hang the shutdown.
+            _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_SECONDS)
+            for task in stuck:
+                log.warning("background loop %s did not stop within %ss", task.get_coro(), SHUTDOWN_SECONDS)
         if redis is not None:
             await redis.aclose()
         await analytics_pool.close()
