@@ -136,6 +136,8 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "pool_max_size": 4,
             "analytics_pool_min_size": 0,
             "app_secret_key": SECRET_KEY,
+            # Off unless a test is about it: a due schedule firing mid-test would change what others count.
+            "scheduler_enabled": False,
         }
         values.update(overrides)
         return load_settings(**values)
