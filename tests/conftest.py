@@ -138,6 +138,7 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "app_secret_key": SECRET_KEY,
             # Off unless a test is about it: a due schedule firing mid-test would change what others count.
             "scheduler_enabled": False,
+            "analytics_refresh_enabled": False,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -59,6 +59,13 @@ SELECT id, name, slug, is_default, created_at, updated_at
 FROM orgs
 WHERE id = %(org_id)s;
 
+-- name: get_org_by_slug :one
+-- An org by its slug (operator commands name orgs so).
+-- Uses orgs_slug_key.
+SELECT id, name, slug, is_default, created_at, updated_at
+FROM orgs
+WHERE slug = %(slug)s;
+
 -- name: create_org :one
 -- Insert an org; a slug already taken answers 409 naming slug (orgs_slug_key).
 INSERT INTO orgs (name, slug)
@@ -162,3 +169,8 @@ SELECT EXISTS (
     JOIN org_members AS m ON m.org_id = %(org_id)s AND m.user_id = u.id
     WHERE u.email = %(email)s::citext
 );
+
+-- name: list_org_ids :scalar
+-- The ids of every org (operator commands that go over all of them).
+SELECT coalesce(array_agg(id ORDER BY id), '{}')
+FROM orgs;

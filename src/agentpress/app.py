@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
+from agentpress.api.analytics import AnalyticsController
 from agentpress.api.auth import AuthController
 from agentpress.api.embedding_jobs import EmbeddingJobsController
 from agentpress.api.health import HealthController
@@ -63,6 +64,7 @@ api_v1 = Router(
         MessagesController,
         TasksController,
         SchedulesController,
+        AnalyticsController,
     ],
 )
 

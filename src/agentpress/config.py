@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     idle_in_transaction_session_timeout_ms: int = Field(default=10_000, ge=0)
     # Reports are long-running by nature; the analytics pool gets its own, longer limit.
     analytics_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # The longest range, in days, an analytics report covers.
+    analytics_max_range_days: int = Field(default=731, ge=1)
+    # The loop that rolls up each org's closed days for the reports; switch it off where
+    # `agentpress analytics refresh` runs from cron instead (reports stay right without it, only slower).
+    analytics_refresh_enabled: bool = True
+    # How often the loop looks for orgs with a newly closed day.
+    analytics_refresh_seconds: float = Field(default=300.0, gt=0)
 
     # Encrypts secrets at rest (provider tokens and API keys, PKCE verifiers, mail bodies).
     # Unset: a random key kept in DATA_DIR/app_secret_key.

@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from agentpress import migrations
+from agentpress.analytics import run_refresh_loop
 from agentpress.cache import Cache, connect_redis
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
@@ -83,7 +84,7 @@ def _connect_redis(settings: Settings) -> Redis | None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
-    redis, mailer, embedder, scheduler = None, None, None, None
+    redis, mailer, embedder, scheduler, rollups = None, None, None, None, None
     try:
         pending = await pending_migrations(pool)
         if pending:
@@ -102,9 +103,13 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             scheduler = asyncio.create_task(run_scheduler_loop(pool, settings))
         else:
             log.info("SCHEDULER_ENABLED is off: schedules fire only where `agentpress scheduler` runs")
+        if settings.analytics_refresh_enabled:
+            rollups = asyncio.create_task(run_refresh_loop(pool, settings))
+        else:
+            log.info("ANALYTICS_REFRESH_ENABLED is off: rollups grow only where `agentpress analytics refresh` runs")
         yield
     finally:
-        loops = [task for task in (mailer, embedder, scheduler) if task is not None]
+        loops = [task for task in (mailer, embedder, scheduler, rollups) if task is not None]
         for task in loops:
             task.cancel()
         if loops:

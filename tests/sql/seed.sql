@@ -69,12 +69,15 @@ INSERT INTO personas (org_id, name, created_at)
 SELECT o.id, 'Persona ' || n || ' of ' || o.slug, now() - n * interval '1 minute'
 FROM orgs AS o, generate_series(1, 9) AS n;
 
--- Conversations: 5,000 threads of 1,000 users (five each, in their org, half with an agent), four
--- messages per thread, and the owner's feedback on every tenth message.
+-- Conversations: 5,000 threads of the 1,000 users of 100 orgs (five each, half with an agent), four
+-- messages per thread, and the owner's feedback on every tenth message. Ten users per org with
+-- threads, as in life: an org's threads are many users' threads.
 INSERT INTO threads (org_id, user_id, agent_id, name, message_count, last_message_at, created_at)
 SELECT m.org_id, m.user_id, CASE WHEN n % 2 = 0 THEN a.id END, 'Thread ' || n, 4,
        now() - n * interval '1 hour', now() - n * interval '1 day'
-FROM (SELECT org_id, user_id FROM org_members ORDER BY user_id LIMIT 1000) AS m
+FROM (
+    SELECT org_id, user_id FROM org_members WHERE org_id IN (SELECT id FROM orgs ORDER BY id LIMIT 100)
+) AS m
 LEFT JOIN LATERAL (SELECT id FROM agents WHERE org_id = m.org_id ORDER BY created_at LIMIT 1) AS a ON true,
      generate_series(1, 5) AS n;
 
@@ -147,5 +150,27 @@ SELECT a.org_id, a.id, 'Schedule ' || n, CASE WHEN n = 5 THEN 'once' ELSE 'cron'
        now() - n * interval '1 day' - k * interval '1 second'
 FROM (SELECT id, org_id, row_number() OVER (ORDER BY id) AS k FROM agents WHERE persona_id IS NOT NULL) AS a,
      generate_series(1, 5) AS n;
+
+-- Analytics: every org refreshed up to yesterday, with 60 days of rollup for its agent and for
+-- threads without one, two active users a day and two tools.
+INSERT INTO analytics_refreshes (org_id, complete_before, refreshed_at)
+SELECT id, current_date, now() FROM orgs;
+INSERT INTO analytics_daily (org_id, day, agent_id, threads_created, user_messages, assistant_messages,
+                             input_tokens, output_tokens, feedback_up, tasks_succeeded)
+SELECT o.id, current_date - d, a.id, 3, 10, 10, 2000, 500, 1, 2
+FROM orgs AS o
+LEFT JOIN LATERAL (SELECT id FROM agents WHERE org_id = o.id ORDER BY created_at LIMIT 1) AS a ON true,
+     generate_series(1, 60) AS d
+UNION ALL
+SELECT o.id, current_date - d, NULL, 1, 2, 2, 0, 0, 0, 0
+FROM orgs AS o, generate_series(1, 60) AS d;
+INSERT INTO analytics_daily_users (org_id, day, agent_id, user_id)
+SELECT m.org_id, current_date - d, NULL, m.user_id
+FROM (SELECT org_id, user_id, row_number() OVER (PARTITION BY org_id ORDER BY user_id) AS k FROM org_members) AS m,
+     generate_series(1, 60) AS d
+WHERE m.k <= 2;
+INSERT INTO analytics_daily_tools (org_id, day, tool_name, calls, failures)
+SELECT o.id, current_date - d, 'tool_' || k, 5, k - 1
+FROM orgs AS o, generate_series(1, 60) AS d, generate_series(1, 2) AS k;
 
 ANALYZE;

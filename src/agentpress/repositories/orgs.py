@@ -44,6 +44,10 @@ async def get_org(conn: AsyncConnection[Any], *, org_id: UUID) -> Org | None:
     return await queries.orgs.get_org.one(conn, Org, org_id=org_id)
 
 
+async def get_org_by_slug(conn: AsyncConnection[Any], *, slug: str) -> Org | None:
+    return await queries.orgs.get_org_by_slug.one(conn, Org, slug=slug)
+
+
 async def create_org_with_owner(conn: AsyncConnection[Any], *, name: str, slug: str, owner_id: UUID) -> OrgWithRole:
     """Create an org and make the user its owner, both or neither."""
     async with conn.transaction():
@@ -103,3 +107,8 @@ async def add_org_member(conn: AsyncConnection[Any], *, org_id: UUID, user_id: U
 async def has_org_member_with_email(conn: AsyncConnection[Any], *, org_id: UUID, email: str) -> bool:
     found: bool = await queries.orgs.has_org_member_with_email.scalar(conn, org_id=org_id, email=email)
     return found
+
+
+async def list_org_ids(conn: AsyncConnection[Any]) -> list[UUID]:
+    org_ids: list[UUID] = await queries.orgs.list_org_ids.scalar(conn)
+    return org_ids

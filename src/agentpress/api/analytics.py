@@ -1,0 +1,105 @@
+"""Analytics reports of the org for its owners and admins: usage, agents and tools, on the analytics pool."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, TypeVar
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.params import FromQuery, QueryParameter
+from psycopg import errors as pg
+
+from agentpress import analytics
+from agentpress.auth import Org
+from agentpress.dependencies import AnalyticsConn, AppSettings
+from agentpress.errors import ApiError, field_error
+from agentpress.models.analytics import GRANULARITIES, AgentsReport, ToolsReport, UsageReport
+
+T = TypeVar("T")
+DEFAULT_DAYS = 30
+From = Annotated[date | None, QueryParameter(name="from", description="first day (UTC), default 29 days before `to`")]
+To = Annotated[date | None, QueryParameter(description="last day (UTC), included; default today")]
+
+
+def report_range(from_day: date | None, to_day: date | None, max_days: int) -> tuple[date, date]:
+    """The days [from, to] of a report, both included; 422 naming the parameter when they do not make a range."""
+    to_day = to_day or datetime.now(UTC).date()
+    from_day = from_day or to_day - timedelta(days=DEFAULT_DAYS - 1)
+    if from_day > to_day:
+        raise field_error(422, "invalid_value", "from", f"must be on or before to ({to_day})")
+    if (to_day - from_day).days + 1 > max_days:
+        raise field_error(
+            422, "invalid_value", "to", f"makes a range of {(to_day - from_day).days + 1} days; the most is {max_days}"
+        )
+    return from_day, to_day
+
+
+async def within_timeout(report: Awaitable[T], timeout_ms: int) -> T:
+    """The report, or 503 saying it took too long: the analytics pool's statement timeout cancelled it."""
+    try:
+        return await report
+    except pg.QueryCanceled as exc:
+        raise ApiError(
+            503,
+            "report_timeout",
+            f"the report took longer than {timeout_ms / 1000:g} s and was cancelled; try a shorter range",
+            headers={"Retry-After": "60"},
+        ) from exc
+
+
+class AnalyticsController(Controller):
+    path = "/analytics"
+    tags = ["analytics"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get(
+        "/usage",
+        operation_id="usage_report",
+        summary="Owners and admins: per day, week or month, threads created, messages by role, active users, tokens",
+    )
+    async def usage(
+        self,
+        analytics_conn: AnalyticsConn,
+        org: Org,
+        settings: AppSettings,
+        from_: From = None,
+        to: To = None,
+        granularity: FromQuery[str] = "day",
+        agent_id: FromQuery[UUID | None] = None,
+    ) -> UsageReport:
+        org.require_manager()
+        from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
+        if granularity not in GRANULARITIES:
+            raise field_error(422, "invalid_value", "granularity", f"must be one of {', '.join(GRANULARITIES)}")
+        report = analytics.usage_report(
+            analytics_conn,
+            org_id=org.org_id,
+            from_day=from_day,
+            to_day=to_day,
+            granularity=granularity,
+            agent_id=agent_id,
+        )
+        return await within_timeout(report, settings.analytics_statement_timeout_ms)
+
+    @get(
+        "/agents",
+        operation_id="agents_report",
+        summary="Owners and admins: per agent, threads, messages, feedback, task outcomes and tokens",
+    )
+    async def agents(
+        self, analytics_conn: AnalyticsConn, org: Org, settings: AppSettings, from_: From = None, to: To = None
+    ) -> AgentsReport:
+        org.require_manager()
+        from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
+        report = analytics.agents_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
+        return await within_timeout(report, settings.analytics_statement_timeout_ms)
+
+    @get("/tools", operation_id="tools_report", summary="Owners and admins: per tool, calls and failed results")
+    async def tools(
+        self, analytics_conn: AnalyticsConn, org: Org, settings: AppSettings, from_: From = None, to: To = None
+    ) -> ToolsReport:
+        org.require_manager()
+        from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
+        report = analytics.tools_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
+        return await within_timeout(report, settings.analytics_statement_timeout_ms)
