@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         ),
         # Logging is configured by configure_logging (JSON lines), not by Litestar.
         logging_config=None,
+        # Field aliases name JSON keys that are Python keywords: a report's `from`.
+        plugins=[PydanticPlugin(prefer_alias=True)],
         debug=False,
     )
     # Around the whole handler rather than as route middleware, so that requests which match no

@@ -95,7 +95,7 @@ class Named(BaseModel):
 class ReportRange(BaseModel):
     """The days a report covers, both included (UTC)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     from_: date = Field(alias="from")
     to: date
