@@ -16,6 +16,7 @@ from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
 from agentpress.api.analytics import AnalyticsController
 from agentpress.api.auth import AuthController
+from agentpress.api.config import ConfigController
 from agentpress.api.embedding_jobs import EmbeddingJobsController
 from agentpress.api.health import HealthController
 from agentpress.api.kb_search import KnowledgeBaseSearchController
@@ -66,6 +67,7 @@ api_v1 = Router(
         TasksController,
         SchedulesController,
         AnalyticsController,
+        ConfigController,
     ],
 )
 

@@ -173,4 +173,13 @@ INSERT INTO analytics_daily_tools (org_id, day, tool_name, calls, failures)
 SELECT o.id, current_date - d, 'tool_' || k, 5, k - 1
 FROM orgs AS o, generate_series(1, 60) AS d, generate_series(1, 2) AS k;
 
+-- Channels and imported agents' tree ids: two channels per org for its persona's agent, and that
+-- agent's id in the tree it came from.
+INSERT INTO channels (org_id, name, kind, agent_id, settings)
+SELECT a.org_id, k.kind || '-' || a.id, k.kind, a.id, '{}'
+FROM agents AS a, (VALUES ('web'), ('slack')) AS k (kind)
+WHERE a.persona_id IS NOT NULL;
+INSERT INTO agent_config_ids (org_id, config_id, agent_id)
+SELECT org_id, 'agent-' || left(id::text, 8), id FROM agents WHERE persona_id IS NOT NULL;
+
 ANALYZE;

@@ -23,7 +23,9 @@ from agentpress.queries import queries
 REFERENCE_LISTS = {"tools_enabled", "rag_enabled"}
 
 
-async def create_agent(conn: AsyncConnection[Any], *, org_id: UUID, fields: AgentFields, created_by: UUID) -> Agent:
+async def create_agent(
+    conn: AsyncConnection[Any], *, org_id: UUID, fields: AgentFields, created_by: UUID | None
+) -> Agent:
     """Create an agent with its tools, its knowledge bases and version 1, all or nothing."""
     async with conn.transaction():
         agent_id: UUID = await queries.agents.create_agent.scalar(
@@ -47,7 +49,7 @@ async def get_agent_for_update(conn: AsyncConnection[Any], *, org_id: UUID, agen
 
 
 async def save_agent_version(
-    conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID, fields: AgentFields, created_by: UUID
+    conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID, fields: AgentFields, created_by: UUID | None
 ) -> Agent:
     """Write the fields of an agent locked by get_agent_for_update as its next version; call in that transaction."""
     await queries.agents.update_agent.execrows(

@@ -1,0 +1,91 @@
+"""The org's configuration in the desktop layout, as an archive: export it, import one (owners and admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import QueryParameter, RawBody
+
+from agentpress.auth import Org
+from agentpress.dependencies import AppSettings, Conn
+from agentpress.desktop.layout import ArchiveFormat, LayoutError, build_archive, parse_tree, read_archive
+from agentpress.desktop.sync import ImportSummary, export_org, import_tree
+from agentpress.errors import ApiError, FieldError, not_found
+from agentpress.repositories import orgs
+from agentpress.security import encryptor
+
+Format = Annotated[
+    ArchiveFormat, QueryParameter(name="format", description="zip (default), or tar: a gzip-compressed tar")
+]
+DryRun = Annotated[bool, QueryParameter(description="check and plan only: the summary says what would change")]
+_MEDIA_TYPES: dict[ArchiveFormat, tuple[str, str]] = {
+    "zip": ("application/zip", "zip"),
+    "tar": ("application/gzip", "tar.gz"),
+}
+# How many problems the detail line spells out; `errors` has them all.
+_DETAIL_PROBLEMS = 5
+
+
+def layout_error(exc: LayoutError) -> ApiError:
+    """400 for files that are not the layout, 422 for files that name what does not exist; each error names its file."""
+    problems = exc.problems
+    detail = "; ".join(map(str, problems[:_DETAIL_PROBLEMS]))
+    if len(problems) > _DETAIL_PROBLEMS:
+        detail += f"; and {len(problems) - _DETAIL_PROBLEMS} more"
+    status, code = (422, "invalid_reference") if exc.references else (400, "invalid_request")
+    errors = [FieldError(field=problem.where, message=problem.message) for problem in problems]
+    return ApiError(status, code, detail, errors)
+
+
+class ConfigController(Controller):
+    path = "/config"
+    tags = ["config"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+
+    @get(
+        "/export",
+        operation_id="export_config",
+        summary="The org's agents, providers, models and channels in the desktop layout, as an archive; no secrets",
+    )
+    async def export_config(self, conn: Conn, org: Org, archive_format: Format = "zip") -> Response[bytes]:
+        org.require_manager()
+        found = await orgs.get_org(conn, org_id=org.org_id)
+        if found is None:
+            raise not_found("org")
+        files = await export_org(conn, org_id=org.org_id)
+        media_type, extension = _MEDIA_TYPES[archive_format]
+        return Response(
+            content=build_archive(files, archive_format),
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="agentpress-config-{found.slug}.{extension}"'},
+        )
+
+    @post(
+        "/import",
+        operation_id="import_config",
+        summary="Import an archive of the desktop layout: create what is new, update what changed, all or nothing",
+        description="The body is the archive itself (zip, or tar optionally gzip-compressed), with the tree at its "
+        "root or in its only folder. Answers the summary: what was (or, with dry_run, would be) created, updated "
+        "or left unchanged. A tree that is not the layout is 400, one naming what does not exist 422; each error "
+        "names its file, line and field, and nothing is written.",
+        status_code=200,
+    )
+    async def import_config(
+        self, conn: Conn, settings: AppSettings, org: Org, body: RawBody, dry_run: DryRun = False
+    ) -> ImportSummary:
+        org.require_manager()
+        try:
+            files, skipped = read_archive(body)
+            tree = parse_tree(files, skipped)
+            return await import_tree(
+                conn,
+                org_id=org.org_id,
+                tree=tree,
+                encryptor=encryptor(settings),
+                # Never the server's environment: it is the operator's, not the org's (see desktop.sync).
+                environ=None,
+                actor=org.user.id,
+                dry_run=dry_run,
+            )
+        except LayoutError as exc:
+            raise layout_error(exc) from None
