@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 AGENTPRESS := $(BIN)/agentpress
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell clean
+.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,13 +24,16 @@ install: $(INSTALLED) ## create .venv and install the service and its dev tools 
 run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), migrate, serve on http://127.0.0.1:8000
 	AUTO_MIGRATE=1 $(AGENTPRESS) serve
 
-test: lint ## lint, then the test suite against real PostgreSQL and Redis
+check: lint test ## what CI runs: lint, then the test suite
+
+test: $(INSTALLED) ## the test suite against real PostgreSQL and Redis (embedded and throwaway unless configured)
 	$(BIN)/pytest
 
-lint: $(INSTALLED) ## ruff (lint and format check) and mypy --strict on src/
+lint: $(INSTALLED) ## ruff (lint and format check), mypy --strict on src/, squawk on migrations/
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
+	$(BIN)/squawk migrations/*.sql
 
 format: $(INSTALLED) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests
@@ -63,6 +66,12 @@ db-reset: $(INSTALLED) ## roll back every migration and apply them again (drops 
 
 db-shell: $(INSTALLED) ## psql into the database
 	$(AGENTPRESS) db shell
+
+schema: $(INSTALLED) ## write sql/schema.sql from the migrations, applied to a scratch database on the server in use
+	$(AGENTPRESS) db schema
+
+sql-catalog: $(INSTALLED) ## write docs/queries.md: every named query with its parameters, columns, tables, contract
+	$(AGENTPRESS) db catalog
 
 clean: ## remove .venv and caches (the database in .data is kept)
 	rm -rf $(VENV) .mypy_cache .ruff_cache

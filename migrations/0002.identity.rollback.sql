@@ -1,5 +1,8 @@
 -- Undo 0002.identity.sql.
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 DROP TABLE email_outbox;
 DROP TABLE oauth_states;
 DROP TABLE oauth_connections;

@@ -4,6 +4,9 @@
 -- encrypted by the service (Fernet, key from APP_SECRET_KEY) before they reach the database.
 -- depends: 0001.extensions
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE EXTENSION IF NOT EXISTS citext;
 
 CREATE TABLE users (

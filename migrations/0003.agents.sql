@@ -3,6 +3,9 @@
 -- another is a composite foreign key (id, org_id), so it can never cross orgs.
 -- depends: 0002.identity
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE model_providers (

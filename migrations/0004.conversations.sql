@@ -1,6 +1,9 @@
 -- Conversations: threads, their messages (typed parts, full-text search) and feedback on messages.
 -- depends: 0003.agents
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE threads (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,

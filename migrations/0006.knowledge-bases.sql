@@ -3,6 +3,9 @@
 -- migration (0007), built CONCURRENTLY.
 -- depends: 0005.threads-statistics
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE knowledge_bases (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,

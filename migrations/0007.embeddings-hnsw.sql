@@ -1,4 +1,5 @@
 -- transactional: false
+-- squawk-disable-assume-in-transaction
 -- The HNSW index of vector search over the chunks: cosine distance on halfvec(3072) (HNSW on
 -- halfvec takes up to 4,000 dimensions). CONCURRENTLY, alone in its migration: the table may
 -- already hold chunks, and writes go on while it builds.
@@ -29,5 +30,13 @@
 -- for less clustered sets at a millisecond or two per query.
 -- depends: 0006.knowledge-bases
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS embeddings_embedding_hnsw_idx ON embeddings
+-- A concurrent build blocks no reads or writes, but waits for the transactions already running;
+-- give up after a minute rather than wait on one left open. A failed build leaves an invalid
+-- index behind, and yoyo runs the migration again: so each index is dropped before it is built.
+SET lock_timeout = '1min';
+
+DROP INDEX CONCURRENTLY IF EXISTS embeddings_embedding_hnsw_idx;
+CREATE INDEX CONCURRENTLY embeddings_embedding_hnsw_idx ON embeddings
     USING hnsw (embedding halfvec_cosine_ops) WITH (m = 16, ef_construction = 128);
+
+RESET lock_timeout;

@@ -2,6 +2,9 @@
 -- schedules (templates that produce tasks once or on a cron recurrence).
 -- depends: 0007.embeddings-hnsw
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE schedules (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,

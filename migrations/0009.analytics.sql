@@ -5,6 +5,9 @@
 -- agent_id has no foreign key: an agent's history outlives the agent.
 -- depends: 0008.tasks
 
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE analytics_refreshes (
     org_id uuid PRIMARY KEY REFERENCES orgs (id) ON DELETE CASCADE,
     complete_before date,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> N
         "-- Things.\n\n"
         "-- name: get_thing :one\n"
         "-- One thing by key.\n"
-        "-- Uses the primary key.\n"
+        "-- Served by the primary key.\n"
         "SELECT id, name FROM things\n"
         "WHERE id = %(thing_id)s AND org_id = %(org_id)s AND name LIKE 'a%%' AND note = 'x;y'\n"
         "  AND id = %(thing_id)s;\n\n"
@@ -33,7 +34,7 @@ def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> N
     registry = load_queries(tmp_path)
     query = registry.things.get_thing
     assert (query.kind, query.domain, query.line) == ("one", "things", 3)
-    assert query.doc == "One thing by key. Uses the primary key."
+    assert query.doc == "One thing by key. Served by the primary key."
     assert query.params == {"thing_id", "org_id"}
     assert query.sql.startswith("/* things.get_thing */ SELECT id, name FROM things")
     assert not query.sql.endswith(";")
@@ -104,13 +105,30 @@ async def test_a_call_with_parameters_the_sql_does_not_take_is_refused() -> None
         await _call_with_wrong_params()
 
 
-def test_a_uses_doc_line_states_the_indexes_of_the_plan(tmp_path: Path) -> None:
+def test_contract_lines_state_the_plan_and_stay_out_of_the_doc(tmp_path: Path) -> None:
     write(
         tmp_path,
         "q.sql",
-        "-- name: get_a :one\n-- A thing by key.\n-- Uses things_pkey, others_key.\nSELECT 1;\n"
-        "-- name: get_b :one\n-- Not a uses line: Uses nothing.\nSELECT 2;\n",
+        "-- name: get_a :one\n-- A thing by key.\n-- uses: things_pkey, others_key\n-- never: Seq Scan on things\n"
+        "-- never: Sort\nSELECT 1;\n"
+        "-- name: get_b :one\n-- Not a contract: it uses nothing.\nSELECT 2;\n",
     )
     registry = load_queries(tmp_path)
-    assert registry.q.get_a.indexes == ("things_pkey", "others_key")
-    assert registry.q.get_b.indexes == ()
+    assert registry.q.get_a.uses == ("things_pkey", "others_key")
+    assert registry.q.get_a.never == ("Seq Scan on things", "Sort")
+    assert registry.q.get_a.doc == "A thing by key."
+    assert (registry.q.get_b.uses, registry.q.get_b.never) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-- uses: Things Pkey", "write 'uses: an_index, another_index'"),
+        ("-- never: a seq scan", "write 'never: Seq Scan' or 'never: Seq Scan on table'"),
+        ("-- Uses things_pkey.", "a plan contract is written 'uses: an_index, another_index'"),
+    ],
+)
+def test_a_malformed_contract_is_refused_with_its_place(tmp_path: Path, line: str, message: str) -> None:
+    write(tmp_path, "q.sql", f"-- name: get_a :one\n{line}\nSELECT 1;\n")
+    with pytest.raises(QueryFileError, match=re.escape(f"q.sql:1: query 'get_a': {message}")):
+        load_queries(tmp_path)

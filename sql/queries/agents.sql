@@ -18,7 +18,8 @@ RETURNING id;
 
 -- name: get_agent :one
 -- An agent of the org, with the ids of its tools and knowledge bases.
--- Uses agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey.
+-- uses: agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey
+-- never: Seq Scan
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
@@ -31,7 +32,8 @@ WHERE a.id = %(agent_id)s AND a.org_id = %(org_id)s;
 
 -- name: get_agent_for_update :one
 -- An agent of the org, locked until the transaction ends: changes to one agent take turns.
--- Uses agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey.
+-- uses: agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey
+-- never: Seq Scan
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
@@ -117,7 +119,8 @@ WHERE a.id = ANY(%(agent_ids)s::uuid[]) AND a.org_id = %(org_id)s;
 
 -- name: bump_agents_using_tool :many
 -- Lock and bump the version of every agent of the org that has this tool, before it is taken away.
--- Uses agent_tools_tool_id_idx, agents_id_org_id_key.
+-- uses: agent_tools_tool_id_idx, agents_id_org_id_key
+-- never: Seq Scan
 UPDATE agents AS a
 SET version = a.version + 1, updated_at = now()
 FROM agent_tools AS t
@@ -126,14 +129,16 @@ RETURNING a.id;
 
 -- name: delete_tool_from_agents :execrows
 -- Take a tool off every agent that has it.
--- Uses agent_tools_tool_id_idx.
+-- uses: agent_tools_tool_id_idx
+-- never: Seq Scan
 DELETE FROM agent_tools
 WHERE tool_id = %(tool_id)s AND org_id = %(org_id)s;
 
 -- name: bump_agents_using_knowledge_base :many
 -- Lock and bump the version of every agent of the org that may search this knowledge base, before
 -- it is taken away.
--- Uses agent_knowledge_bases_knowledge_base_id_idx, agents_id_org_id_key.
+-- uses: agent_knowledge_bases_knowledge_base_id_idx, agents_id_org_id_key
+-- never: Seq Scan
 UPDATE agents AS a
 SET version = a.version + 1, updated_at = now()
 FROM agent_knowledge_bases AS k
@@ -142,13 +147,15 @@ RETURNING a.id;
 
 -- name: delete_knowledge_base_from_agents :execrows
 -- Take a knowledge base off every agent that has it.
--- Uses agent_knowledge_bases_knowledge_base_id_idx.
+-- uses: agent_knowledge_bases_knowledge_base_id_idx
+-- never: Seq Scan
 DELETE FROM agent_knowledge_bases
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: list_agents :many
 -- The org's agents, newest first, optionally only archived or not, enabled or not.
--- Uses agents_org_id_created_at_idx.
+-- uses: agents_org_id_created_at_idx
+-- never: Seq Scan
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,
@@ -205,7 +212,8 @@ WHERE id = %(agent_id)s AND org_id = %(org_id)s;
 
 -- name: list_agent_versions :many
 -- An agent's versions, newest first.
--- Uses agent_versions_pkey.
+-- uses: agent_versions_pkey
+-- never: Seq Scan
 SELECT agent_id, version, snapshot, created_by, created_at
 FROM agent_versions
 WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s
@@ -220,7 +228,8 @@ WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s;
 
 -- name: get_agent_version :one
 -- One version of an agent.
--- Uses agent_versions_pkey.
+-- uses: agent_versions_pkey
+-- never: Seq Scan
 SELECT agent_id, version, snapshot, created_by, created_at
 FROM agent_versions
 WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s AND version = %(version)s;
@@ -262,7 +271,8 @@ SELECT NOT EXISTS (SELECT 1 FROM models WHERE org_id = %(org_id)s)
 
 -- name: list_agents_using_persona :many
 -- The agents of the org that use a persona, which then cannot be deleted.
--- Uses agents_persona_id_idx.
+-- uses: agents_persona_id_idx
+-- never: Seq Scan
 SELECT id, name
 FROM agents
 WHERE persona_id = %(persona_id)s AND org_id = %(org_id)s
@@ -271,7 +281,8 @@ LIMIT 100;
 
 -- name: list_agent_threads :many
 -- The threads (and their users) that use an agent: their cached copies must go when it does.
--- Uses threads_agent_id_idx.
+-- uses: threads_agent_id_idx
+-- never: Seq Scan
 SELECT id, user_id
 FROM threads
 WHERE agent_id = %(agent_id)s AND org_id = %(org_id)s

@@ -7,7 +7,8 @@
 
 -- name: get_complete_before :scalar
 -- The first day the org's rollups do not hold; null when they were never refreshed.
--- Uses analytics_refreshes_pkey.
+-- uses: analytics_refreshes_pkey
+-- never: Seq Scan
 SELECT complete_before
 FROM analytics_refreshes
 WHERE org_id = %(org_id)s;
@@ -15,7 +16,8 @@ WHERE org_id = %(org_id)s;
 -- name: rollup_usage :many
 -- The org's rollup summed per bucket (granularity is date_trunc's field: day, week or month),
 -- optionally of one agent. Buckets start on their first day; weeks on Mondays.
--- Uses analytics_daily_org_id_day_agent_id_key.
+-- uses: analytics_daily_org_id_day_agent_id_key
+-- never: Seq Scan
 SELECT date_trunc(%(granularity)s::text, day::timestamp)::date AS bucket,
        sum(threads_created)::bigint AS threads_created,
        sum(user_messages)::bigint AS user_messages,
@@ -34,7 +36,8 @@ ORDER BY 1;
 -- name: rollup_active_users :many
 -- Distinct active users per bucket of the org's rollup, optionally of one agent: not a sum of
 -- days, since one user active on two days of a week is one active user that week.
--- Uses analytics_daily_users_org_id_day_agent_id_user_id_key.
+-- uses: analytics_daily_users_org_id_day_agent_id_user_id_key
+-- never: Seq Scan
 SELECT date_trunc(%(granularity)s::text, day::timestamp)::date AS bucket,
        count(DISTINCT user_id) AS active_users
 FROM analytics_daily_users
@@ -47,7 +50,8 @@ ORDER BY 1;
 -- name: rollup_user_ids :many
 -- The users active in the org's rollup over the days, optionally of one agent: for a bucket that
 -- the rollup holds only in part, to be united with the live part's users.
--- Uses analytics_daily_users_org_id_day_agent_id_user_id_key.
+-- uses: analytics_daily_users_org_id_day_agent_id_user_id_key
+-- never: Seq Scan
 SELECT DISTINCT user_id
 FROM analytics_daily_users
 WHERE org_id = %(org_id)s
@@ -56,7 +60,8 @@ WHERE org_id = %(org_id)s
 
 -- name: rollup_agents :many
 -- The org's rollup summed per agent over the days; agent_id null: threads without an agent.
--- Uses analytics_daily_org_id_day_agent_id_key.
+-- uses: analytics_daily_org_id_day_agent_id_key
+-- never: Seq Scan
 SELECT agent_id,
        sum(threads_created)::bigint AS threads_created,
        sum(user_messages)::bigint AS user_messages,
@@ -76,7 +81,8 @@ GROUP BY agent_id;
 
 -- name: rollup_tools :many
 -- The org's tool rollup summed per tool name over the days.
--- Uses analytics_daily_tools_pkey.
+-- uses: analytics_daily_tools_pkey
+-- never: Seq Scan
 SELECT tool_name, sum(calls)::bigint AS calls, sum(failures)::bigint AS failures
 FROM analytics_daily_tools
 WHERE org_id = %(org_id)s
@@ -88,7 +94,8 @@ GROUP BY tool_name;
 -- threads by the day they were created, messages (by role, with their tokens) by the day they
 -- were written, feedback by the day it was last given, tasks by the day they succeeded or failed
 -- for good. Messages and feedback count for their thread's agent, tasks for their own.
--- Uses messages_org_id_created_at_idx, threads_org_id_created_at_idx, feedback_org_id_updated_at_idx, tasks_org_id_finished_at_idx.
+-- uses: messages_org_id_created_at_idx, threads_org_id_created_at_idx, feedback_org_id_updated_at_idx, tasks_org_id_finished_at_idx
+-- never: Seq Scan on messages
 SELECT day, agent_id,
        sum(threads_created)::integer AS threads_created,
        sum(user_messages)::integer AS user_messages,
@@ -140,7 +147,8 @@ ORDER BY day, agent_id;
 -- name: live_users :many
 -- Who was active in the org in [since, until), per UTC day and agent: the owners of the threads
 -- that got a user message (a thread's user messages are its owner's).
--- Uses messages_org_id_created_at_idx.
+-- uses: messages_org_id_created_at_idx
+-- never: Seq Scan on messages
 SELECT DISTINCT (m.created_at AT TIME ZONE 'UTC')::date AS day, t.agent_id, t.user_id
 FROM messages AS m
 JOIN threads AS t ON t.id = m.thread_id
@@ -150,7 +158,8 @@ WHERE m.org_id = %(org_id)s AND m.created_at >= %(since)s AND m.created_at < %(u
 -- name: live_tools :many
 -- The org's tool calls in [since, until) per UTC day and tool name: tool_call parts, and
 -- tool_result parts that report an error.
--- Uses messages_org_id_created_at_idx.
+-- uses: messages_org_id_created_at_idx
+-- never: Seq Scan on messages
 SELECT (m.created_at AT TIME ZONE 'UTC')::date AS day,
        p.part ->> 'tool_name' AS tool_name,
        count(*) FILTER (WHERE p.part ->> 'type' = 'tool_call')::integer AS calls,
@@ -166,7 +175,8 @@ ORDER BY 1, 2;
 
 -- name: agent_names :many
 -- The names of those of the ids that are agents of the org (a report's agents may have been deleted).
--- Uses agents_id_org_id_key.
+-- uses: agents_id_org_id_key
+-- never: Seq Scan
 SELECT a.id, a.name
 FROM unnest(%(agent_ids)s::uuid[]) AS wanted (id)
 JOIN agents AS a ON a.id = wanted.id
@@ -174,7 +184,8 @@ WHERE a.org_id = %(org_id)s;
 
 -- name: tool_ids :many
 -- The ids of those of the names that are tools of the org (calls may name tools it does not have).
--- Uses tools_org_id_name_key.
+-- uses: tools_org_id_name_key
+-- never: Seq Scan
 SELECT id, name
 FROM tools
 WHERE org_id = %(org_id)s AND name = ANY(%(names)s::text[]);
@@ -196,7 +207,8 @@ RETURNING complete_before;
 
 -- name: first_activity :scalar
 -- When the org's first thread was created or first task finished: where a first refresh starts.
--- Uses threads_org_id_created_at_idx, tasks_org_id_finished_at_idx.
+-- uses: threads_org_id_created_at_idx, tasks_org_id_finished_at_idx
+-- never: Seq Scan
 SELECT least(
     (SELECT min(created_at) FROM threads WHERE org_id = %(org_id)s),
     (SELECT min(finished_at) FROM tasks WHERE org_id = %(org_id)s AND status IN ('succeeded', 'failed'))

@@ -10,3 +10,13 @@ WHERE attrelid = ANY(%(table_oids)s::oid[])
   AND NOT attisdropped
 ORDER BY attrelid, attnum
 LIMIT 100000;
+
+-- name: get_prepared_types :one
+-- The parameter and result types of a statement this session prepared, as format_type spells
+-- them: for the query catalogue (docs/queries.md). result_types is PostgreSQL 16+.
+SELECT ARRAY(SELECT format_type(t, NULL) FROM unnest(parameter_types) WITH ORDINALITY AS p (t, n) ORDER BY n)
+           AS parameter_types,
+       ARRAY(SELECT format_type(t, NULL) FROM unnest(result_types) WITH ORDINALITY AS r (t, n) ORDER BY n)
+           AS result_types
+FROM pg_prepared_statements
+WHERE name = %(name)s;

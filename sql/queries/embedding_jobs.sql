@@ -42,7 +42,8 @@ RETURNING t.id, t.org_id, t.knowledge_base_id, t.name, t.columns, t.rows;
 -- The claimed freeform text, locked until the transaction ends, if it is still processing the
 -- content that was embedded; no row when it was changed (back to pending) or deleted meanwhile,
 -- and the embeddings are thrown away.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, org_id, knowledge_base_id
 FROM knowledge_base_freeform_texts
 WHERE id = %(source_id)s AND status = 'processing' AND content = %(content)s::text
@@ -50,7 +51,8 @@ FOR UPDATE;
 
 -- name: lock_claimed_table :one
 -- As lock_claimed_freeform_text, for a table: the same columns and rows as were embedded.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, org_id, knowledge_base_id
 FROM knowledge_base_tables
 WHERE id = %(source_id)s AND status = 'processing'
@@ -60,14 +62,16 @@ FOR UPDATE;
 -- name: fail_freeform_text :execrows
 -- Mark a claimed freeform text failed with the error; 0 when it was changed (back to pending) or
 -- deleted meanwhile, which a failure must not undo.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET status = 'failed', error = %(error)s::text, updated_at = now()
 WHERE id = %(source_id)s AND status = 'processing';
 
 -- name: fail_table :execrows
 -- As fail_freeform_text, for a table.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_tables
 SET status = 'failed', error = %(error)s::text, updated_at = now()
 WHERE id = %(source_id)s AND status = 'processing';
@@ -75,7 +79,8 @@ WHERE id = %(source_id)s AND status = 'processing';
 -- name: retry_freeform_text :one
 -- Put a failed freeform text of a knowledge base of the org back to pending (error cleared), for
 -- the worker to embed again; no row when there is no such text or it has not failed.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET status = 'pending', error = NULL, updated_at = now()
 WHERE id = %(source_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -84,7 +89,8 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 
 -- name: retry_table :one
 -- As retry_freeform_text, for a table.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_tables
 SET status = 'pending', error = NULL, updated_at = now()
 WHERE id = %(source_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s

@@ -4,7 +4,8 @@
 -- Rate a message of one of the user's threads in the org; a second rating replaces the first.
 -- No row when the message is not in one of the user's threads. The thread id comes back so that
 -- the caller can invalidate the thread's cached messages.
--- Uses messages_id_org_id_key.
+-- uses: messages_id_org_id_key
+-- never: Seq Scan
 WITH target AS (
     SELECT m.id, m.org_id, m.thread_id
     FROM messages AS m
@@ -26,7 +27,8 @@ JOIN target ON target.id = saved.message_id;
 -- name: delete_feedback :scalar
 -- Withdraw the user's feedback on a message of one of their threads in the org: the message's
 -- thread id, or null when there was no such feedback.
--- Uses feedback_message_id_user_id_key, messages_id_org_id_key.
+-- uses: feedback_message_id_user_id_key, messages_id_org_id_key
+-- never: Seq Scan
 DELETE FROM feedback AS f
 USING messages AS m, threads AS t
 WHERE f.message_id = %(message_id)s AND f.user_id = %(user_id)s AND f.org_id = %(org_id)s

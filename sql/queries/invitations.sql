@@ -9,7 +9,8 @@ RETURNING id, org_id, email, role, invited_by, created_at, expires_at, accepted_
 
 -- name: list_invitations_for_org :many
 -- An org's invitations, newest first, in every state; the page is (page - 1) * page_size.
--- Uses invitations_org_id_created_at_idx.
+-- uses: invitations_org_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at
 FROM invitations
 WHERE org_id = %(org_id)s
@@ -18,14 +19,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_invitations_for_org :scalar
 -- How many invitations list_invitations_for_org would return in all.
--- Uses invitations_org_id_created_at_idx.
+-- uses: invitations_org_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM invitations
 WHERE org_id = %(org_id)s;
 
 -- name: get_invitation :one
 -- An invitation of an org by id; no row when it belongs to another org.
--- Uses invitations_pkey.
+-- uses: invitations_pkey
+-- never: Seq Scan
 SELECT id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at
 FROM invitations
 WHERE id = %(invitation_id)s AND org_id = %(org_id)s;
@@ -33,7 +36,8 @@ WHERE id = %(invitation_id)s AND org_id = %(org_id)s;
 -- name: revoke_invitation :one
 -- Revoke an invitation that has not been accepted; revoking twice keeps the first time. No row
 -- when it is another org's or already accepted.
--- Uses invitations_pkey.
+-- uses: invitations_pkey
+-- never: Seq Scan
 UPDATE invitations
 SET revoked_at = coalesce(revoked_at, now())
 WHERE id = %(invitation_id)s AND org_id = %(org_id)s AND accepted_at IS NULL
@@ -43,7 +47,8 @@ RETURNING id, org_id, email, role, invited_by, created_at, expires_at, accepted_
 -- Accept a live invitation for this email (any case), once: one conditional statement, so of two
 -- concurrent accepts the second waits for the first and then finds it accepted. No row when the
 -- token is unknown, expired, revoked, already accepted or for another email.
--- Uses invitations_token_hash_key.
+-- uses: invitations_token_hash_key
+-- never: Seq Scan
 UPDATE invitations
 SET accepted_at = now()
 WHERE token_hash = %(token_hash)s
@@ -56,7 +61,8 @@ RETURNING id, org_id, email, role, invited_by, created_at, expires_at, accepted_
 -- name: get_live_invitation_by_token_hash :one
 -- A live invitation (not expired, revoked or accepted) by its token's hash, for whatever email:
 -- when claim_invitation finds nothing, this tells a token for someone else from a dead one.
--- Uses invitations_token_hash_key.
+-- uses: invitations_token_hash_key
+-- never: Seq Scan
 SELECT id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at
 FROM invitations
 WHERE token_hash = %(token_hash)s

@@ -6,7 +6,8 @@
 
 -- name: list_kb_files :many
 -- The files of a knowledge base, newest first; the page is (page - 1) * page_size.
--- Uses knowledge_base_files_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_files_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, mime_type, size_bytes, storage_uri, checksum_sha256,
     created_at, updated_at
 FROM knowledge_base_files
@@ -16,14 +17,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_kb_files :scalar
 -- How many files list_kb_files would return in all.
--- Uses knowledge_base_files_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_files_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM knowledge_base_files
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_file :one
 -- A file of a knowledge base of the org.
--- Uses knowledge_base_files_id_knowledge_base_id_key.
+-- uses: knowledge_base_files_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, mime_type, size_bytes, storage_uri, checksum_sha256,
     created_at, updated_at
 FROM knowledge_base_files
@@ -32,7 +35,8 @@ WHERE id = %(file_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id 
 -- name: get_kb_file_for_update :one
 -- A file of a knowledge base of the org, locked until the transaction ends: a partial change
 -- merges into it without losing a concurrent one.
--- Uses knowledge_base_files_id_knowledge_base_id_key.
+-- uses: knowledge_base_files_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, mime_type, size_bytes, storage_uri, checksum_sha256,
     created_at, updated_at
 FROM knowledge_base_files
@@ -55,7 +59,8 @@ RETURNING id, knowledge_base_id, status, error, name, mime_type, size_bytes, sto
 -- name: update_kb_file :one
 -- Write every field of a file (the caller merged the change into the locked row); no row when
 -- there is no such file.
--- Uses knowledge_base_files_id_knowledge_base_id_key.
+-- uses: knowledge_base_files_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_files
 SET name = %(name)s,
     mime_type = %(mime_type)s,
@@ -69,13 +74,15 @@ RETURNING id, knowledge_base_id, status, error, name, mime_type, size_bytes, sto
 
 -- name: delete_kb_file :execrows
 -- Delete a file with its embeddings (cascade): 1, or 0 when there is none.
--- Uses knowledge_base_files_id_knowledge_base_id_key.
+-- uses: knowledge_base_files_id_knowledge_base_id_key
+-- never: Seq Scan
 DELETE FROM knowledge_base_files
 WHERE id = %(file_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: list_kb_freeform_texts :many
 -- The freeform texts of a knowledge base, newest first; the page is (page - 1) * page_size.
--- Uses knowledge_base_freeform_texts_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_freeform_texts_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, title, content, created_at, updated_at
 FROM knowledge_base_freeform_texts
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -84,21 +91,24 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_kb_freeform_texts :scalar
 -- How many freeform texts list_kb_freeform_texts would return in all.
--- Uses knowledge_base_freeform_texts_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_freeform_texts_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM knowledge_base_freeform_texts
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_freeform_text :one
 -- A freeform text of a knowledge base of the org.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, title, content, created_at, updated_at
 FROM knowledge_base_freeform_texts
 WHERE id = %(freeform_text_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_freeform_text_for_update :one
 -- A freeform text of a knowledge base of the org, locked until the transaction ends.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, title, content, created_at, updated_at
 FROM knowledge_base_freeform_texts
 WHERE id = %(freeform_text_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -117,7 +127,8 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 -- Write every field of a freeform text (the caller merged the change into the locked row). New
 -- content makes its chunks stale: it goes back to pending, without the error of the last attempt.
 -- No row when there is no such text.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET title = %(title)s,
     content = %(content)s,
@@ -129,13 +140,15 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 
 -- name: delete_kb_freeform_text :execrows
 -- Delete a freeform text with its embeddings (cascade): 1, or 0 when there is none.
--- Uses knowledge_base_freeform_texts_id_knowledge_base_id_key.
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- never: Seq Scan
 DELETE FROM knowledge_base_freeform_texts
 WHERE id = %(freeform_text_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: list_kb_tables :many
 -- The tables of a knowledge base, newest first; the page is (page - 1) * page_size.
--- Uses knowledge_base_tables_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_tables_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, columns, rows, created_at, updated_at
 FROM knowledge_base_tables
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -144,21 +157,24 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_kb_tables :scalar
 -- How many tables list_kb_tables would return in all.
--- Uses knowledge_base_tables_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_tables_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM knowledge_base_tables
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_table :one
 -- A table of a knowledge base of the org.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, columns, rows, created_at, updated_at
 FROM knowledge_base_tables
 WHERE id = %(table_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_table_for_update :one
 -- A table of a knowledge base of the org, locked until the transaction ends.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, columns, rows, created_at, updated_at
 FROM knowledge_base_tables
 WHERE id = %(table_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -177,7 +193,8 @@ RETURNING id, knowledge_base_id, status, error, name, columns, rows, created_at,
 -- Write every field of a table (the caller merged the change into the locked row). New columns or
 -- rows make its chunks stale: it goes back to pending, without the error of the last attempt.
 -- No row when there is no such table.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_tables
 SET name = %(name)s,
     columns = %(columns)s::jsonb,
@@ -196,14 +213,16 @@ RETURNING id, knowledge_base_id, status, error, name, columns, rows, created_at,
 
 -- name: delete_kb_table :execrows
 -- Delete a table with its embeddings (cascade): 1, or 0 when there is none.
--- Uses knowledge_base_tables_id_knowledge_base_id_key.
+-- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- never: Seq Scan
 DELETE FROM knowledge_base_tables
 WHERE id = %(table_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: list_kb_web_urls :many
 -- The web URLs of a knowledge base, newest first; the page is (page - 1) * page_size.
 -- crawl_interval is in seconds, as the API takes it.
--- Uses knowledge_base_web_urls_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_web_urls_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, url, crawl_depth,
     extract(epoch FROM crawl_interval)::bigint AS crawl_interval, last_crawled_at, next_crawl_at,
     created_at, updated_at
@@ -214,14 +233,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_kb_web_urls :scalar
 -- How many web URLs list_kb_web_urls would return in all.
--- Uses knowledge_base_web_urls_knowledge_base_id_created_at_idx.
+-- uses: knowledge_base_web_urls_knowledge_base_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM knowledge_base_web_urls
 WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_web_url :one
 -- A web URL of a knowledge base of the org; crawl_interval in seconds.
--- Uses knowledge_base_web_urls_id_knowledge_base_id_key.
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, url, crawl_depth,
     extract(epoch FROM crawl_interval)::bigint AS crawl_interval, last_crawled_at, next_crawl_at,
     created_at, updated_at
@@ -230,7 +251,8 @@ WHERE id = %(web_url_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_
 
 -- name: get_kb_web_url_for_update :one
 -- A web URL of a knowledge base of the org, locked until the transaction ends.
--- Uses knowledge_base_web_urls_id_knowledge_base_id_key.
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, url, crawl_depth,
     extract(epoch FROM crawl_interval)::bigint AS crawl_interval, last_crawled_at, next_crawl_at,
     created_at, updated_at
@@ -256,7 +278,8 @@ RETURNING id, knowledge_base_id, status, error, url, crawl_depth,
 -- name: update_kb_web_url :one
 -- Write every field of a web URL (the caller merged the change into the locked row); crawl_interval
 -- in seconds. No row when there is no such web URL.
--- Uses knowledge_base_web_urls_id_knowledge_base_id_key.
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- never: Seq Scan
 UPDATE knowledge_base_web_urls
 SET url = %(url)s,
     crawl_depth = %(crawl_depth)s,
@@ -271,6 +294,7 @@ RETURNING id, knowledge_base_id, status, error, url, crawl_depth,
 
 -- name: delete_kb_web_url :execrows
 -- Delete a web URL with its embeddings (cascade): 1, or 0 when there is none.
--- Uses knowledge_base_web_urls_id_knowledge_base_id_key.
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- never: Seq Scan
 DELETE FROM knowledge_base_web_urls
 WHERE id = %(web_url_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;

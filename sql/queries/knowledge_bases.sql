@@ -4,7 +4,8 @@
 
 -- name: list_knowledge_bases :many
 -- The org's knowledge bases, newest first; the page is (page - 1) * page_size.
--- Uses knowledge_bases_org_id_created_at_idx.
+-- uses: knowledge_bases_org_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, name, description, embedding_model, is_enabled, created_at, updated_at
 FROM knowledge_bases
 WHERE org_id = %(org_id)s
@@ -13,14 +14,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_knowledge_bases :scalar
 -- How many knowledge bases list_knowledge_bases would return in all.
--- Uses knowledge_bases_org_id_created_at_idx.
+-- uses: knowledge_bases_org_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM knowledge_bases
 WHERE org_id = %(org_id)s;
 
 -- name: get_knowledge_base :one
 -- A knowledge base of the org.
--- Uses knowledge_bases_id_org_id_key.
+-- uses: knowledge_bases_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, embedding_model, is_enabled, created_at, updated_at
 FROM knowledge_bases
 WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s;
@@ -29,7 +32,8 @@ WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 -- A knowledge base of the org, locked until the transaction ends: a partial change merges into it
 -- without losing a concurrent one, and while it is being deleted no agent can be given it (adding
 -- it to agent_knowledge_bases takes a key-share lock on this row, which waits).
--- Uses knowledge_bases_id_org_id_key.
+-- uses: knowledge_bases_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, embedding_model, is_enabled, created_at, updated_at
 FROM knowledge_bases
 WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s
@@ -44,7 +48,8 @@ RETURNING id, org_id, name, description, embedding_model, is_enabled, created_at
 -- name: update_knowledge_base :one
 -- Write every field of a knowledge base of the org (the caller merged the change into the locked
 -- row); no row when there is no such knowledge base.
--- Uses knowledge_bases_id_org_id_key.
+-- uses: knowledge_bases_id_org_id_key
+-- never: Seq Scan
 UPDATE knowledge_bases
 SET name = %(name)s,
     description = %(description)s,
@@ -58,6 +63,7 @@ RETURNING id, org_id, name, description, embedding_model, is_enabled, created_at
 -- Delete a knowledge base of the org with its sources and their embeddings (cascade): 1, or 0 when
 -- there is none. Call after taking it off its agents
 -- (repositories.agents.remove_knowledge_base_from_agents), so each of them gets a new version.
--- Uses knowledge_bases_id_org_id_key.
+-- uses: knowledge_bases_id_org_id_key
+-- never: Seq Scan
 DELETE FROM knowledge_bases
 WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s;

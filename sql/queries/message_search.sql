@@ -1,9 +1,9 @@
 -- Full-text search over the messages of a user's threads in an org. The query text is parsed by
 -- websearch_to_tsquery ("quoted phrases", or, -not); a text of stop words only makes an empty
 -- tsquery, which matches nothing. Matches are found through messages_text_content_gin_idx and
--- ranked on the stored text_search column, so no row's to_tsvector is recomputed; the plans are
--- read on a million messages in tests/sql/test_conversation_plans.py (the small seed of
--- test_plans.py has no messages to show them on, hence no Uses line).
+-- ranked on the stored text_search column, so no row's to_tsvector is recomputed. The service
+-- runs both statements unprepared (repositories/message_search.py), so their contracts hold for
+-- the plan made for the values; tests/sql/test_conversation_plans.py compares common and rare terms.
 
 -- name: search_messages :many
 -- One page of the matches, best first (then newest), each with its thread's name and a snippet:
@@ -12,6 +12,9 @@
 -- query on the rows of the page only; the inner query's LIMIT keeps it from being merged into the
 -- outer one. Cover density ranking (ts_rank_cd), divided by 1 + log(length) so that long messages
 -- do not win by length alone, and scaled to 0..1.
+-- uses: messages_text_content_gin_idx
+-- never: Seq Scan on messages
+-- plan: custom
 WITH found AS (
     SELECT m.id, m.thread_id, t.name AS thread_name, t.agent_id, m.role, m.created_at, m.text_content,
         ts_rank_cd(m.text_search, q.query, 1 | 32) AS rank, q.query
@@ -36,6 +39,9 @@ ORDER BY rank DESC, created_at DESC, id DESC;
 
 -- name: count_message_matches :scalar
 -- How many messages search_messages finds in all.
+-- uses: messages_text_content_gin_idx
+-- never: Seq Scan on messages
+-- plan: custom
 SELECT count(*)
 FROM websearch_to_tsquery('english', %(q)s) AS q (query)
 JOIN messages AS m ON m.text_search @@ q.query

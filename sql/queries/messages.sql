@@ -3,7 +3,8 @@
 
 -- name: list_messages :many
 -- The first messages of a thread, oldest first, each with the user's feedback or null.
--- Uses messages_thread_id_created_at_idx, feedback_message_id_user_id_key.
+-- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_key
+-- never: Seq Scan
 SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
     m.output_tokens, m.created_at,
     (
@@ -19,7 +20,8 @@ LIMIT %(limit)s;
 -- name: list_messages_after :many
 -- The keyset page of list_messages after the position (created_at, id) of the last message of the
 -- previous page; the position is an index condition, so a deep page costs what the first does.
--- Uses messages_thread_id_created_at_idx, feedback_message_id_user_id_key.
+-- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_key
+-- never: Seq Scan
 SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
     m.output_tokens, m.created_at,
     (
@@ -60,6 +62,7 @@ ORDER BY created_at, id;
 
 -- name: delete_message :execrows
 -- Delete a message of a thread (with its feedback), under the thread's lock; remove_thread_messages follows.
--- Uses messages_id_org_id_key.
+-- uses: messages_id_org_id_key
+-- never: Seq Scan
 DELETE FROM messages
 WHERE id = %(message_id)s AND thread_id = %(thread_id)s AND org_id = %(org_id)s;

@@ -4,7 +4,8 @@
 
 -- name: list_model_providers :many
 -- The org's model providers, by name; the page is (page - 1) * page_size.
--- Uses model_providers_org_id_name_key.
+-- uses: model_providers_org_id_name_key
+-- never: Seq Scan
 SELECT id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at
 FROM model_providers
 WHERE org_id = %(org_id)s
@@ -13,14 +14,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_model_providers :scalar
 -- How many model providers list_model_providers would return in all: an index-only count.
--- Uses model_providers_org_id_name_key.
+-- uses: model_providers_org_id_name_key
+-- never: Seq Scan
 SELECT count(*)
 FROM model_providers
 WHERE org_id = %(org_id)s;
 
 -- name: get_model_provider :one
 -- A model provider of the org; no row for an unknown id or another org's.
--- Uses model_providers_id_org_id_key.
+-- uses: model_providers_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at
 FROM model_providers
 WHERE id = %(provider_id)s AND org_id = %(org_id)s;
@@ -28,7 +31,8 @@ WHERE id = %(provider_id)s AND org_id = %(org_id)s;
 -- name: get_model_provider_for_update :one
 -- A model provider of the org, locked until the transaction ends: partial updates read, merge
 -- and write it back without losing a concurrent change.
--- Uses model_providers_id_org_id_key.
+-- uses: model_providers_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at
 FROM model_providers
 WHERE id = %(provider_id)s AND org_id = %(org_id)s
@@ -44,7 +48,8 @@ RETURNING id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, 
 -- name: update_model_provider :one
 -- Write every field of a model provider. api_key changes only when set_api_key is true: then to
 -- the given ciphertext, or to null to remove the key. No row for an unknown id or another org's.
--- Uses model_providers_id_org_id_key.
+-- uses: model_providers_id_org_id_key
+-- never: Seq Scan
 UPDATE model_providers
 SET name = %(name)s,
     kind = %(kind)s,
@@ -58,14 +63,16 @@ RETURNING id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, 
 -- name: delete_model_provider :execrows
 -- Delete a model provider and its models (models_provider_id_fkey cascades): 1, or 0 when the
 -- org has no such provider.
--- Uses model_providers_id_org_id_key.
+-- uses: model_providers_id_org_id_key
+-- never: Seq Scan
 DELETE FROM model_providers
 WHERE id = %(provider_id)s AND org_id = %(org_id)s;
 
 -- name: list_models :many
 -- The org's models, by name, optionally of one provider only, enabled or not; the page is
 -- (page - 1) * page_size.
--- Uses models_org_id_provider_id_name_key.
+-- uses: models_org_id_provider_id_name_key
+-- never: Seq Scan
 SELECT id, org_id, provider_id, name, display_name, base_model, temperature, max_tokens, is_enabled, is_default,
     created_at, updated_at
 FROM models
@@ -77,7 +84,8 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_models :scalar
 -- How many models list_models would return in all, with the same filters.
--- Uses models_org_id_provider_id_name_key.
+-- uses: models_org_id_provider_id_name_key
+-- never: Seq Scan
 SELECT count(*)
 FROM models
 WHERE org_id = %(org_id)s
@@ -86,7 +94,8 @@ WHERE org_id = %(org_id)s
 
 -- name: get_model :one
 -- A model of the org; no row for an unknown id or another org's.
--- Uses models_pkey.
+-- uses: models_pkey
+-- never: Seq Scan
 SELECT id, org_id, provider_id, name, display_name, base_model, temperature, max_tokens, is_enabled, is_default,
     created_at, updated_at
 FROM models
@@ -94,7 +103,8 @@ WHERE id = %(model_id)s AND org_id = %(org_id)s;
 
 -- name: get_model_for_update :one
 -- A model of the org, locked until the transaction ends, for a partial update.
--- Uses models_pkey.
+-- uses: models_pkey
+-- never: Seq Scan
 SELECT id, org_id, provider_id, name, display_name, base_model, temperature, max_tokens, is_enabled, is_default,
     created_at, updated_at
 FROM models
@@ -104,7 +114,8 @@ FOR UPDATE;
 -- name: clear_default_model :execrows
 -- Un-default the org's default model, in the transaction that makes another the default: at most
 -- one default per org is models_org_id_is_default_idx's rule. 1, or 0 when there was none.
--- Uses models_org_id_is_default_idx.
+-- uses: models_org_id_is_default_idx
+-- never: Seq Scan
 UPDATE models
 SET is_default = false, updated_at = now()
 WHERE org_id = %(org_id)s AND is_default;
@@ -125,7 +136,8 @@ RETURNING id, org_id, provider_id, name, display_name, base_model, temperature, 
 -- name: update_model :one
 -- Write every field of a model; the same constraints as create_model hold. No row for an
 -- unknown id or another org's.
--- Uses models_pkey.
+-- uses: models_pkey
+-- never: Seq Scan
 UPDATE models
 SET provider_id = %(provider_id)s,
     name = %(name)s,
@@ -142,6 +154,7 @@ RETURNING id, org_id, provider_id, name, display_name, base_model, temperature, 
 
 -- name: delete_model :execrows
 -- Delete a model: 1, or 0 when the org has no such model.
--- Uses models_pkey.
+-- uses: models_pkey
+-- never: Seq Scan
 DELETE FROM models
 WHERE id = %(model_id)s AND org_id = %(org_id)s;

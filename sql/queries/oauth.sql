@@ -9,7 +9,8 @@ VALUES (%(state_hash)s, %(provider)s, %(code_verifier)s, %(browser_hash)s, %(use
 
 -- name: delete_expired_oauth_states :execrows
 -- Forget sign-ins that were abandoned at the provider.
--- Uses oauth_states_expires_at_idx.
+-- uses: oauth_states_expires_at_idx
+-- never: Seq Scan
 DELETE FROM oauth_states
 WHERE expires_at <= now();
 
@@ -17,7 +18,8 @@ WHERE expires_at <= now();
 -- Spend a state: the row is deleted as it is read, so a state works once. No row when it is
 -- unknown, already used, expired, issued for another provider or started in another browser
 -- (the nonce cookie set at the start must come back: a link sent to someone else fails).
--- Uses oauth_states_pkey.
+-- uses: oauth_states_pkey
+-- never: Seq Scan
 DELETE FROM oauth_states
 WHERE state_hash = %(state_hash)s
   AND browser_hash = %(browser_hash)s
@@ -27,7 +29,8 @@ RETURNING provider, code_verifier, user_id;
 
 -- name: get_oauth_connection :one
 -- The link of a provider account, by the provider's id for it.
--- Uses oauth_connections_provider_provider_id_key.
+-- uses: oauth_connections_provider_provider_id_key
+-- never: Seq Scan
 SELECT id, user_id, provider, provider_id, scopes, expires_at, created_at, updated_at
 FROM oauth_connections
 WHERE provider = %(provider)s AND provider_id = %(provider_id)s;

@@ -11,7 +11,8 @@ RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, s
 -- each attempt (10 s, 20 s, ... at most an hour): a lease, so no other sender takes it while this
 -- one sends, with no transaction held open meanwhile. A sender that dies mid-send leaves it to be
 -- retried when the lease ends: sent at least once, never lost.
--- Uses email_outbox_unsent_idx.
+-- uses: email_outbox_unsent_idx
+-- never: Seq Scan
 UPDATE email_outbox
 SET attempts = attempts + 1,
     next_attempt_at = now() + least(interval '1 hour', interval '10 seconds' * power(2, attempts))

@@ -8,7 +8,8 @@ RETURNING id, user_id, created_at, expires_at, used_at;
 
 -- name: supersede_password_resets :execrows
 -- Void a user's unused reset tokens: only the newest one works.
--- Uses password_resets_user_id_idx.
+-- uses: password_resets_user_id_idx
+-- never: Seq Scan
 UPDATE password_resets
 SET used_at = now()
 WHERE user_id = %(user_id)s AND used_at IS NULL;
@@ -16,7 +17,8 @@ WHERE user_id = %(user_id)s AND used_at IS NULL;
 -- name: use_password_reset :scalar
 -- Spend a live reset token, once: the user id it was for, or null when the token is unknown,
 -- used, superseded or expired. One statement, so two requests cannot both spend it.
--- Uses password_resets_token_hash_key.
+-- uses: password_resets_token_hash_key
+-- never: Seq Scan
 UPDATE password_resets
 SET used_at = now()
 WHERE token_hash = %(token_hash)s AND used_at IS NULL AND expires_at > now()

@@ -3,7 +3,8 @@
 
 -- name: list_personas :many
 -- The org's personas, newest first; the page is (page - 1) * page_size.
--- Uses personas_org_id_created_at_idx.
+-- uses: personas_org_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, name, description, prompt, style, avatar_url, created_at, updated_at
 FROM personas
 WHERE org_id = %(org_id)s
@@ -12,14 +13,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_personas :scalar
 -- How many personas list_personas would return in all: an index-only count.
--- Uses personas_org_id_created_at_idx.
+-- uses: personas_org_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM personas
 WHERE org_id = %(org_id)s;
 
 -- name: get_persona :one
 -- A persona of the org.
--- Uses personas_id_org_id_key.
+-- uses: personas_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, prompt, style, avatar_url, created_at, updated_at
 FROM personas
 WHERE id = %(persona_id)s AND org_id = %(org_id)s;
@@ -27,7 +30,8 @@ WHERE id = %(persona_id)s AND org_id = %(org_id)s;
 -- name: get_persona_for_update :one
 -- A persona of the org, locked until the transaction ends: a partial change reads, merges and
 -- writes it without losing a concurrent one.
--- Uses personas_id_org_id_key.
+-- uses: personas_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, prompt, style, avatar_url, created_at, updated_at
 FROM personas
 WHERE id = %(persona_id)s AND org_id = %(org_id)s
@@ -42,7 +46,8 @@ RETURNING id, org_id, name, description, prompt, style, avatar_url, created_at, 
 -- name: update_persona :one
 -- Write every field of a persona of the org (the caller merged the change into the locked row);
 -- no row when there is no such persona.
--- Uses personas_id_org_id_key.
+-- uses: personas_id_org_id_key
+-- never: Seq Scan
 UPDATE personas
 SET name = %(name)s,
     description = %(description)s,
@@ -56,6 +61,7 @@ RETURNING id, org_id, name, description, prompt, style, avatar_url, created_at, 
 -- name: delete_persona :execrows
 -- Delete a persona of the org: 1, or 0 when there is none. A persona that agents still use is
 -- refused by agents_persona_id_fkey.
--- Uses personas_id_org_id_key.
+-- uses: personas_id_org_id_key
+-- never: Seq Scan
 DELETE FROM personas
 WHERE id = %(persona_id)s AND org_id = %(org_id)s;

@@ -5,7 +5,8 @@
 
 -- name: list_schedules :many
 -- The org's schedules, newest first; the page is (page - 1) * page_size.
--- Uses schedules_org_id_created_at_idx.
+-- uses: schedules_org_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_enabled, next_run_at, last_run_at,
     created_by, created_at, updated_at
 FROM schedules
@@ -15,14 +16,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_schedules :scalar
 -- How many schedules the org has in all.
--- Uses schedules_org_id_created_at_idx.
+-- uses: schedules_org_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM schedules
 WHERE org_id = %(org_id)s;
 
 -- name: get_schedule :one
 -- A schedule of the org.
--- Uses schedules_id_org_id_key.
+-- uses: schedules_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_enabled, next_run_at, last_run_at,
     created_by, created_at, updated_at
 FROM schedules
@@ -31,7 +34,8 @@ WHERE id = %(schedule_id)s AND org_id = %(org_id)s;
 -- name: get_schedule_for_update :one
 -- A schedule of the org, locked until the transaction ends: a partial change merges into it, and
 -- the scheduler (which skips locked rows) does not fire it half-changed.
--- Uses schedules_id_org_id_key.
+-- uses: schedules_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_enabled, next_run_at, last_run_at,
     created_by, created_at, updated_at
 FROM schedules
@@ -54,7 +58,8 @@ RETURNING id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_en
 -- name: update_schedule :one
 -- Write every field of a schedule of the org (the caller merged the change into the locked row
 -- and computed next_run_at); no row when there is no such schedule.
--- Uses schedules_id_org_id_key.
+-- uses: schedules_id_org_id_key
+-- never: Seq Scan
 UPDATE schedules
 SET agent_id = %(agent_id)s,
     name = %(name)s,
@@ -72,7 +77,8 @@ RETURNING id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_en
 
 -- name: delete_schedule :execrows
 -- Delete a schedule of the org: 1, or 0 when there is none. Its tasks stay, without schedule_id.
--- Uses schedules_id_org_id_key.
+-- uses: schedules_id_org_id_key
+-- never: Seq Scan
 DELETE FROM schedules
 WHERE id = %(schedule_id)s AND org_id = %(org_id)s;
 
@@ -80,7 +86,8 @@ WHERE id = %(schedule_id)s AND org_id = %(org_id)s;
 -- The scheduler: the most overdue enabled schedule, locked until the transaction ends; schedules
 -- another scheduler holds are skipped, so two schedulers never fire the same one. fired_at is the
 -- transaction's now(), the time the next occurrence is counted from.
--- Uses schedules_next_run_at_idx.
+-- uses: schedules_next_run_at_idx
+-- never: Seq Scan
 SELECT id, kind, cron, timezone, next_run_at, now() AS fired_at
 FROM schedules
 WHERE is_enabled AND next_run_at IS NOT NULL AND next_run_at <= now()

@@ -9,7 +9,8 @@ RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_ag
 -- name: get_session_user :one
 -- The user behind a live session token: not expired, not revoked, user not disabled.
 -- Runs on every authenticated request: one probe of each index.
--- Uses sessions_token_hash_key, users_pkey.
+-- uses: sessions_token_hash_key, users_pkey
+-- never: Seq Scan
 SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.display_name, u.avatar_url, u.github_id,
     u.github_username, u.google_id, u.role, u.provider, u.is_email_verified, u.is_disabled, u.created_at,
     u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at
@@ -28,7 +29,8 @@ WHERE id = %(session_id)s;
 
 -- name: list_sessions_for_user :many
 -- A user's live sessions, newest first.
--- Uses sessions_user_id_created_at_idx.
+-- uses: sessions_user_id_created_at_idx
+-- never: Seq Scan
 SELECT id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip
 FROM sessions
 WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > now()

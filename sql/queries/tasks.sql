@@ -6,7 +6,8 @@
 -- name: list_tasks :many
 -- The org's tasks, newest first, optionally only of one status, agent and schedule; the page is
 -- (page - 1) * page_size.
--- Uses tasks_org_id_queued_at_idx.
+-- uses: tasks_org_id_queued_at_idx
+-- never: Seq Scan
 SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
        priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
 FROM tasks
@@ -19,7 +20,8 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_tasks :scalar
 -- How many tasks list_tasks would return in all.
--- Uses tasks_org_id_queued_at_idx.
+-- uses: tasks_org_id_queued_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM tasks
 WHERE org_id = %(org_id)s
@@ -29,7 +31,8 @@ WHERE org_id = %(org_id)s
 
 -- name: get_task :one
 -- A task of the org.
--- Uses tasks_pkey.
+-- uses: tasks_pkey
+-- never: Seq Scan
 SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
        priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
 FROM tasks
@@ -49,7 +52,8 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- name: cancel_task :one
 -- Cancel a queued or running task of the org; no row when there is none or it has finished. A
 -- running task's worker learns it on its next heartbeat or completion (no row there either).
--- Uses tasks_pkey.
+-- uses: tasks_pkey
+-- never: Seq Scan
 UPDATE tasks
 SET status = 'cancelled', lease_expires_at = NULL, finished_at = now()
 WHERE id = %(task_id)s AND org_id = %(org_id)s AND status IN ('queued', 'running')
@@ -62,7 +66,8 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- locks its candidates with SKIP LOCKED through its own partial index, so concurrent claims never
 -- wait on nor take the same task; the UPDATE marks the chosen ones running with a fresh lease.
 -- org_id NULL claims in every org (the worker command); agent_ids NULL claims for every agent.
--- Uses tasks_queue_idx, tasks_lease_expires_at_idx.
+-- uses: tasks_queue_idx, tasks_lease_expires_at_idx
+-- never: Seq Scan
 WITH queued AS (
     SELECT id, priority, run_after, queued_at
     FROM tasks
@@ -101,7 +106,8 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- name: heartbeat_task :one
 -- Extend the lease of a task the worker holds: running, claimed by it, lease not yet expired. No
 -- row otherwise (lost, cancelled or finished): the worker should stop working on it.
--- Uses tasks_pkey.
+-- uses: tasks_pkey
+-- never: Seq Scan
 UPDATE tasks
 SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
 WHERE id = %(task_id)s
@@ -113,7 +119,8 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- name: complete_task :one
 -- Record a task's output: succeeded, if the worker still holds its lease; no row otherwise (the
 -- lease expired and maybe another worker has it, or it was cancelled or has finished).
--- Uses tasks_pkey.
+-- uses: tasks_pkey
+-- never: Seq Scan
 UPDATE tasks
 SET status = 'succeeded', output = %(output)s::jsonb, error = NULL, lease_expires_at = NULL, finished_at = now()
 WHERE id = %(task_id)s
@@ -125,7 +132,8 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- name: fail_task :one
 -- Record a failed attempt of a task the worker holds (same conditions as complete_task). Retryable
 -- with attempts left: queued again after 2^attempt seconds (at most an hour), unclaimed; else failed.
--- Uses tasks_pkey.
+-- uses: tasks_pkey
+-- never: Seq Scan
 UPDATE tasks
 SET status = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN 'queued' ELSE 'failed' END,
     error = %(error)s,

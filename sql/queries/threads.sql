@@ -5,7 +5,8 @@
 -- name: list_threads :many
 -- A user's threads in the org, newest first, optionally of one agent; the page is
 -- (page - 1) * page_size, and the first keyset page is offset 0.
--- Uses threads_user_id_created_at_idx.
+-- uses: threads_user_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -16,7 +17,8 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_threads :scalar
 -- How many threads list_threads would return in all.
--- Uses threads_user_id_created_at_idx.
+-- uses: threads_user_id_created_at_idx
+-- never: Seq Scan
 SELECT count(*)
 FROM threads
 WHERE org_id = %(org_id)s AND user_id = %(user_id)s
@@ -25,7 +27,8 @@ WHERE org_id = %(org_id)s AND user_id = %(user_id)s
 -- name: list_threads_after :many
 -- The keyset page of list_threads after the position (created_at, id) of the last thread of the
 -- previous page. The position is an index condition, so page 10,000 costs what page 1 does.
--- Uses threads_user_id_created_at_idx.
+-- uses: threads_user_id_created_at_idx
+-- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -37,8 +40,9 @@ LIMIT %(limit)s;
 
 -- name: search_threads :many
 -- list_threads for the threads whose name matches a LIKE pattern, in any case. A user has few
--- threads next to the table, so the user's index range with the pattern as a filter serves it.
--- Uses threads_user_id_created_at_idx.
+-- threads next to the table, so the user's index range with the pattern as a filter serves it
+-- (or the org's, for a user who holds most of the org's threads).
+-- never: Seq Scan on threads
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -50,7 +54,7 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_threads_matching :scalar
 -- How many threads search_threads would return in all.
--- Uses threads_user_id_created_at_idx.
+-- never: Seq Scan on threads
 SELECT count(*)
 FROM threads
 WHERE org_id = %(org_id)s AND user_id = %(user_id)s
@@ -59,7 +63,7 @@ WHERE org_id = %(org_id)s AND user_id = %(user_id)s
 
 -- name: search_threads_after :many
 -- The keyset page of search_threads after the position (created_at, id).
--- Uses threads_user_id_created_at_idx.
+-- never: Seq Scan on threads
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -72,7 +76,8 @@ LIMIT %(limit)s;
 
 -- name: get_thread :one
 -- A thread of the user in the org.
--- Uses threads_id_org_id_key.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -80,7 +85,8 @@ WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 
 -- name: get_thread_for_update :one
 -- A thread of the user in the org, locked until the transaction ends: writes to its messages take turns.
--- Uses threads_id_org_id_key.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
 FROM threads
@@ -98,7 +104,8 @@ RETURNING id, org_id, user_id, agent_id, name, message_count, last_message_at, i
 -- Change some fields of a thread of the user, in one statement: a null name, is_archived or
 -- metadata keeps the value (the API refuses nulls for them); agent_id is written only when
 -- set_agent_id, so that null can clear it. No row when there is no such thread.
--- Uses threads_id_org_id_key.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
 UPDATE threads
 SET name = coalesce(%(name)s::text, name),
     agent_id = CASE WHEN %(set_agent_id)s::boolean THEN %(agent_id)s::uuid ELSE agent_id END,
@@ -111,7 +118,8 @@ RETURNING id, org_id, user_id, agent_id, name, message_count, last_message_at, i
 
 -- name: delete_thread :execrows
 -- Delete a thread of the user, with its messages and their feedback (the foreign keys cascade).
--- Uses threads_id_org_id_key.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
 DELETE FROM threads
 WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 
@@ -119,7 +127,8 @@ WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 -- The first statement of an append: count the messages about to be inserted and take the
 -- thread's row lock until commit, so concurrent appends to one thread serialize and
 -- message_count always equals the number of rows. Null when the user has no such thread.
--- Uses threads_id_org_id_key.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
 UPDATE threads
 SET message_count = message_count + %(count)s, updated_at = now()
 WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s
@@ -128,7 +137,8 @@ RETURNING id;
 -- name: remove_thread_messages :execrows
 -- After deleting messages of a thread locked by get_thread_for_update: count them off and move
 -- last_message_at to the newest message left.
--- Uses threads_id_org_id_key, messages_thread_id_created_at_idx.
+-- uses: threads_id_org_id_key, messages_thread_id_created_at_idx
+-- never: Seq Scan
 UPDATE threads
 SET message_count = message_count - %(count)s,
     last_message_at = (

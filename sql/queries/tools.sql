@@ -5,7 +5,8 @@
 -- name: list_tools :many
 -- The org's tools by name, optionally only of one kind and only enabled or disabled ones; the
 -- page is (page - 1) * page_size.
--- Uses tools_org_id_name_key.
+-- uses: tools_org_id_name_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, kind, parameters, config, is_enabled, created_at, updated_at
 FROM tools
 WHERE org_id = %(org_id)s
@@ -16,7 +17,8 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: count_tools :scalar
 -- How many tools list_tools would return in all.
--- Uses tools_org_id_name_key.
+-- uses: tools_org_id_name_key
+-- never: Seq Scan
 SELECT count(*)
 FROM tools
 WHERE org_id = %(org_id)s
@@ -25,7 +27,8 @@ WHERE org_id = %(org_id)s
 
 -- name: get_tool :one
 -- A tool of the org.
--- Uses tools_id_org_id_key.
+-- uses: tools_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, kind, parameters, config, is_enabled, created_at, updated_at
 FROM tools
 WHERE id = %(tool_id)s AND org_id = %(org_id)s;
@@ -34,7 +37,8 @@ WHERE id = %(tool_id)s AND org_id = %(org_id)s;
 -- A tool of the org, locked until the transaction ends: a partial change merges into it without
 -- losing a concurrent one, and while it is being deleted no agent can be given it (adding it to
 -- agent_tools takes a key-share lock on this row, which waits).
--- Uses tools_id_org_id_key.
+-- uses: tools_id_org_id_key
+-- never: Seq Scan
 SELECT id, org_id, name, description, kind, parameters, config, is_enabled, created_at, updated_at
 FROM tools
 WHERE id = %(tool_id)s AND org_id = %(org_id)s
@@ -51,7 +55,8 @@ RETURNING id, org_id, name, description, kind, parameters, config, is_enabled, c
 -- name: update_tool :one
 -- Write every field of a tool of the org (the caller merged the change into the locked row); no
 -- row when there is no such tool.
--- Uses tools_id_org_id_key.
+-- uses: tools_id_org_id_key
+-- never: Seq Scan
 UPDATE tools
 SET name = %(name)s,
     description = %(description)s,
@@ -66,6 +71,7 @@ RETURNING id, org_id, name, description, kind, parameters, config, is_enabled, c
 -- name: delete_tool :execrows
 -- Delete a tool of the org: 1, or 0 when there is none. Call after taking it off its agents
 -- (repositories.agents.remove_tool_from_agents), so each of them gets a new version.
--- Uses tools_id_org_id_key.
+-- uses: tools_id_org_id_key
+-- never: Seq Scan
 DELETE FROM tools
 WHERE id = %(tool_id)s AND org_id = %(org_id)s;

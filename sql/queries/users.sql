@@ -19,7 +19,8 @@ SELECT EXISTS (SELECT 1 FROM users);
 
 -- name: get_user :one
 -- A user by id.
--- Uses users_pkey.
+-- uses: users_pkey
+-- never: Seq Scan
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
@@ -27,7 +28,8 @@ WHERE id = %(user_id)s;
 
 -- name: get_user_by_email :one
 -- A user by email, in any case.
--- Uses users_email_key.
+-- uses: users_email_key
+-- never: Seq Scan
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
@@ -35,7 +37,8 @@ WHERE email = %(email)s::citext;
 
 -- name: get_user_credentials_by_email :one
 -- What sign-in checks, by email in any case.
--- Uses users_email_key.
+-- uses: users_email_key
+-- never: Seq Scan
 SELECT id, password_hash, is_disabled
 FROM users
 WHERE email = %(email)s::citext;
@@ -78,7 +81,8 @@ RETURNING id, email, username, first_name, last_name, display_name, avatar_url, 
 -- name: get_user_by_github_id :one
 -- A user by their GitHub account id: OAuth sign-in of a user imported with a GitHub id but no
 -- oauth_connections row yet.
--- Uses users_github_id_key.
+-- uses: users_github_id_key
+-- never: Seq Scan
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users
@@ -87,7 +91,8 @@ WHERE github_id = %(github_id)s;
 -- name: get_user_by_google_id :one
 -- A user by their Google account id: OAuth sign-in of a user imported with a Google id but no
 -- oauth_connections row yet.
--- Uses users_google_id_key.
+-- uses: users_google_id_key
+-- never: Seq Scan
 SELECT id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at
 FROM users

@@ -63,6 +63,12 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
         url = resolve_database_url(settings)
         psql = str(embedded.bin_path("psql"))
         os.execv(psql, [psql, url])
+    if args.action == "schema":
+        return _db_schema(resolve_database_url(settings), check=args.check)
+    if args.action == "top":
+        return _db_top(resolve_database_url(settings), limit=args.limit)
+    if args.action == "catalog":
+        return _db_catalog(resolve_database_url(settings), check=args.check)
     if settings.database_url and args.action != "url":
         print("DATABASE_URL is set: the embedded server is not used", file=sys.stderr)
         return 2
@@ -76,6 +82,96 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
         running_url = embedded.url_if_running(pgdata)
         print(f"running at {running_url} (data in {pgdata})" if running_url else f"not running (data in {pgdata})")
         return 0 if running_url else 1
+    return 0
+
+
+def _db_schema(url: str, *, check: bool) -> int:
+    import psycopg
+
+    from agentpress import schema
+
+    try:
+        found = schema.check_snapshot(url) if check else ""
+        written = False if check else schema.write_snapshot(url)
+    except (schema.SchemaDumpError, psycopg.Error) as exc:
+        # Building the scratch database needs CREATEDB on the server; pg_dump's own words otherwise.
+        print(f"agentpress: could not build the schema from the migrations: {exc}", file=sys.stderr)
+        return 2
+    if found:
+        print(found, end="")
+        print(f"agentpress: {schema.SNAPSHOT} differs from the migrations: run `make schema`", file=sys.stderr)
+        return 1
+    print(f"wrote {schema.SNAPSHOT}" if written else f"{schema.SNAPSHOT} is up to date")
+    return 0
+
+
+def _db_catalog(url: str, *, check: bool) -> int:
+    import asyncio
+
+    import psycopg
+
+    from agentpress import schema, sqldocs
+    from agentpress.queries import queries
+
+    async def build(scratch: str) -> str:
+        async with await psycopg.AsyncConnection.connect(scratch, autocommit=True) as conn:
+            return await sqldocs.catalogue(conn, queries)
+
+    try:
+        with schema.scratch_database(url) as scratch:
+            migrations.apply(scratch)
+            written = asyncio.run(build(scratch))
+    except (ValueError, psycopg.Error) as exc:
+        print(f"agentpress: could not describe the queries: {exc}", file=sys.stderr)
+        return 2
+    current = sqldocs.CATALOGUE.read_text() if sqldocs.CATALOGUE.exists() else ""
+    if check:
+        if written != current:
+            print(f"agentpress: {sqldocs.CATALOGUE} is out of date: run `make sql-catalog`", file=sys.stderr)
+            return 1
+        print(f"{sqldocs.CATALOGUE} is up to date")
+        return 0
+    sqldocs.CATALOGUE.parent.mkdir(parents=True, exist_ok=True)
+    sqldocs.CATALOGUE.write_text(written)
+    print(f"wrote {sqldocs.CATALOGUE}")
+    return 0
+
+
+def _db_top(url: str, *, limit: int) -> int:
+    import asyncio
+
+    import psycopg
+
+    from agentpress.models.statements import TopStatement
+    from agentpress.queries import queries
+    from agentpress.querystats import format_top, query_names
+    from agentpress.repositories import statements
+
+    if limit < 1:
+        print("agentpress: --limit must be at least 1", file=sys.stderr)
+        return 2
+
+    async def run() -> list[TopStatement]:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await statements.list_top_statements(conn, limit=limit)
+
+    try:
+        top = asyncio.run(run())
+    except psycopg.errors.UndefinedTable:
+        print(
+            "agentpress: pg_stat_statements is not installed in this database: apply the migrations "
+            "(`make db-migrate`; creating the extension needs a superuser where it is not there yet)",
+            file=sys.stderr,
+        )
+        return 2
+    except psycopg.errors.ObjectNotInPrerequisiteState:
+        print(
+            "agentpress: pg_stat_statements is not loaded by this server: set shared_preload_libraries = "
+            "'pg_stat_statements' and restart it (the embedded server does this itself)",
+            file=sys.stderr,
+        )
+        return 2
+    print(format_top(top, query_names(queries)))
     return 0
 
 
@@ -249,8 +345,22 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--force", action="store_true", help="required: this drops every table")
     migrate.set_defaults(run=_migrate)
 
-    db = commands.add_parser("db", help="the embedded PostgreSQL server (when DATABASE_URL is unset)")
-    db.add_argument("action", choices=["start", "stop", "status", "url", "shell"])
+    db = commands.add_parser(
+        "db",
+        help="the embedded PostgreSQL server (when DATABASE_URL is unset), the schema snapshot, the top statements",
+        description="start, stop, status: the embedded server. url, shell: the database in use (embedded or "
+        "DATABASE_URL). schema: write sql/schema.sql from the migrations, applied to a scratch database on the "
+        "server in use. catalog: write docs/queries.md, every named query described by that scratch database. "
+        "top: the statements of the database with the most total execution time "
+        "(pg_stat_statements), named queries under their names.",
+    )
+    db.add_argument("action", choices=["start", "stop", "status", "url", "shell", "schema", "catalog", "top"])
+    db.add_argument(
+        "--check",
+        action="store_true",
+        help="schema, catalog: exit 1 when sql/schema.sql (with its diff) or docs/queries.md is not current",
+    )
+    db.add_argument("--limit", type=int, default=20, help="top: how many statements (default 20)")
     db.set_defaults(run=_db)
 
     kb = commands.add_parser("kb", help="knowledge bases: load chunks and their embeddings")

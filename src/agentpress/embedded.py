@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import pwd
 import subprocess
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as on CI) and falls back to /tmp.
@@ -21,6 +26,10 @@ from agentpress.config import Settings
 
 DATABASE_NAME = "agentpress"
 SUPERUSER = "postgres"
+# Loaded at server start, so that `agentpress db top` can read pg_stat_statements.
+PRELOAD_LIBRARIES = ("pg_stat_statements",)
+
+log = logging.getLogger("agentpress.embedded")
 
 
 def pgdata_dir(settings: Settings) -> Path:
@@ -40,18 +49,53 @@ def _server(pgdata: Path) -> PostgresServer:
 
 def start(pgdata: Path, database: str = DATABASE_NAME) -> str:
     """Start the server in `pgdata` (initialising it on first use) and return a URL to `database`."""
-    server = _server(pgdata)
-    url: str = server.get_uri(database)
-    try:
-        psycopg.connect(url, connect_timeout=10).close()
-    except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise
-        socket_dir = str(server.get_postmaster_info().socket_dir)
-        # Not checked: a second process may have just created it. Connecting again tells.
-        subprocess.run([str(bin_path("createdb")), "-h", socket_dir, "-U", SUPERUSER, database], capture_output=True)
-        psycopg.connect(url, connect_timeout=10).close()
+    # One process at a time: a second one must not connect while the first restarts the server.
+    with _start_lock(pgdata):
+        is_new = not (pgdata / "PG_VERSION").exists()
+        server = _server(pgdata)
+        url: str = server.get_uri(database)
+        try:
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            socket_dir = str(server.get_postmaster_info().socket_dir)
+            # Not checked: a second process may have just created it. Connecting again tells.
+            createdb = [str(bin_path("createdb")), "-h", socket_dir, "-U", SUPERUSER, database]
+            subprocess.run(createdb, capture_output=True)
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        with conn:
+            missing = _configure_preload(conn)
+        if missing:
+            # Once per data directory: a new one (initdb starts it without the setting) or one made
+            # by an earlier version of the service. Later starts find the setting and skip this.
+            log.log(logging.INFO if is_new else logging.WARNING, "restarting the server to load %s", ", ".join(missing))
+            restart(pgdata)
+            url = _server(pgdata).get_uri(database)
     return url
+
+
+def _configure_preload(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Add PRELOAD_LIBRARIES to shared_preload_libraries (ALTER SYSTEM); the ones that need a restart to load."""
+    row = conn.execute("SHOW shared_preload_libraries").fetchone()
+    loaded = [name.strip() for name in str(row[0] if row else "").split(",") if name.strip()]
+    missing = [name for name in PRELOAD_LIBRARIES if name not in loaded]
+    if missing:
+        # One literal per library: a single 'a, b' would be read as one library named "a, b".
+        names = sql.SQL(", ").join(sql.Literal(name) for name in [*loaded, *missing])
+        conn.execute(sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(names))
+    return missing
+
+
+@contextmanager
+def _start_lock(pgdata: Path) -> Iterator[None]:
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with (pgdata.parent / f".{pgdata.name}.start.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def stop(pgdata: Path) -> bool:

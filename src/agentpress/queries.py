@@ -20,7 +20,12 @@ KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_USES = re.compile(r"^Uses (?P<indexes>[a-z0-9_]+(?:, [a-z0-9_]+)*)\.?$")
+# A plan contract, in doc lines: `uses: index, index`, `never: Seq Scan on messages` (a plan node
+# type, optionally on a relation), and `plan: custom` for a statement the service runs unprepared
+# (only the plan for its own values counts). tests/sql/test_plan_contracts.py holds plans to them.
+_CONTRACT = re.compile(r"^(?P<clause>uses|never|plan):\s*(?P<value>\S.*)$")
+_INDEXES = re.compile(r"[a-z0-9_]+(?:, [a-z0-9_]+)*")
+_NODE = re.compile(r"[A-Z][A-Za-z ]*[a-z](?: on [a-z0-9_]+)?")
 # What psycopg itself treats as a placeholder: %% is a literal %, %(name)s a named parameter.
 _PERCENT = re.compile(r"%(%|\((?P<name>[^)]*)\)(?P<format>[sbt])|.?)", re.DOTALL)
 
@@ -41,8 +46,10 @@ class Query:
     doc: str
     file: Path
     line: int
-    # From a doc line `-- Uses <index>, <index>.`: the plan the query needs, held by tests/sql/test_plans.py.
-    indexes: tuple[str, ...] = ()
+    # The plan contract: indexes the plan must use, and plan nodes it must not have.
+    uses: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+    custom_plan_only: bool = False
 
     @property
     def location(self) -> str:
@@ -50,15 +57,20 @@ class Query:
 
     def positional_sql(self) -> str:
         """The statement with $1, $2, ... placeholders, as PREPARE takes it (numbered by first use)."""
-        numbers: dict[str, int] = {}
+        numbers = {name: number for number, name in enumerate(self.positional_params(), start=1)}
 
         def replace(match: re.Match[str]) -> str:
-            if match.group(1) == "%":
-                return "%"
-            name = match.group("name")
-            return f"${numbers.setdefault(name, len(numbers) + 1)}"
+            return "%" if match.group(1) == "%" else f"${numbers[match.group('name')]}"
 
         return _PERCENT.sub(replace, self.sql)
+
+    def positional_params(self) -> list[str]:
+        """The parameter names in the order of positional_sql's $1, $2, ..."""
+        names: dict[str, None] = {}
+        for match in _PERCENT.finditer(self.sql):
+            if match.group(1) != "%":
+                names.setdefault(match.group("name"))
+        return list(names)
 
     def _check_params(self, params: Mapping[str, Any]) -> None:
         if params.keys() != self.params:
@@ -181,9 +193,29 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         raise QueryFileError(f"{where}: query {name!r} has an unknown result kind {' '.join(parts[1:])!r}")
 
     body = block[1:]
-    doc_lines = []
+    doc_lines: list[str] = []
+    uses: list[str] = []
+    never: list[str] = []
+    custom_plan_only = False
     while body and body[0].strip().startswith("--"):
-        doc_lines.append(body.pop(0).strip().removeprefix("--").strip())
+        line = body.pop(0).strip().removeprefix("--").strip()
+        contract = _CONTRACT.match(line)
+        if contract and contract["clause"] == "uses":
+            if not _INDEXES.fullmatch(contract["value"]):
+                raise QueryFileError(f"{where}: query {name!r}: write 'uses: an_index, another_index'")
+            uses += contract["value"].split(", ")
+        elif contract and contract["clause"] == "plan":
+            if contract["value"] != "custom":
+                raise QueryFileError(f"{where}: query {name!r}: the only plan clause is 'plan: custom'")
+            custom_plan_only = True
+        elif contract:
+            if not _NODE.fullmatch(contract["value"]):
+                raise QueryFileError(f"{where}: query {name!r}: write 'never: Seq Scan' or 'never: Seq Scan on table'")
+            never.append(contract["value"])
+        elif line.startswith("Uses "):
+            raise QueryFileError(f"{where}: query {name!r}: a plan contract is written 'uses: an_index, another_index'")
+        else:
+            doc_lines.append(line)
     statement = _single_statement(where, name, "\n".join(body))
 
     params: set[str] = set()
@@ -200,9 +232,6 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
     if kind == "copy" and (params or not _strip_comments(statement).lstrip().upper().startswith("COPY")):
         raise QueryFileError(f"{where}: query {name!r} is :copy: a COPY ... FROM STDIN without parameters")
 
-    indexes = tuple(
-        index for line in doc_lines if (uses := _USES.match(line)) for index in uses.group("indexes").split(", ")
-    )
     return Query(
         name=name,
         domain=path.stem,
@@ -214,7 +243,9 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         doc=" ".join(doc_lines),
         file=path,
         line=start + 1,
-        indexes=indexes,
+        uses=tuple(uses),
+        never=tuple(never),
+        custom_plan_only=custom_plan_only,
     )
 
 

@@ -162,20 +162,20 @@ async def all_problems(
     ]
 
 
-def _statement_name(query: Query) -> bytes:
+def statement_name(query: Query) -> bytes:
     return f"sqlcheck_{query.domain}_{query.name}".encode()
 
 
 def _prepare(conn: AsyncConnection[Any], query: Query) -> str | None:
     # libpq's synchronous prepare and describe block even on an async connection: fine for a check.
-    result = conn.pgconn.prepare(_statement_name(query), query.positional_sql().encode())
+    result = conn.pgconn.prepare(statement_name(query), query.positional_sql().encode())
     if result.status == pq.ExecStatus.COMMAND_OK:
         return None
     return (result.error_message or b"").decode(errors="replace").strip()
 
 
 def _describe(conn: AsyncConnection[Any], query: Query) -> list[ResultColumn] | None:
-    result = conn.pgconn.describe_prepared(_statement_name(query))
+    result = conn.pgconn.describe_prepared(statement_name(query))
     if result.status != pq.ExecStatus.COMMAND_OK:
         return None
     return [

@@ -151,7 +151,7 @@ SELECT a.org_id, a.id, 'Schedule ' || n, CASE WHEN n = 5 THEN 'once' ELSE 'cron'
 FROM (SELECT id, org_id, row_number() OVER (ORDER BY id) AS k FROM agents WHERE persona_id IS NOT NULL) AS a,
      generate_series(1, 5) AS n;
 
--- Analytics: every org refreshed up to yesterday, with 60 days of rollup for its agent and for
+-- Analytics: every org refreshed up to yesterday, with 20 days of rollup for its agent and for
 -- threads without one, two active users a day and two tools.
 INSERT INTO analytics_refreshes (org_id, complete_before, refreshed_at)
 SELECT id, current_date, now() FROM orgs;
@@ -160,18 +160,18 @@ INSERT INTO analytics_daily (org_id, day, agent_id, threads_created, user_messag
 SELECT o.id, current_date - d, a.id, 3, 10, 10, 2000, 500, 1, 2
 FROM orgs AS o
 LEFT JOIN LATERAL (SELECT id FROM agents WHERE org_id = o.id ORDER BY created_at LIMIT 1) AS a ON true,
-     generate_series(1, 60) AS d
+     generate_series(1, 20) AS d
 UNION ALL
 SELECT o.id, current_date - d, NULL, 1, 2, 2, 0, 0, 0, 0
-FROM orgs AS o, generate_series(1, 60) AS d;
+FROM orgs AS o, generate_series(1, 20) AS d;
 INSERT INTO analytics_daily_users (org_id, day, agent_id, user_id)
 SELECT m.org_id, current_date - d, NULL, m.user_id
 FROM (SELECT org_id, user_id, row_number() OVER (PARTITION BY org_id ORDER BY user_id) AS k FROM org_members) AS m,
-     generate_series(1, 60) AS d
+     generate_series(1, 20) AS d
 WHERE m.k <= 2;
 INSERT INTO analytics_daily_tools (org_id, day, tool_name, calls, failures)
 SELECT o.id, current_date - d, 'tool_' || k, 5, k - 1
-FROM orgs AS o, generate_series(1, 60) AS d, generate_series(1, 2) AS k;
+FROM orgs AS o, generate_series(1, 20) AS d, generate_series(1, 2) AS k;
 
 -- Channels and imported agents' tree ids: two channels per org for its persona's agent, and that
 -- agent's id in the tree it came from.

@@ -1,7 +1,7 @@
 -- Conversations at a realistic size, for tests/sql/test_conversation_plans.py: 100,000 threads and
--- 1,000,000 messages in 20 orgs. One user ("heavy", user0@conversations.example.com) has 20,000
+-- 500,000 messages in 20 orgs. One user ("heavy", user0@conversations.example.com) has 20,000
 -- threads in the default org, the newest of which (thread 1) holds 50,000 messages; 2,000 other
--- users share the other 80,000 threads and 950,000 messages, one user in twenty in the default org too.
+-- users share the other 80,000 threads and 450,000 messages, one user in twenty in the default org too.
 -- Message texts are drawn from a vocabulary of everyday support words; the rare word "zanzibar"
 -- is in about one message in 10,000, of every user. Ids are md5-derived, so reruns make the same
 -- rows; random() is seeded for the same reason.
@@ -42,8 +42,8 @@ SELECT id, org_id, user_id, agent_id, 'Thread ' || n, c.message_count,
     -- Message k of a thread is written k seconds after the thread (see below).
     created_at + c.message_count * interval '1 second', created_at, created_at
 FROM seed_threads
--- Messages 1..950,000 go round threads 2..100,000 (see below); thread 1 has 50,000.
-CROSS JOIN LATERAL (SELECT CASE WHEN n = 1 THEN 50000 ELSE (949999 - (n - 2)) / 99999 + 1 END AS message_count) AS c;
+-- Messages 1..450,000 go round threads 2..100,000 (see below); thread 1 has 50,000.
+CROSS JOIN LATERAL (SELECT CASE WHEN n = 1 THEN 50000 ELSE (449999 - (n - 2)) / 99999 + 1 END AS message_count) AS c;
 
 -- 10,000 texts of 6 to 30 words from a vocabulary of everyday support words; messages take them in turn.
 CREATE TEMP TABLE seed_words (words text[] NOT NULL);
@@ -78,9 +78,9 @@ SELECT t.org_id, t.id, r.role,
     CASE WHEN r.role = 'assistant' THEN 50 + m.n % 300 END,
     t.created_at + m.position * interval '1 second'
 FROM (
-    SELECT n, 2 + (n - 1) % 99999 AS thread_n, (n - 1) / 99999 + 1 AS position FROM generate_series(1, 950000) AS n
+    SELECT n, 2 + (n - 1) % 99999 AS thread_n, (n - 1) / 99999 + 1 AS position FROM generate_series(1, 450000) AS n
     UNION ALL
-    SELECT 950000 + n, 1, n FROM generate_series(1, 50000) AS n
+    SELECT 450000 + n, 1, n FROM generate_series(1, 50000) AS n
 ) AS m
 JOIN seed_threads AS t ON t.n = m.thread_n
 CROSS JOIN LATERAL (
@@ -89,6 +89,13 @@ CROSS JOIN LATERAL (
     WHERE s.k = m.n % 10000 * 7919 % 10000
 ) AS x
 CROSS JOIN LATERAL (SELECT CASE WHEN m.position % 2 = 1 THEN 'user' ELSE 'assistant' END AS role) AS r;
+
+-- The thread owner's rating of each thread's first reply: 100,000 ratings, a third of them down.
+INSERT INTO feedback (org_id, message_id, user_id, rating)
+SELECT m.org_id, m.id, t.user_id, CASE WHEN t.n % 3 = 0 THEN -1 ELSE 1 END
+FROM messages AS m
+JOIN seed_threads AS t ON t.id = m.thread_id
+WHERE m.created_at = t.created_at + interval '2 seconds';
 
 DROP TABLE seed_texts, seed_words, seed_threads, seed_users, seed_orgs;
 

@@ -8,3 +8,8 @@ from pydantic import BaseModel
 class NotNullColumn(BaseModel):
     table_oid: int
     column_number: int
+
+
+class PreparedTypes(BaseModel):
+    parameter_types: list[str]
+    result_types: list[str]

@@ -6,9 +6,14 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from agentpress.models.catalog import NotNullColumn
+from agentpress.models.catalog import NotNullColumn, PreparedTypes
 from agentpress.queries import queries
 
 
 async def list_not_null_columns(conn: AsyncConnection[Any], *, table_oids: list[int]) -> list[NotNullColumn]:
     return await queries.catalog.list_not_null_columns.many(conn, NotNullColumn, table_oids=table_oids)
+
+
+async def get_prepared_types(conn: AsyncConnection[Any], *, name: str) -> PreparedTypes | None:
+    """The parameter and result types of a statement this session prepared under `name`."""
+    return await queries.catalog.get_prepared_types.one(conn, PreparedTypes, name=name)

@@ -1,0 +1,77 @@
+-- Undo 0012.schema-comments.sql: the comments it wrote go back to none, and pg_stat_statements is
+-- dropped (with the statistics view; the server keeps counting while it stays preloaded).
+
+-- Give up rather than queue every query on the tables we lock behind a lock we wait for.
+SET LOCAL lock_timeout = '5s';
+
+COMMENT ON COLUMN users.provider IS NULL;
+COMMENT ON COLUMN users.github_id IS NULL;
+COMMENT ON COLUMN users.google_id IS NULL;
+COMMENT ON COLUMN users.is_disabled IS NULL;
+COMMENT ON COLUMN org_members.role IS NULL;
+COMMENT ON COLUMN sessions.token_hash IS NULL;
+COMMENT ON COLUMN sessions.last_seen_at IS NULL;
+COMMENT ON COLUMN sessions.revoked_at IS NULL;
+COMMENT ON COLUMN invitations.token_hash IS NULL;
+COMMENT ON COLUMN invitations.role IS NULL;
+COMMENT ON COLUMN invitations.invited_by IS NULL;
+COMMENT ON TABLE password_resets IS NULL;
+COMMENT ON TABLE oauth_connections IS NULL;
+COMMENT ON COLUMN oauth_connections.provider_id IS NULL;
+COMMENT ON COLUMN email_outbox.kind IS NULL;
+COMMENT ON COLUMN email_outbox.attempts IS NULL;
+COMMENT ON COLUMN model_providers.base_url IS NULL;
+COMMENT ON TABLE models IS NULL;
+COMMENT ON COLUMN models.base_model IS NULL;
+COMMENT ON COLUMN models.is_default IS NULL;
+COMMENT ON TABLE personas IS NULL;
+COMMENT ON TABLE tools IS NULL;
+COMMENT ON COLUMN tools.name IS NULL;
+COMMENT ON COLUMN tools.kind IS NULL;
+COMMENT ON TABLE agents IS NULL;
+COMMENT ON COLUMN agents.primary_model_provider IS NULL;
+COMMENT ON COLUMN agents.primary_model IS NULL;
+COMMENT ON COLUMN agent_versions.snapshot IS NULL;
+COMMENT ON TABLE threads IS NULL;
+COMMENT ON COLUMN threads.last_message_at IS NULL;
+COMMENT ON COLUMN threads.metadata IS NULL;
+COMMENT ON TABLE messages IS NULL;
+COMMENT ON COLUMN messages.text_search IS NULL;
+COMMENT ON COLUMN messages.model IS NULL;
+COMMENT ON COLUMN messages.input_tokens IS NULL;
+COMMENT ON COLUMN messages.output_tokens IS NULL;
+COMMENT ON COLUMN feedback.rating IS NULL;
+COMMENT ON TABLE knowledge_bases IS NULL;
+COMMENT ON COLUMN knowledge_bases.embedding_model IS NULL;
+COMMENT ON TABLE knowledge_base_files IS NULL;
+COMMENT ON COLUMN knowledge_base_files.status IS NULL;
+COMMENT ON COLUMN knowledge_base_files.storage_uri IS NULL;
+COMMENT ON TABLE knowledge_base_freeform_texts IS NULL;
+COMMENT ON COLUMN knowledge_base_freeform_texts.status IS NULL;
+COMMENT ON TABLE knowledge_base_tables IS NULL;
+COMMENT ON COLUMN knowledge_base_tables.status IS NULL;
+COMMENT ON TABLE knowledge_base_web_urls IS NULL;
+COMMENT ON COLUMN knowledge_base_web_urls.crawl_depth IS NULL;
+COMMENT ON COLUMN knowledge_base_web_urls.crawl_interval IS NULL;
+COMMENT ON COLUMN knowledge_base_web_urls.next_crawl_at IS NULL;
+COMMENT ON COLUMN embeddings.chunk_index IS NULL;
+COMMENT ON COLUMN embeddings.text_search IS NULL;
+COMMENT ON COLUMN embeddings.embedding IS NULL;
+COMMENT ON COLUMN embeddings.metadata IS NULL;
+COMMENT ON TABLE schedules IS NULL;
+COMMENT ON COLUMN schedules.cron IS NULL;
+COMMENT ON COLUMN schedules.timezone IS NULL;
+COMMENT ON COLUMN schedules.input IS NULL;
+COMMENT ON COLUMN schedules.last_run_at IS NULL;
+COMMENT ON TABLE tasks IS NULL;
+COMMENT ON COLUMN tasks.thread_id IS NULL;
+COMMENT ON COLUMN tasks.schedule_id IS NULL;
+COMMENT ON COLUMN tasks.attempt IS NULL;
+COMMENT ON COLUMN tasks.priority IS NULL;
+COMMENT ON COLUMN tasks.run_after IS NULL;
+COMMENT ON COLUMN tasks.claimed_by IS NULL;
+COMMENT ON COLUMN tasks.lease_expires_at IS NULL;
+COMMENT ON COLUMN tasks.output IS NULL;
+COMMENT ON COLUMN tasks.error IS NULL;
+
+DROP EXTENSION IF EXISTS pg_stat_statements;
