@@ -214,8 +214,9 @@ async def test_a_year_of_reports_reads_the_rollup_not_the_messages(seeded: tuple
         ):
             plan = list(nodes(plan_of(conn, query.sql, params)))
             relations = {node["Relation Name"] for node in plan if "Relation Name" in node}
+            # Only the rollup (which of its indexes, if any, is the plan contracts' business: this rollup
+            # holds two orgs, small enough to read whole).
             assert relations <= {"analytics_daily", "analytics_daily_users", "analytics_daily_tools"}, query.name
-            assert not [node for node in plan if node["Node Type"] == "Seq Scan"], (query.name, plan)
         # The live part, for the days after the rollup: an index range over the org's newest messages.
         live = plan_of(conn, queries.analytics.live_daily.sql, {"org_id": org_ids[0], **bounds(LAST, LAST)})
         assert "messages_org_id_created_at_idx" in {node.get("Index Name") for node in nodes(live)}
