@@ -66,9 +66,26 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- locks its candidates with SKIP LOCKED through its own partial index, so concurrent claims never
 -- wait on nor take the same task; the UPDATE marks the chosen ones running with a fresh lease.
 -- org_id NULL claims in every org (the worker command); agent_ids NULL claims for every agent.
+-- A task whose lease expired on its last attempt is not run again but failed, in the same
+-- statement (a worker that dies on a task every time must not take the queue down with it).
 -- uses: tasks_queue_idx, tasks_lease_expires_at_idx
 -- never: Seq Scan
-WITH queued AS (
+WITH exhausted AS (
+    UPDATE tasks
+    SET status = 'failed', error = 'the worker''s lease expired on the last attempt', lease_expires_at = NULL,
+        finished_at = now()
+    WHERE id IN (
+        SELECT id
+        FROM tasks
+        WHERE status = 'running' AND lease_expires_at < now() AND attempt >= max_attempts
+          AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
+          AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
+        ORDER BY lease_expires_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+), queued AS (
     SELECT id, priority, run_after, queued_at
     FROM tasks
     WHERE status = 'queued' AND run_after <= now()
@@ -80,7 +97,7 @@ WITH queued AS (
 ), expired AS (
     SELECT id, priority, run_after, queued_at
     FROM tasks
-    WHERE status = 'running' AND lease_expires_at < now()
+    WHERE status = 'running' AND lease_expires_at < now() AND attempt < max_attempts
       AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
       AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
     ORDER BY lease_expires_at

@@ -340,3 +340,21 @@ def test_an_expired_lease_is_reclaimed_and_its_old_holder_refused(people: dict[s
     assert act(people, task["id"], "fail", worker_id="w1", error="late").status_code == 409
     done = act(people, task["id"], "complete", worker_id="w2", output={"by": "w2"}).json()
     assert (done["status"], done["output"], done["claimed_by"]) == ("succeeded", {"by": "w2"}, "w2")
+
+
+def test_a_lease_that_expires_on_the_last_attempt_fails_the_task(people: dict[str, Any]) -> None:
+    # A task that kills its worker every time must not be handed out for ever.
+    task = create_task(people, max_attempts=2)
+    for worker in ("w1", "w2"):
+        (claimed,) = claim(people, worker, lease_seconds=60)
+        assert claimed["id"] == task["id"]
+        expire_lease(people["database_url"], task["id"])
+    assert claim(people, "w3") == []
+    client: TestClient[Litestar] = people["client"]
+    failed = client.get(f"{TASKS}/{task['id']}", headers=headers(people, "member")).json()
+    assert (failed["status"], failed["attempt"], failed["error"]) == (
+        "failed",
+        2,
+        "the worker's lease expired on the last attempt",
+    )
+    assert failed["finished_at"] is not None and failed["lease_expires_at"] is None
