@@ -49,6 +49,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
+    """The API tests' `people` fixtures: `who`'s bearer token, acting in their home org or in `org_id`."""
+    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
+
+
 def register(client: TestClient[Litestar], email: str, password: str = PASSWORD, **fields: Any) -> dict[str, Any]:
     """Register and return the sign-in answer: {token, expires_at, user}."""
     response = client.post("/api/v1/auth/register", json={"email": email, "password": password, **fields})

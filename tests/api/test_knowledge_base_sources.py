@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg import sql
@@ -86,10 +86,6 @@ def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: st
     people["kb2"] = create_kb(people, "admin")
     people["their_kb"] = create_kb(people, "outsider", people["other_org"])
     return people
-
-
-def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
-    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
 def create_kb(people: dict[str, Any], who: str, org_id: str | None = None) -> str:

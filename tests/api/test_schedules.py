@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -45,10 +45,6 @@ def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: st
     people["agent"] = create_agent(people, "manager")
     people["other_agent"] = create_agent(people, "outsider", people["other_org"])
     return people
-
-
-def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
-    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
 def create_agent(people: dict[str, Any], who: str, org_id: str | None = None) -> str:

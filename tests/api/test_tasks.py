@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -42,10 +42,6 @@ def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: st
         assert created.status_code == 201, created.text
         people[key] = created.json()["id"]
     return people
-
-
-def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
-    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
 def create_task(

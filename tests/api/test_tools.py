@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
@@ -34,10 +34,6 @@ def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: st
     assert other.status_code == 201, other.text
     people["other_org"] = other.json()["id"]
     return people
-
-
-def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:
-    return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
 def create_tool(
