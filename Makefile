@@ -5,10 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The bench extra has a stamp of its own, so that make test and make check never install it.
+BENCH_INSTALLED := $(VENV)/.installed-bench
 AGENTPRESS := $(BIN)/agentpress
 
 .DEFAULT_GOAL := help
-.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog clean
+.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog bench bench-quick clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +23,10 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED) ## create .venv and install the service and its dev tools (done by the other targets when needed)
 
+$(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), migrate, serve on http://127.0.0.1:8000
 	AUTO_MIGRATE=1 $(AGENTPRESS) serve
 
@@ -30,14 +36,14 @@ test: $(INSTALLED) ## the test suite against real PostgreSQL and Redis (embedded
 	$(BIN)/pytest
 
 lint: $(INSTALLED) ## ruff (lint and format check), mypy --strict on src/, squawk on migrations/
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/squawk migrations/*.sql
 
 format: $(INSTALLED) ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 db-start: $(INSTALLED) ## start the embedded PostgreSQL (data in .data/postgres) and print its URL
 	$(AGENTPRESS) db start
@@ -72,6 +78,12 @@ schema: $(INSTALLED) ## write sql/schema.sql from the migrations, applied to a s
 
 sql-catalog: $(INSTALLED) ## write docs/queries.md: every named query with its parameters, columns, tables, contract
 	$(AGENTPRESS) db catalog
+
+bench: $(BENCH_INSTALLED) ## the benchmarks on a fresh embedded server (under 20 min): tables, bench/results/latest.{json,md}
+	$(BIN)/python -m bench.run
+
+bench-quick: $(BENCH_INSTALLED) ## the benchmarks on small data (under 3 min): tables, bench/results/quick.{json,md}
+	$(BIN)/python -m bench.run --quick
 
 clean: ## remove .venv and caches (the database in .data is kept)
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -9,17 +9,23 @@
 -- Each hit carries its source as {kind, id, name}: the file's name, the freeform text's title,
 -- the table's name or the web url's url.
 
--- name: set_hnsw_ef_search :exec
--- SET LOCAL hnsw.ef_search for the rest of the transaction: how many candidates the HNSW scan
--- keeps; more is better recall and slower. SET takes no parameters, set_config does (and PREPAREs).
-SELECT set_config('hnsw.ef_search', %(ef_search)s::integer::text, true);
-
--- name: set_hnsw_iterative_scan :exec
--- SET LOCAL hnsw.iterative_scan = relaxed_order for the rest of the transaction: when rows fail
--- the filter (another org, another knowledge base), the scan goes on past ef_search candidates
--- (up to hnsw.max_scan_tuples, 20,000 by default) until the LIMIT is filled. Results may come
--- slightly out of order, so search_chunks_by_vector sorts them again.
-SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true);
+-- name: set_vector_search_settings :exec
+-- SET LOCAL, for the rest of the transaction, in one round trip (SET takes no parameters,
+-- set_config does, and PREPAREs):
+-- hnsw.ef_search: how many candidates the HNSW scan keeps; more is better recall and slower.
+-- hnsw.iterative_scan = relaxed_order: when rows fail the filter (another org, another knowledge
+-- base), the scan goes on past ef_search candidates (up to hnsw.max_scan_tuples, 20,000 by
+-- default) until the LIMIT is filled. Results may come slightly out of order, so
+-- search_chunks_by_vector sorts them again.
+-- enable_sort = off: the one way to the nearest chunks that sorts none of them is the walk of the
+-- HNSW index, so the planner takes it. Left to its costs, it prefers a sequential scan and a sort
+-- at some table sizes and ef_search values (50,000 chunks at ef_search 60 to 100, the service's
+-- 100 included), because it prices a 3072-dimension distance like an addition: half a second a
+-- search instead of 10 ms (bench/scenarios/vector.py). Sorting stays possible, only dearer: a
+-- table without the index is still searched, and the final sort of k rows is in every plan alike.
+SELECT set_config('hnsw.ef_search', %(ef_search)s::integer::text, true),
+    set_config('hnsw.iterative_scan', 'relaxed_order', true),
+    set_config('enable_sort', 'off', true);
 
 -- name: search_chunks_by_vector :many
 -- The k chunks nearest to the embedding (cosine distance), nearest first; score is the cosine

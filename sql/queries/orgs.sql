@@ -24,18 +24,6 @@ FROM orgs AS o
 LEFT JOIN org_members AS m ON m.org_id = o.id AND m.user_id = %(user_id)s
 WHERE o.id = %(org_id)s;
 
--- name: get_home_org_access :one
--- The org a user works in when a request names none: the default org if they belong to it,
--- else the org they joined first.
--- uses: org_members_user_id_idx
--- never: Seq Scan
-SELECT m.org_id, m.role
-FROM org_members AS m
-JOIN orgs AS o ON o.id = m.org_id
-WHERE m.user_id = %(user_id)s
-ORDER BY o.is_default DESC, m.created_at, m.org_id
-LIMIT 1;
-
 -- name: list_orgs_for_user :many
 -- The orgs a user belongs to, with their role in each, by name; the page is (page - 1) * page_size.
 -- The user's memberships come from the index on (user_id, org_id), each org by its primary key.

@@ -7,15 +7,26 @@ VALUES (%(user_id)s, %(token_hash)s, %(expires_at)s, %(user_agent)s, %(ip)s::ine
 RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip;
 
 -- name: get_session_user :one
--- The user behind a live session token: not expired, not revoked, user not disabled.
--- Runs on every authenticated request: one probe of each index.
--- uses: sessions_token_hash_key, users_pkey
+-- The user behind a live session token (not expired, not revoked, user not disabled), with their
+-- home org, where a request that names no org acts: the default org if they belong to it, else the
+-- org they joined first; null when they belong to none. Runs on every authenticated request, so
+-- both come in one round trip: one probe of each index.
+-- uses: sessions_token_hash_key, users_pkey, org_members_user_id_idx
 -- never: Seq Scan
 SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.display_name, u.avatar_url, u.github_id,
     u.github_username, u.google_id, u.role, u.provider, u.is_email_verified, u.is_disabled, u.created_at,
-    u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at
+    u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at,
+    home.org_id AS home_org_id, home.role AS home_org_role
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
+LEFT JOIN LATERAL (
+    SELECT m.org_id, m.role
+    FROM org_members AS m
+    JOIN orgs AS o ON o.id = m.org_id
+    WHERE m.user_id = u.id
+    ORDER BY o.is_default DESC, m.created_at, m.org_id
+    LIMIT 1
+) AS home ON true
 WHERE s.token_hash = %(token_hash)s
   AND s.revoked_at IS NULL
   AND s.expires_at > now()

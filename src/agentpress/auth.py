@@ -93,11 +93,11 @@ async def provide_org(request: Request[Any, Any, Any], conn: Conn, current_user:
         except ValueError:
             raise field_error(400, "invalid_request", ORG_HEADER, "must be an org id (a UUID)") from None
         return await org_context_for(conn, org_id=org_id, user=current_user)
-    # The home org is one the user belongs to, so there is always a role.
-    access = await orgs.get_home_org_access(conn, user_id=current_user.id)
-    if access is None:
+    # The home org came with the session (sessions.get_session_user): no round trip of its own. It is
+    # one the user belongs to, so there is always a role.
+    if current_user.home_org_id is None:
         raise not_found("org")
-    return OrgContext(org_id=access.org_id, role=access.role, user=current_user)
+    return OrgContext(org_id=current_user.home_org_id, role=current_user.home_org_role, user=current_user)
 
 
 async def org_context_for(conn: AsyncConnection[Any], *, org_id: UUID, user: SessionUser) -> OrgContext:

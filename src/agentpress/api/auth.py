@@ -76,7 +76,7 @@ class AuthController(Controller):
 
     @get("/me", operation_id="get_me", summary="The signed-in user")
     async def me(self, current_user: CurrentUser) -> User:
-        return User.model_validate(current_user.model_dump(exclude={"session_id", "session_last_seen_at"}))
+        return User.model_validate(current_user.model_dump(include=set(User.model_fields)))
 
     @get("/sessions", operation_id="list_my_sessions", summary="The signed-in user's live sessions, newest first")
     async def list_sessions(self, conn: Conn, current_user: CurrentUser) -> list[Session]:

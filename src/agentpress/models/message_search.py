@@ -24,3 +24,9 @@ class MessageSearchResult(BaseModel):
             "wrapped in <mark>...</mark>: safe to insert as HTML"
         )
     )
+
+
+class MessageSearchRow(MessageSearchResult):
+    """A row of search_messages: the result and the total of the matches, which the page reports once."""
+
+    total: int

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from agentpress.models.orgs import OrgRole
+
 PlatformRole = Literal["admin", "user", "guest"]
 Provider = Literal["email", "github", "google"]
 
@@ -43,10 +45,12 @@ class UserCredentials(BaseModel):
 
 
 class SessionUser(User):
-    """The signed-in user, found by their session's token hash."""
+    """The signed-in user, found by their session's token hash, with their home org (None: in no org)."""
 
     session_id: UUID
     session_last_seen_at: datetime
+    home_org_id: UUID | None
+    home_org_role: OrgRole | None
 
 
 class Session(BaseModel):

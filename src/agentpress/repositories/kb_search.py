@@ -62,8 +62,7 @@ async def search_chunks_by_vector(
     else one of its own (the pool's connections are autocommit).
     """
     async with conn.transaction():
-        await queries.kb_search.set_hnsw_ef_search.exec(conn, ef_search=ef_search)
-        await queries.kb_search.set_hnsw_iterative_scan.exec(conn)
+        await queries.kb_search.set_vector_search_settings.exec(conn, ef_search=ef_search)
         with _planned_per_call(conn):
             return await queries.kb_search.search_chunks_by_vector.many(
                 conn,

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.message_search import MessageSearchResult
+from agentpress.models.message_search import MessageSearchResult, MessageSearchRow
 from agentpress.queries import queries
 
 
@@ -44,9 +44,9 @@ async def search_messages(
 ) -> tuple[list[MessageSearchResult], int]:
     """One page of the user's messages in the org that match `q` (websearch syntax), best first, and the total."""
     with _planned_per_call(conn):
-        items = await queries.message_search.search_messages.many(
+        rows = await queries.message_search.search_messages.many(
             conn,
-            MessageSearchResult,
+            MessageSearchRow,
             org_id=org_id,
             user_id=user_id,
             q=q,
@@ -55,9 +55,12 @@ async def search_messages(
             limit=limit,
             offset=offset,
         )
-        if len(items) < limit and (items or offset == 0):
-            # The last page: the total is known without matching everything a second time.
-            return items, offset + len(items)
+        items = [MessageSearchResult.model_construct(**row.model_dump(exclude={"total"})) for row in rows]
+        if rows:
+            return items, rows[0].total
+        if offset == 0:
+            return items, 0
+        # A page past the last: no row to carry the total.
         total: int = await queries.message_search.count_message_matches.scalar(
             conn, org_id=org_id, user_id=user_id, q=q, thread_id=thread_id, agent_id=agent_id
         )

@@ -25,10 +25,6 @@ async def get_org_access(conn: AsyncConnection[Any], *, org_id: UUID, user_id: U
     return await queries.orgs.get_org_access.one(conn, OrgAccess, org_id=org_id, user_id=user_id)
 
 
-async def get_home_org_access(conn: AsyncConnection[Any], *, user_id: UUID) -> OrgAccess | None:
-    return await queries.orgs.get_home_org_access.one(conn, OrgAccess, user_id=user_id)
-
-
 async def list_orgs_for_user(
     conn: AsyncConnection[Any], *, user_id: UUID, limit: int, offset: int
 ) -> list[OrgWithRole]:
