@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,18 @@ def free_port() -> int:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def holding_lock(database_url: str, lock: str) -> Iterator[psycopg.Connection[Any]]:
+    """Hold `lock` (a LOCK TABLE statement) in an open transaction until the block ends or the
+    yielded connection rolls back: whatever needs the tables meanwhile waits, as a slow query would."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(lock)
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -10,7 +9,7 @@ from uuid import UUID
 import anyio
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import bearer, holding_lock, register
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
@@ -412,29 +411,16 @@ def test_a_report_past_the_statement_timeout_is_503_and_the_pool_recovers(
     make_settings: Any, admin: dict[str, Any], client: TestClient[Litestar], database_url: str
 ) -> None:
     settings: Settings = make_settings(analytics_statement_timeout_ms=300, analytics_pool_max_size=1)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_rollup() -> None:
-        # A report waiting on a lock is a slow report: it must be cancelled at the timeout like any other.
-        with psycopg.connect(database_url) as conn:
-            conn.execute("LOCK TABLE analytics_refreshes IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold_the_rollup)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        with TestClient(create_app(settings)) as slow:
-            response = slow.get(f"{API}/usage", headers=bearer(admin["token"]))
-            assert response.status_code == 503, response.text
-            body = response.json()
-            assert body["code"] == "report_timeout"
-            assert body["detail"] == "the report took longer than 0.3 s and was cancelled; try a shorter range"
-            release.set()
-            holder.join()
-            # The same (only) analytics connection answers the next report.
-            assert slow.get(f"{API}/usage", headers=bearer(admin["token"])).status_code == 200
-    finally:
-        release.set()
-        holder.join()
+    # A report waiting on a lock is a slow report: it must be cancelled at the timeout like any other.
+    with (
+        holding_lock(database_url, "LOCK TABLE analytics_refreshes IN ACCESS EXCLUSIVE MODE") as holder,
+        TestClient(create_app(settings)) as slow,
+    ):
+        response = slow.get(f"{API}/usage", headers=bearer(admin["token"]))
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["code"] == "report_timeout"
+        assert body["detail"] == "the report took longer than 0.3 s and was cancelled; try a shorter range"
+        holder.rollback()
+        # The same (only) analytics connection answers the next report.
+        assert slow.get(f"{API}/usage", headers=bearer(admin["token"])).status_code == 200

@@ -4,7 +4,6 @@ count after it, agree with a full recount from the source tables; and a long ran
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from helpers import holding_lock
 
 from agentpress.analytics import agents_report, refresh_org, tools_report, usage_report
 from agentpress.models.analytics import Granularity
@@ -236,18 +236,8 @@ async def test_a_report_of_closed_days_answers_while_the_source_tables_are_locke
             [org_ids[0]],
         )
         (user_messages,) = await found.fetchone()  # type: ignore[misc]
-    locked, release = threading.Event(), threading.Event()
-
-    def lock_the_sources() -> None:
-        with psycopg.connect(url) as conn:
-            conn.execute("LOCK TABLE messages, threads, feedback, tasks IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=lock_the_sources)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    lock = "LOCK TABLE messages, threads, feedback, tasks IN ACCESS EXCLUSIVE MODE"
+    with holding_lock(url, lock):
         # Any read of a locked table would wait for the lock and be cancelled after 2 s.
         async with await psycopg.AsyncConnection.connect(
             url, autocommit=True, options="-c statement_timeout=2000"
@@ -257,6 +247,3 @@ async def test_a_report_of_closed_days_answers_while_the_source_tables_are_locke
             assert sum(bucket.user_messages for bucket in usage.buckets) == user_messages
             assert (await agents_report(conn, **year)).agents
             assert (await tools_report(conn, **year)).tools
-    finally:
-        release.set()
-        holder.join()
