@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from agentpress import embedded, migrations
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +76,17 @@ def fresh_server(root: Path) -> Iterator[Server]:
         yield Server(pgdata, url)
     finally:
         embedded.stop(pgdata)
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """`main` on the event loop the service runs on: uvloop where it is installed (uvicorn's choice
+    with loop="auto"), so the service and its comparators pay the same loop's cost per statement."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def timed(call: Callable[[], Any], repeat: int) -> list[float]:

@@ -1,4 +1,4 @@
-"""An HTTP/1.1 keep-alive load generator on raw asyncio streams, run in its own process (python -m bench.loadgen).
+"""An HTTP/1.1 keep-alive load generator on raw asyncio streams (uvloop), in its own process (python -m bench.loadgen).
 
 It reads a JSON spec on stdin and prints one JSON summary on stdout. Raw streams rather than an
 HTTP client library: it runs on the same two cores as the server it measures, so each request
@@ -13,6 +13,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from bench.common import run_async
 
 # A request slower than this is an error, and its connection is opened anew.
 REQUEST_TIMEOUT_S = 10.0
@@ -132,7 +134,7 @@ async def run(spec: Spec) -> Summary:
 
 def main() -> None:
     spec = Spec(**json.load(sys.stdin))
-    summary = asyncio.run(run(spec))
+    summary = run_async(run(spec))
     json.dump(asdict(summary), sys.stdout)
 
 

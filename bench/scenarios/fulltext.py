@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 from uuid import UUID
@@ -10,7 +9,7 @@ from uuid import UUID
 import psycopg
 
 from agentpress.repositories.message_search import search_messages
-from bench.common import Server, Table, median_ms, percentile_ms
+from bench.common import Server, Table, median_ms, percentile_ms, run_async
 
 ORGS = 20
 USERS = 2_001
@@ -168,7 +167,7 @@ def run(server: Server, quick: bool) -> list[Table]:
     for k, (user_id, org_id, _) in users.items():
         for term in (SELECTIVE, COMMON):
             contenders[f"{labels[k]}|{term}"] = (org_id, user_id, term)
-    results = asyncio.run(measure(url, contenders, repeat))
+    results = run_async(measure(url, contenders, repeat))
     rows: list[list[Any]] = []
     for name, (times, total) in results.items():
         label, term = name.split("|")

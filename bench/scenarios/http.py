@@ -28,7 +28,7 @@ from agentpress.config import load_settings
 from agentpress.database import create_main_pool
 from agentpress.queries import queries
 from agentpress.repositories.threads import thread_cache_key
-from bench.common import Server, Table, percentile_ms
+from bench.common import Server, Table, percentile_ms, run_async
 
 SECRET_KEY = "bench-secret-key-of-at-least-32-characters"
 EMAIL = "bench@http.example.com"
@@ -409,8 +409,8 @@ def run(server: Server, quick: bool) -> list[Table]:
                 urllib.request.urlopen(request, timeout=10).close()
             keys = [thread_cache_key(org_id=org_id, user_id=user_id, thread_id=t) for t in ids[2]]
             contenders: dict[str, Callable[[int], Sample]] = {
-                BARE_SQL: lambda c: asyncio.run(bare_point_reads(database_url, pgdata, ids, c, window)),
-                BARE_REDIS: lambda c: asyncio.run(bare_redis_gets(redis_url, pgdata, keys, c, window)),
+                BARE_SQL: lambda c: run_async(bare_point_reads(database_url, pgdata, ids, c, window)),
+                BARE_REDIS: lambda c: run_async(bare_redis_gets(redis_url, pgdata, keys, c, window)),
                 UNCACHED: lambda c: http_contender(uncached_port, uncached_pid, pgdata, gets, c, window),
                 CACHED: lambda c: http_contender(cached_port, cached_pid, pgdata, gets, c, window),
                 "GET threads (page 1 of 100, with total)": lambda c: http_contender(
@@ -468,7 +468,7 @@ def table(results: dict[tuple[str, int], list[Sample]], names: list[str], window
         "concurrency, contenders alternated; medians of the rounds.",
         "CPU ms/request: the service process (for the bare rows, the benchmark process itself), PostgreSQL "
         "(postmaster and its children) and the load generator (bench/loadgen.py, raw asyncio keep-alive "
-        "connections in its own process).",
+        "connections in its own process). The service, the generator and the bare rows all run on uvloop.",
     ]
     # Core shares (CPU ms per request x requests per second) of the HTTP rows: what the generator takes from
     # the two cores, and how close the service's single process comes to a core of its own.
@@ -487,7 +487,7 @@ def table(results: dict[tuple[str, int], list[Sample]], names: list[str], window
     )
     return Table(
         scenario="http",
-        title="HTTP: agentpress serve (uvicorn, one process) on loopback",
+        title="HTTP: agentpress serve (uvicorn with uvloop and httptools, one process) on loopback",
         columns=[
             "operation",
             "concurrency",

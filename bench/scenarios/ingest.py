@@ -3,7 +3,6 @@ the `agentpress kb ingest` JSONL path, and messages through the append path."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import statistics
@@ -24,7 +23,7 @@ from agentpress.models.embeddings import ChunkRow
 from agentpress.models.messages import NewMessage
 from agentpress.repositories.embeddings import replace_chunks
 from agentpress.repositories.messages import append_messages
-from bench.common import Server, Table
+from bench.common import Server, Table, run_async
 from bench.scenarios.vector import INDEX, build_index, clustered_embeddings
 
 ORG_ID = UUID("00000000-0000-4000-8000-0000000000d0")
@@ -193,7 +192,7 @@ def run(server: Server, quick: bool) -> list[Table]:
         register_vector(conn)
         embeddings = clustered_embeddings(conn, (sources_per_contender + jsonl_sources) * CHUNKS_PER_SOURCE, 0.7)
     batches = [chunk_rows(embeddings, n) for n in range(sources_per_contender)]
-    times = asyncio.run(ingest_alternating(urls, sources, batches))
+    times = run_async(ingest_alternating(urls, sources, batches))
 
     no_index_url = urls["index built after"]
     with psycopg.connect(no_index_url, autocommit=True) as conn:
@@ -206,8 +205,8 @@ def run(server: Server, quick: bool) -> list[Table]:
         path = Path(tmp) / "chunks.jsonl"
         size = write_jsonl(path, embeddings[plan.chunks :], sources["jsonl"])
         with path.open("rb") as lines:
-            summary = asyncio.run(ingest_lines(no_index_url, lines, total_bytes=size, progress_stream=io.StringIO()))
-    append_times = asyncio.run(appends(no_index_url, plan, thread_ids))
+            summary = run_async(ingest_lines(no_index_url, lines, total_bytes=size, progress_stream=io.StringIO()))
+    append_times = run_async(appends(no_index_url, plan, thread_ids))
 
     rows: list[list[Any]] = []
     no_index = plan.chunks / sum(times["index built after"])

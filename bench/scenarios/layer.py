@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from agentpress.models.threads import Thread
 from agentpress.queries import queries
 from agentpress.repositories import kb_search, messages, threads
 from bench import data
-from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, timed
+from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, run_async, timed
 
 TARGET = 1.10
 PAGE = 20
@@ -269,4 +268,4 @@ async def model_cost(conn: AsyncConnection[Any], size: data.Size) -> PageCost:
 def run(server: Server, quick: bool) -> list[Table]:
     size = data.size(quick)
     url = data.conversations(server, size)
-    return [asyncio.run(measure(url, size, quick))]
+    return [run_async(measure(url, size, quick))]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from agentpress.database import create_pool
 from agentpress.migrations import yoyo_url
 from agentpress.repositories import kb_search, messages, threads
 from bench import data
-from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms
+from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, run_async
 from bench.scenarios.layer import BLOCK, PAGE, new_message, query_vectors
 
 READ_TARGET = 2.0
@@ -383,4 +382,4 @@ async def measure(url: str, size: data.Size, quick: bool) -> Table:
 def run(server: Server, quick: bool) -> list[Table]:
     size = data.size(quick)
     url = data.conversations(server, size)
-    return [asyncio.run(measure(url, size, quick))]
+    return [run_async(measure(url, size, quick))]

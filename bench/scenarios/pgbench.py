@@ -21,7 +21,7 @@ from agentpress.database import create_pool
 from agentpress.queries import queries
 from agentpress.repositories import threads
 from bench import data
-from bench.common import Server, Table
+from bench.common import Server, Table, run_async
 
 CLIENTS = (1, 8)
 
@@ -186,7 +186,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                 if name == "pgbench":
                     runs[name].append(pgbench(url, path, clients, seconds))
                 else:
-                    runs[name].append(asyncio.run(service(url, size, clients, seconds)))
+                    runs[name].append(run_async(service(url, size, clients, seconds)))
             ceiling, ours = median_rate(runs["pgbench"]), median_rate(runs["service"])
             for name, rate in (("pgbench -M prepared", ceiling), ("service: pool + get_thread", ours)):
                 rows.append(
@@ -202,7 +202,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                 )
             service_cpu[clients] = ours.client_cpu_us
             pgbench_cpu[clients] = ceiling.client_cpu_us
-    async_us, sync_us = asyncio.run(round_trip_cpu(url))
+    async_us, sync_us = run_async(round_trip_cpu(url))
     return [
         Table(
             scenario="pgbench",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pgvector.psycopg import register_vector, register_vector_async
 
 from agentpress.paths import MIGRATIONS_DIR
 from agentpress.repositories.kb_search import search_chunks_by_vector
-from bench.common import Server, Table, median_ms, percentile_ms
+from bench.common import Server, Table, median_ms, percentile_ms, run_async
 
 INDEX = "embeddings_embedding_hnsw_idx"
 ORG_ID = UUID("00000000-0000-4000-8000-0000000000c0")
@@ -268,7 +267,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                 for filtered in (False, True):
                     truths[(position, filtered)], elapsed = exact_top(conn, vector, SMALL_KB_ID if filtered else None)
                     exact_times[filtered].append(elapsed)
-            results = asyncio.run(timed_searches(url, vectors, truths))
+            results = run_async(timed_searches(url, vectors, truths))
             index_mb = round(index_bytes / 2**20)
             for filtered in (False, True):
                 scope = "5% knowledge base" if filtered else "all chunks"
