@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 import uuid
@@ -14,9 +15,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress import embedded, migrations
+from agentpress.database import create_pool
 
 T = TypeVar("T")
 
@@ -76,6 +79,20 @@ def fresh_server(root: Path) -> Iterator[Server]:
         yield Server(pgdata, url)
     finally:
         embedded.stop(pgdata)
+
+
+def service_pool(url: str, size: int) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """A pool of `size` connections made as the service makes its own (autocommit, a check on
+    checkout, statement timeouts, pgvector types); not yet open."""
+    return create_pool(
+        url,
+        name="bench",
+        min_size=size,
+        max_size=size,
+        timeout=5,
+        statement_timeout_ms=5000,
+        idle_in_transaction_session_timeout_ms=10000,
+    )
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -139,5 +156,5 @@ def median_ms(samples: list[float]) -> float:
 def percentile_ms(samples: list[float], p: float) -> float:
     """The p-th percentile (0..100) of samples in seconds, in milliseconds (nearest rank)."""
     ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    index = min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[index] * 1000

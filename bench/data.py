@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from dataclasses import dataclass
 from uuid import UUID
@@ -83,6 +84,12 @@ def thread_key(n: int, data: Size) -> ThreadKey:
     """Thread n (1..data.threads)."""
     user = n % data.users
     return ThreadKey(org_id(user % ORGS), user_id(user), thread_id(n))
+
+
+def random_thread_keys(data: Size, count: int, seed: int) -> list[ThreadKey]:
+    """`count` threads drawn at random (the same ones for the same seed), for contenders to share."""
+    rng = random.Random(seed)
+    return [thread_key(rng.randint(1, data.threads), data) for _ in range(count)]
 
 
 def _md5_uuid(name: str) -> UUID:

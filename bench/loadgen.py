@@ -2,22 +2,55 @@
 
 It reads a JSON spec on stdin and prints one JSON summary on stdout. Raw streams rather than an
 HTTP client library: it runs on the same two cores as the server it measures, so each request
-must cost it as little as possible; it reports its own CPU time so that the cost can be stated.
+must cost it as little as possible. It samples its own CPU time, the server's and PostgreSQL's at
+the start and the end of the measured window, so that CPU per request covers exactly the requests
+it counts. It imports nothing of the service: starting it must not weigh on the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bench.common import run_async
+try:
+    import uvloop
+except ImportError:  # the server falls back to asyncio's loop too
+    uvloop = None
 
 # A request slower than this is an error, and its connection is opened anew.
 REQUEST_TIMEOUT_S = 10.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of one process, in seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_cpu_s(pgdata: str | Path) -> float:
+    """CPU seconds of the postmaster and all its children (the backends, the WAL writer, ...)."""
+    postmaster = int((Path(pgdata) / "postmaster.pid").read_text().split()[0])
+    total = process_cpu_s(postmaster)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,9 @@ class Spec:
     # Each: {"method", "path", "headers": {...}, "body": str | null}. Connection i starts at request i
     # and takes them in turn, so the mix is the same on every run.
     requests: list[dict[str, Any]]
+    # Whose CPU to sample over the measured window besides the generator's own.
+    server_pid: int | None = None
+    pgdata: str | None = None
     max_requests: int = 1_000_000
 
 
@@ -38,7 +74,8 @@ class Summary:
     completed: int = 0
     errors: int = 0
     elapsed_s: float = 0.0
-    cpu_s: float = 0.0
+    # CPU seconds over the measured window: "generator", "service", "postgres".
+    cpu_s: dict[str, float] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
@@ -84,7 +121,13 @@ async def run(spec: Spec) -> Summary:
     started = time.perf_counter()
     measure_from = started + spec.warmup_s
     stop_at = measure_from + spec.duration_s
-    cpu_at_start: list[float] = []
+
+    def cpu_now() -> dict[str, float]:
+        return {
+            "generator": time.process_time(),
+            "service": process_cpu_s(spec.server_pid) if spec.server_pid else 0.0,
+            "postgres": postgres_cpu_s(spec.pgdata) if spec.pgdata else 0.0,
+        }
 
     async def worker(index: int) -> None:
         position = index
@@ -92,16 +135,17 @@ async def run(spec: Spec) -> Summary:
         writer: asyncio.StreamWriter | None = None
         try:
             while (now := time.perf_counter()) < stop_at and summary.completed < spec.max_requests:
-                if reader is None or writer is None:
-                    reader, writer = await asyncio.open_connection(spec.host, spec.port)
                 payload = payloads[position % len(payloads)]
                 position += 1
                 sent = time.perf_counter()
                 try:
+                    if reader is None or writer is None:
+                        reader, writer = await asyncio.open_connection(spec.host, spec.port)
                     writer.write(payload)
                     status = await asyncio.wait_for(read_response(reader), REQUEST_TIMEOUT_S)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    writer.close()
+                    if writer is not None:
+                        writer.close()
                     reader = writer = None
                     if now >= measure_from:
                         summary.errors += 1
@@ -122,19 +166,21 @@ async def run(spec: Spec) -> Summary:
             if writer is not None:
                 writer.close()
 
-    async def mark_cpu() -> None:
-        await asyncio.sleep(spec.warmup_s)
-        cpu_at_start.append(time.process_time())
+    async def sample_cpu() -> None:
+        await asyncio.sleep(measure_from - time.perf_counter())
+        start = cpu_now()
+        await asyncio.sleep(stop_at - time.perf_counter())
+        end = cpu_now()
+        summary.cpu_s = {key: end[key] - start[key] for key in end}
 
-    await asyncio.gather(mark_cpu(), *(worker(i) for i in range(spec.concurrency)))
+    await asyncio.gather(sample_cpu(), *(worker(i) for i in range(spec.concurrency)))
     summary.elapsed_s = min(time.perf_counter(), stop_at) - measure_from
-    summary.cpu_s = time.process_time() - (cpu_at_start[0] if cpu_at_start else 0.0)
     return summary
 
 
 def main() -> None:
     spec = Spec(**json.load(sys.stdin))
-    summary = run_async(run(spec))
+    summary = uvloop.run(run(spec)) if uvloop is not None else asyncio.run(run(spec))
     json.dump(asdict(summary), sys.stdout)
 
 

@@ -23,6 +23,10 @@ from bench.common import Server, Table, fresh_server
 
 SCENARIOS = ("layer", "orm", "pgbench", "http", "vector", "fulltext", "ingest")
 RESULTS_DIR = Path(__file__).parent / "results"
+README = Path(__file__).parents[1] / "README.md"
+# A full run rewrites what lies between these lines of the README with its tables.
+README_START = "<!-- bench-results:start (written by make bench) -->"
+README_END = "<!-- bench-results:end -->"
 
 
 @dataclass
@@ -164,7 +168,20 @@ def write_results(
         dated = RESULTS_DIR / f"{machine['date'][:10]}{'-quick' if quick else ''}.json"
         dated.write_text(text, encoding="utf-8")
         paths.append(dated)
+    if not partial and not quick and update_readme(document):
+        paths.append(README)
     return paths
+
+
+def update_readme(document: dict[str, Any]) -> bool:
+    """Put a full run's tables (without their notes, which latest.md keeps) between the README's markers."""
+    text = README.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    tables = render_markdown(document, notes=False)
+    README.write_text(text[: start + len(README_START)] + "\n" + tables + text[end:], encoding="utf-8")
+    return True
 
 
 def _cell(value: Any) -> str:
@@ -190,7 +207,8 @@ def render_text(table: Table) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: dict[str, Any], *, notes: bool = True) -> str:
+    """The run as Markdown: the machine it ran on, then each table under a heading of its own, with its notes."""
     machine = document["machine"]
     out = [
         f"Run of {machine['date']} ({machine['mode']}, {document['seconds']:.0f} s, commit {machine['commit']}) on "
@@ -210,8 +228,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         out.append("|" + "|".join("---:" if num else "---" for num in numeric) + "|")
         out += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in table["rows"]]
         out.append("")
-        out += [f"- {note}" for note in table["notes"]]
-        out.append("")
+        if notes:
+            out += [f"- {note}" for note in table["notes"]]
+            out.append("")
     return "\n".join(out)
 
 

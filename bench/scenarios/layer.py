@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,13 +11,22 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
-from agentpress.database import create_pool
 from agentpress.models.messages import NewMessage
 from agentpress.models.threads import Thread
 from agentpress.queries import queries
 from agentpress.repositories import kb_search, messages, threads
 from bench import data
-from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, run_async, timed
+from bench.common import (
+    Server,
+    Table,
+    alternate,
+    median_ms,
+    paired_ratio,
+    percentile_ms,
+    run_async,
+    service_pool,
+    timed,
+)
 
 TARGET = 1.10
 PAGE = 20
@@ -58,8 +66,7 @@ async def query_vectors(conn: AsyncConnection[Any]) -> list[Any]:
 
 def operations(conn: AsyncConnection[Any], size: data.Size, vectors: list[Any], quick: bool) -> list[Operation]:
     """The four operations, each as the repository call and as bare psycopg running the same statements."""
-    rng = random.Random(42)
-    keys = [data.thread_key(rng.randint(1, size.threads), size) for _ in range(5000)]
+    keys = data.random_thread_keys(size, 5000, seed=42)
     # The users of those threads, each with threads / users of them (50 at full size): page 1 of 3.
     users = [(key.org_id, key.user_id) for key in keys]
     appended = [new_message(i) for i in range(len(keys))]
@@ -155,15 +162,7 @@ def operations(conn: AsyncConnection[Any], size: data.Size, vectors: list[Any], 
 async def measure(url: str, size: data.Size, quick: bool) -> Table:
     # The service's own pool settings (autocommit, statement timeouts, pgvector types); one
     # connection held for the whole run, shared by all the contenders.
-    pool = create_pool(
-        url,
-        name="bench",
-        min_size=1,
-        max_size=1,
-        timeout=5,
-        statement_timeout_ms=5000,
-        idle_in_transaction_session_timeout_ms=10000,
-    )
+    pool = service_pool(url, 1)
     await pool.open()
     try:
         async with pool.connection() as conn:

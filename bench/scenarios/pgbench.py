@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import resource
 import statistics
@@ -17,11 +16,10 @@ from typing import Any
 import psycopg
 
 from agentpress import embedded
-from agentpress.database import create_pool
 from agentpress.queries import queries
 from agentpress.repositories import threads
 from bench import data
-from bench.common import Server, Table, run_async
+from bench.common import Server, Table, run_async, service_pool
 
 CLIENTS = (1, 8)
 
@@ -85,19 +83,10 @@ def _find(pattern: str, output: str) -> str:
 async def service(url: str, size: data.Size, clients: int, seconds: float) -> Rate:
     """get_thread through the service's pool at `clients` concurrent requests, each checking out a
     connection as a request does, for `seconds`; one event loop, as one service process has."""
-    pool = create_pool(
-        url,
-        name="bench",
-        min_size=clients,
-        max_size=clients,
-        timeout=5,
-        statement_timeout_ms=5000,
-        idle_in_transaction_session_timeout_ms=10000,
-    )
+    pool = service_pool(url, clients)
     await pool.open()
     await pool.wait()
-    rng = random.Random(3)
-    keys = [data.thread_key(rng.randint(1, size.threads), size) for _ in range(10_000)]
+    keys = data.random_thread_keys(size, 10_000, seed=3)
     latencies: list[float] = []
 
     async def client(start: int, deadline: float) -> None:
@@ -163,8 +152,8 @@ def limit_note(service_cpu: dict[int, float], pgbench_cpu: dict[int, float], asy
         f"{max(pgbench_cpu.values()):.0f} µs at most), so one process tops out near "
         f"{1e6 / min(service_cpu.values()):,.0f} reads/s on one core, and at 8 clients it shares the 2 cores "
         f"with the server's backends. A round trip alone (SELECT 1) costs {async_us:.0f} µs of CPU through "
-        f"async psycopg against {sync_us:.0f} µs through sync psycopg: the asyncio event loop's share of "
-        "every statement."
+        f"async psycopg (on uvloop, as the service) against {sync_us:.0f} µs through sync psycopg: the event "
+        "loop's share of every statement."
     )
 
 

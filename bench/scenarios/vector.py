@@ -29,6 +29,9 @@ CHUNKS_PER_CENTRE = 17
 NOISE = 1.0
 EF_SEARCHES = (40, 100, 200)
 K = 10
+# The issue's target at the largest size, one client.
+TARGET_RECALL = 0.95
+TARGET_P95_MS = 25
 # An HNSW build keeps its graph in maintenance_work_mem; with less than the graph (about 7 kB a
 # chunk at 3072 dimensions) it spills and slows several times over. What a DBA sets for the build.
 BUILD_MAINTENANCE_WORK_MEM = "1GB"
@@ -83,7 +86,9 @@ def seed_org(conn: psycopg.Connection[Any]) -> None:
 def add_chunks(conn: psycopg.Connection[Any], first: int, last: int, queries: int) -> None:
     """Chunks first..last-1 around centres of their own (clusters of about 17), generated in SQL so that
     nothing crosses the wire; and `queries` query vectors drawn like the chunks from every centre so far,
-    in bench_queries. One chunk in twenty is in the small knowledge base. random() is seeded."""
+    in bench_queries. Every twentieth cluster is in the small knowledge base (5% of the chunks), and the
+    queries are drawn from those clusters: a search filtered to the knowledge base asks about what it
+    holds, so its exact top 10 is well defined. random() is seeded."""
     first_centre, last_centre = first // CHUNKS_PER_CENTRE, max(1, last // CHUNKS_PER_CENTRE)
     conn.execute("SELECT setseed(%s)", [0.1 + first / 1e6])
     # c * 0 makes the inner query correlated, so that each centre gets draws of its own.
@@ -98,8 +103,8 @@ def add_chunks(conn: psycopg.Connection[Any], first: int, last: int, queries: in
     conn.execute(
         f"""
         INSERT INTO embeddings (org_id, knowledge_base_id, file_id, chunk_index, content, embedding)
-        SELECT %(org)s, CASE WHEN p.i %% 20 = 0 THEN %(small_kb)s::uuid ELSE %(big_kb)s::uuid END,
-            CASE WHEN p.i %% 20 = 0 THEN %(small_file)s::uuid ELSE %(big_file)s::uuid END,
+        SELECT %(org)s, CASE WHEN p.c %% 20 = 0 THEN %(small_kb)s::uuid ELSE %(big_kb)s::uuid END,
+            CASE WHEN p.c %% 20 = 0 THEN %(small_file)s::uuid ELSE %(big_file)s::uuid END,
             p.i, 'Chunk ' || p.i || ' about topic ' || c.c,
             (SELECT array_agg(x + {NOISE} * random_normal()) FROM unnest(c.v) AS x)::halfvec({DIMENSIONS})
         FROM (
@@ -125,7 +130,10 @@ def add_chunks(conn: psycopg.Connection[Any], first: int, last: int, queries: in
         f"""
         INSERT INTO bench_queries (q, embedding)
         SELECT q, (SELECT array_agg(x + {NOISE} * random_normal()) FROM unnest(c.v) AS x)::halfvec({DIMENSIONS})
-        FROM (SELECT q, floor(random() * %(centres)s)::int AS c FROM generate_series(1, %(queries)s) AS q) AS p
+        FROM (
+            SELECT q, 20 * floor(random() * ceil(%(centres)s / 20.0))::int AS c
+            FROM generate_series(1, %(queries)s) AS q
+        ) AS p
         JOIN bench_centres AS c ON c.c = p.c
         """,
         {"centres": last_centre, "queries": queries},
@@ -224,7 +232,9 @@ def run(server: Server, quick: bool) -> list[Table]:
     rows: list[list[Any]] = []
     notes = [
         f"Clustered halfvec({DIMENSIONS}) chunks (about {CHUNKS_PER_CENTRE} per cluster, as in "
-        "tests/sql/test_kb_search_recall.py); the small knowledge base holds every twentieth chunk (5%).",
+        "tests/sql/test_kb_search_recall.py); the small knowledge base holds every twentieth cluster (5% of the "
+        "chunks), and the queries are drawn near those clusters, as a search of a knowledge base for what it "
+        "holds.",
         f"Index: migration 0007's (m 16, ef_construction 128), built after the rows are in, with "
         f"maintenance_work_mem {BUILD_MAINTENANCE_WORK_MEM} (the graph fits) and parallel_workers = "
         f"{BUILD_PARALLEL_WORKERS} on the table (the vectors are in TOAST, so the heap looks too small for "
@@ -234,11 +244,8 @@ def run(server: Server, quick: bool) -> list[Table]:
         "transaction, the settings in one statement, then the query). recall@10 against the exact top 10 by "
         "sequential scan (the 'exact' rows time it); distance excess: how much farther, in sum, the chunks "
         "found are than the exact top 10.",
-        "Filtered to the 5% knowledge base, the exact top 10 holds the one or two chunks of the query's cluster "
-        "there and then chunks of other clusters, all at nearly the same distance (cosine about 0 across "
-        "clusters): the misses are near-ties, as the distance excess shows. The filtered search walks the graph "
-        "past 20 chunks for each one in the knowledge base (iterative scan), so it costs more than the "
-        "unfiltered one; on a knowledge base this small the exact scan is faster still.",
+        "Filtered to the knowledge base, the search walks the graph with the filter applied as it goes "
+        "(pgvector's iterative scan), past the chunks of the other 95% near the query.",
     ]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_centres (c integer PRIMARY KEY, v real[] NOT NULL)")
@@ -285,6 +292,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                         round(median_ms(exact), 2),
                         round(percentile_ms(exact, 95), 2),
                         "1.0x",
+                        "",
                     ]
                 )
                 exact_qps = len(exact) / sum(exact)
@@ -292,6 +300,8 @@ def run(server: Server, quick: bool) -> list[Table]:
                     found = results[(ef_search, filtered)]
                     qps = len(found.times) / sum(found.times)
                     excess = found.distance / found.exact_distance - 1
+                    recall, p95 = found.found / (K * len(found.times)), percentile_ms(found.times, 95)
+                    met = "yes" if recall >= TARGET_RECALL and p95 <= TARGET_P95_MS else "no"
                     rows.append(
                         [
                             size,
@@ -299,12 +309,13 @@ def run(server: Server, quick: bool) -> list[Table]:
                             f"hnsw ef_search {ef_search}",
                             round(build_s, 1),
                             index_mb,
-                            round(found.found / (K * len(found.times)), 3),
+                            round(recall, 3),
                             f"{excess:.1%}",
                             round(qps, 1),
                             round(median_ms(found.times), 2),
-                            round(percentile_ms(found.times, 95), 2),
+                            round(p95, 2),
                             f"{qps / exact_qps:.1f}x",
+                            met if size == plan.sizes[-1] else "",
                         ]
                     )
             notes.append(
@@ -326,6 +337,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                 "p50 ms",
                 "p95 ms",
                 "QPS vs exact",
+                f"recall ≥ {TARGET_RECALL}, p95 ≤ {TARGET_P95_MS} ms",
             ],
             rows=rows,
             notes=notes,
