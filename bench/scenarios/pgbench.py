@@ -152,8 +152,8 @@ def limit_note(service_cpu: dict[int, float], pgbench_cpu: dict[int, float], asy
         f"{max(pgbench_cpu.values()):.0f} µs at most), so one process tops out near "
         f"{1e6 / min(service_cpu.values()):,.0f} reads/s on one core, and at 8 clients it shares the 2 cores "
         f"with the server's backends. A round trip alone (SELECT 1) costs {async_us:.0f} µs of CPU through "
-        f"async psycopg (on uvloop, as the service) against {sync_us:.0f} µs through sync psycopg: the event "
-        "loop's share of every statement."
+        f"async psycopg on uvloop (as the service runs) and {sync_us:.0f} µs through sync psycopg; the rest of a "
+        "read is the pool's checkout, the statement's parameters and result, and the model."
     )
 
 
