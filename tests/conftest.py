@@ -139,6 +139,11 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             # Off unless a test is about it: a due schedule firing mid-test would change what others count.
             "scheduler_enabled": False,
             "analytics_refresh_enabled": False,
+            # argon2id at its least cost (one pass over 1 MiB, about a millisecond), where the default is a
+            # tenth of a second a hash and every test signs people up; the sign-in timing test uses the default.
+            "password_hash_time_cost": 1,
+            "password_hash_memory_kib": 1024,
+            "password_hash_parallelism": 1,
         }
         values.update(overrides)
         return load_settings(**values)

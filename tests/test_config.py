@@ -48,6 +48,8 @@ def test_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         ("AUTO_MIGRATE", "maybe"),
         ("PUBLIC_BASE_URL", "example.com"),
         ("APP_SECRET_KEY", "too-short"),
+        ("PASSWORD_HASH_TIME_COST", "0"),
+        ("PASSWORD_HASH_PARALLELISM", "9000"),
     ],
 )
 def test_an_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
@@ -64,3 +66,10 @@ def test_the_cli_refuses_to_start_on_an_invalid_value() -> None:
     assert result.returncode == 2
     assert "PORT: " in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_argon2_needs_8_kib_of_memory_for_each_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSWORD_HASH_MEMORY_KIB", "64")
+    monkeypatch.setenv("PASSWORD_HASH_PARALLELISM", "16")
+    with pytest.raises(ConfigError, match=r"PASSWORD_HASH_PARALLELISM: .*at least 8 per lane"):
+        load_settings()

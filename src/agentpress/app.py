@@ -43,6 +43,7 @@ from agentpress.dependencies import (
 from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
+from agentpress.security import configure_password_hashing
 
 api_v1 = Router(
     path="/api/v1",
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     """Build the service; `route_handlers` adds routes (tests use it for routes of their own)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    configure_password_hashing(settings)
     app = Litestar(
         route_handlers=[HealthController, api_v1, *route_handlers],
         lifespan=[lifespan],

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     default_user_role: Literal["user", "guest"] = "user"
     password_min_length: int = Field(default=8, ge=1, le=256)
+    # argon2id's cost for password hashes: RFC 9106's low-memory profile (3 passes over 64 MiB, 4 lanes)
+    # by default, about 0.1 s of CPU a hash. A hash made with other costs is redone at its user's next
+    # sign-in, so raising them takes effect as people sign in.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=100)
+    password_hash_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
     session_ttl_hours: int = Field(default=24 * 30, ge=1)
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
@@ -146,6 +152,14 @@ class Settings(BaseSettings):
     def _model_with_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("embeddings_url") is not None:
             raise ValueError("is required when EMBEDDINGS_URL is set")
+        return value
+
+    @field_validator("password_hash_parallelism")
+    @classmethod
+    def _memory_for_each_lane(cls, value: int, info: ValidationInfo) -> int:
+        memory_kib = info.data.get("password_hash_memory_kib")
+        if memory_kib is not None and memory_kib < 8 * value:
+            raise ValueError("needs PASSWORD_HASH_MEMORY_KIB of at least 8 per lane (argon2's minimum)")
         return value
 
     @field_validator("smtp_url")

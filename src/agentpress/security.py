@@ -25,9 +25,32 @@ log = logging.getLogger("agentpress.security")
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG
 MAX_PASSWORD_LENGTH = 1024  # long passphrases are welcome; megabyte "passwords" are a denial of service
 
-_argon2 = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory profile
-# Verified against when the email is unknown, so that the answer takes as long as a wrong password.
-_DUMMY_HASH = _argon2.hash(secrets.token_urlsafe(16))
+
+class _PasswordHashing:
+    """The process's argon2id hasher, and a hash made with it that unknown emails are checked against,
+    so that their answer takes as long as a wrong password's."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+
+
+_hashing = _PasswordHashing(PasswordHasher())  # argon2-cffi's default: RFC 9106's low-memory profile
+
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Hash with the settings' argon2id costs from now on (create_app calls it)."""
+    global _hashing
+    time_cost, memory_kib, parallelism = (
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
+    current = _hashing.hasher
+    # Kept when the costs are the same: a new one makes a new dummy hash, a tenth of a second.
+    if (current.time_cost, current.memory_cost, current.parallelism) != (time_cost, memory_kib, parallelism):
+        hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        _hashing = _PasswordHashing(hasher)
 
 
 def new_token() -> str:
@@ -41,7 +64,7 @@ def hash_token(token: str) -> bytes:
 
 
 def hash_password(password: str) -> str:
-    return _argon2.hash(password)
+    return _hashing.hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
@@ -60,16 +83,17 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, boo
             return bcrypt.checkpw(candidate, password_hash.encode()), True
         except ValueError:
             return False, False
+    hasher = _hashing.hasher
     try:
-        _argon2.verify(password_hash, password)
+        hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False, False
-    return True, _argon2.check_needs_rehash(password_hash)
+    return True, hasher.check_needs_rehash(password_hash)
 
 
 def _burn_time(password: str) -> None:
     with contextlib.suppress(VerificationError):
-        _argon2.verify(_DUMMY_HASH, password)
+        _hashing.hasher.verify(_hashing.dummy_hash, password)
 
 
 class Encryptor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -12,7 +13,12 @@ from helpers import PASSWORD, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from agentpress.app import create_app
+from agentpress.config import Settings
 from agentpress.security import hash_token
+
+# The settings' defaults (RFC 9106's low-memory profile); the tests' settings hash at the least cost.
+DEFAULT_HASH_COSTS = {"password_hash_time_cost": 3, "password_hash_memory_kib": 65_536, "password_hash_parallelism": 4}
 
 
 def test_register_returns_a_token_that_signs_requests(client: TestClient[Litestar]) -> None:
@@ -106,17 +112,21 @@ def test_login_and_logout(client: TestClient[Litestar]) -> None:
     assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
 
 
-def test_unknown_email_and_wrong_password_get_the_same_401_in_about_the_same_time(client: TestClient[Litestar]) -> None:
-    register(client, "ada@example.com")
-    answers, durations = [], {}
-    for label, email in [("unknown", "nobody@example.com"), ("wrong", "ada@example.com")]:
-        samples = []
-        for _ in range(3):
-            started = time.perf_counter()
-            response = client.post("/api/v1/auth/login", json={"email": email, "password": "not the password"})
-            samples.append(time.perf_counter() - started)
-            answers.append((response.status_code, response.json()))
-        durations[label] = min(samples)
+def test_unknown_email_and_wrong_password_get_the_same_401_in_about_the_same_time(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # At the default argon2id costs, so that a verification takes far longer than the request around it.
+    with TestClient(app=create_app(make_settings(**DEFAULT_HASH_COSTS))) as client:
+        register(client, "ada@example.com")
+        answers, durations = [], {}
+        for label, email in [("unknown", "nobody@example.com"), ("wrong", "ada@example.com")]:
+            samples = []
+            for _ in range(3):
+                started = time.perf_counter()
+                response = client.post("/api/v1/auth/login", json={"email": email, "password": "not the password"})
+                samples.append(time.perf_counter() - started)
+                answers.append((response.status_code, response.json()))
+            durations[label] = min(samples)
     assert all(answer == answers[0] for answer in answers)
     assert answers[0][0] == 401
     # Both paths run one argon2 verification; a missing one would make the unknown email many times faster.
@@ -201,6 +211,23 @@ def test_a_bcrypt_user_inserted_by_sql_signs_in_and_is_rehashed_to_argon2id(
     assert stored.startswith("$argon2id$")
     again = client.post("/api/v1/auth/login", json={"email": "legacy@example.com", "password": PASSWORD})
     assert again.status_code == 200
+
+
+def test_a_password_hashed_at_other_costs_is_rehashed_at_the_next_sign_in(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    def stored_hash() -> str:
+        with psycopg.connect(database_url) as conn:
+            (value,) = conn.execute("SELECT password_hash FROM users WHERE email = 'ada@example.com'").fetchone()
+        return str(value)
+
+    with TestClient(app=create_app(make_settings())) as client:
+        register(client, "ada@example.com")
+    assert stored_hash().startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    with TestClient(app=create_app(make_settings(**DEFAULT_HASH_COSTS))) as client:
+        login = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
+        assert login.status_code == 200
+    assert stored_hash().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_a_user_is_created_with_their_default_org_membership_or_not_at_all(
