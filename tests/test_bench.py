@@ -1,0 +1,98 @@
+"""The benchmarks' own machinery (make bench is not part of the suite): statistics, the README's
+results block, and the HTTP load generator against a server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bench import loadgen, run
+from bench.common import paired_ratio, percentile_ms
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    samples = [n / 1000 for n in range(1, 31)]  # 1..30 ms
+    assert percentile_ms(samples, 50) == pytest.approx(15)
+    assert percentile_ms(samples, 95) == pytest.approx(29)  # rank ceil(28.5) = 29, not 28
+    assert percentile_ms(samples, 100) == pytest.approx(30)
+    assert percentile_ms([0.004], 99) == pytest.approx(4)
+
+
+def test_the_ratio_is_the_median_of_each_rounds_ratio() -> None:
+    # Round 2 drifted (everything twice as slow), and its ratio is the same: the drift cancels.
+    orm = [2.0, 2.0, 4.0, 4.0, 2.2, 2.2]
+    repository = [1.0, 1.0, 2.0, 2.0, 1.0, 1.0]
+    assert paired_ratio(orm, repository, per_round=2) == pytest.approx(2.0)
+
+
+def test_a_full_run_rewrites_only_the_readme_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n{run.README_START}\nold tables\n{run.README_END}\nafter\n")
+    monkeypatch.setattr(run, "README", readme)
+    document = {
+        "machine": {
+            "date": "2026-12-04T03:05:57+00:00",
+            "mode": "full",
+            "commit": "abc1234",
+            "cpu": "Some CPU",
+            "cpus": 2,
+            "memory_gib": 23.5,
+            "os": "Linux",
+            "python": "3.11.7",
+            "postgresql": "PostgreSQL 18.6, pgvector 0.8.6",
+        },
+        "seconds": 490.0,
+        "scenarios": [{"name": "layer", "seconds": 65.0, "ok": True, "error": None}],
+        "tables": [
+            {"scenario": "layer", "title": "Layer", "columns": ["op", "µs"], "rows": [["get", 105]], "notes": ["n"]},
+        ],
+    }
+    assert run.update_readme(document)
+    assert run.update_readme(document)  # twice: the block is replaced, not appended to
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{run.README_END}\nafter\n")
+    assert "old tables" not in text
+    assert text.count("#### layer: Layer") == 1
+    assert "| get | 105 |" in text
+    assert "on Some CPU x 2" in text
+    assert "- n" not in text  # the notes stay in latest.md
+
+
+@pytest.mark.anyio
+async def test_the_load_generator_counts_statuses_bodies_and_errors() -> None:
+    responses = {
+        b"/length": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"/fail": b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+    }
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                writer.write(responses[head.split(b" ")[1]])
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    paths = ["/length", "/chunked", "/fail"]
+    spec = loadgen.Spec(
+        host="127.0.0.1",
+        port=port,
+        concurrency=3,
+        warmup_s=0.05,
+        duration_s=0.3,
+        requests=[{"method": "GET", "path": path, "headers": {}} for path in paths],
+    )
+    async with server:
+        summary = await loadgen.run(spec)
+    assert summary.completed > 0
+    assert set(summary.statuses) == {"200", "500"}
+    assert summary.errors == summary.statuses["500"] > 0
+    assert summary.completed == summary.statuses["200"] == len(summary.latencies_s)
+    assert set(summary.cpu_s) == {"generator", "service", "postgres"}
