@@ -83,6 +83,12 @@ def create_pool(
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
+        # A connection attempt that fails is retried with a delay that doubles each time, for up to
+        # reconnect_timeout (5 minutes by default): after an outage of a minute the next try could be
+        # a minute away, and the service would answer 503 for that long after the database is back.
+        # Giving up after one request's wait instead, the next request that finds no connection starts
+        # a fresh attempt at once (tests/api/test_database_faults.py).
+        reconnect_timeout=timeout,
         open=False,
         configure=_configure,
         check=_check,

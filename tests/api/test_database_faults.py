@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from helpers import EmbeddedServer
@@ -9,6 +10,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress import embedded
+
+OUTAGE_SECONDS = 10
 
 
 def test_the_next_request_after_a_database_restart_succeeds(
@@ -36,7 +39,14 @@ def test_an_outage_is_503_database_unavailable_and_service_resumes(
             ready = api.get("/ready")
             assert (ready.status_code, ready.json()["database"]) == (503, "unavailable")
             assert api.get("/health").status_code == 200
+            # Long enough for the pool's reconnection delay, which doubles after each failed attempt,
+            # to have grown past 8 s (1, 2, 4, 8): the database must not come back to a pool that
+            # waits that long before it tries again.
+            outage_ends = time.monotonic() + OUTAGE_SECONDS
+            while time.monotonic() < outage_ends:
+                assert api.get("/test/widgets").status_code == 503
         finally:
             embedded.start(embedded_server.pgdata, database="postgres")
+        # The first request after the database is back gets a connection within its one second.
         assert api.get("/test/widgets").status_code == 200
         assert api.get("/ready").status_code == 200
