@@ -18,7 +18,10 @@ from agentpress.config import Settings
 from agentpress.security import hash_token
 
 # The settings' defaults (RFC 9106's low-memory profile); the tests' settings hash at the least cost.
-DEFAULT_HASH_COSTS = {"password_hash_time_cost": 3, "password_hash_memory_kib": 65_536, "password_hash_parallelism": 4}
+DEFAULT_HASH_COSTS = {
+    name: Settings.model_fields[name].default
+    for name in ("password_hash_time_cost", "password_hash_memory_kib", "password_hash_parallelism")
+}
 
 
 def test_register_returns_a_token_that_signs_requests(client: TestClient[Litestar]) -> None:
@@ -227,7 +230,8 @@ def test_a_password_hashed_at_other_costs_is_rehashed_at_the_next_sign_in(
     with TestClient(app=create_app(make_settings(**DEFAULT_HASH_COSTS))) as client:
         login = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
         assert login.status_code == 200
-    assert stored_hash().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    m, t, p = (DEFAULT_HASH_COSTS[f"password_hash_{cost}"] for cost in ("memory_kib", "time_cost", "parallelism"))
+    assert stored_hash().startswith(f"$argon2id$v=19$m={m},t={t},p={p}$")
 
 
 def test_a_user_is_created_with_their_default_org_membership_or_not_at_all(
