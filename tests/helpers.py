@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -93,3 +96,24 @@ def link_token(body: str) -> str:
     match = re.search(r"token=([A-Za-z0-9_-]+)", body)
     assert match, body
     return match.group(1)
+
+
+@contextmanager
+def serving(app: Litestar) -> Iterator[str]:
+    """Serve the app with uvicorn on a free loopback port, in a thread, as `agentpress serve` would; yields
+    its base URL. For tests that need real sockets: slow clients, concurrent floods."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="live-service", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the service did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

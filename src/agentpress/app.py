@@ -38,6 +38,7 @@ from agentpress.dependencies import (
     provide_analytics_connection,
     provide_cache,
     provide_connection,
+    provide_db,
     provide_settings,
 )
 from agentpress.errors import EXCEPTION_HANDLERS
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
             "conn": Provide(provide_connection),
             "analytics_conn": Provide(provide_analytics_connection),
             "settings": Provide(provide_settings, sync_to_thread=False),

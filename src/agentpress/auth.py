@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 from psycopg import AsyncConnection
 
-from agentpress.dependencies import Conn
+from agentpress.dependencies import Db
 from agentpress.errors import field_error, forbidden, not_found, unauthorized
 from agentpress.models.orgs import OrgRole
 from agentpress.models.users import SessionUser
@@ -72,10 +72,16 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token
 
 
-async def provide_current_user(request: Request[Any, Any, Any], conn: Conn) -> SessionUser:
+async def provide_current_user(request: Request[Any, Any, Any], db: Db) -> SessionUser:
     token = bearer_token(request)
     if token is None:
         raise unauthorized()
+    async with db.connection() as conn:
+        return await authenticate(conn, token)
+
+
+async def authenticate(conn: AsyncConnection[Any], token: str) -> SessionUser:
+    """The user of a session token; 401 when it is invalid, expired or revoked."""
     user = await sessions.get_session_user(conn, token_hash=hash_token(token))
     if user is None:
         raise unauthorized("the token is invalid, expired or revoked")
@@ -84,7 +90,7 @@ async def provide_current_user(request: Request[Any, Any, Any], conn: Conn) -> S
     return user
 
 
-async def provide_org(request: Request[Any, Any, Any], conn: Conn, current_user: CurrentUser) -> OrgContext:
+async def provide_org(request: Request[Any, Any, Any], db: Db, current_user: CurrentUser) -> OrgContext:
     """The org named by X-Org-Id, else the user's home org. Another org's id answers 404, never 403."""
     header = request.headers.get(ORG_HEADER)
     if header is not None:
@@ -92,7 +98,8 @@ async def provide_org(request: Request[Any, Any, Any], conn: Conn, current_user:
             org_id = UUID(header)
         except ValueError:
             raise field_error(400, "invalid_request", ORG_HEADER, "must be an org id (a UUID)") from None
-        return await org_context_for(conn, org_id=org_id, user=current_user)
+        async with db.connection() as conn:
+            return await org_context_for(conn, org_id=org_id, user=current_user)
     # The home org came with the session (sessions.get_session_user): no round trip of its own. It is
     # one the user belongs to, so there is always a role.
     if current_user.home_org_id is None:

@@ -2,17 +2,61 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class ConfigError(Exception):
     """A missing or invalid setting; the message names the environment variable."""
+
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate limit: at most `count` in each window of `seconds`, written `10/minute` or `5/15minutes`."""
+
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds}seconds"
+
+
+def _parse_rate(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    match = _RATE.match(value)
+    if match is None:
+        raise ValueError("must read like 10/minute or 5/15minutes (second, minute, hour or day)")
+    count, multiple, period = int(match.group(1)), int(match.group(2) or 1), match.group(3)
+    if count < 1 or multiple < 1:
+        raise ValueError("needs a count and a period of at least 1")
+    return Rate(count, multiple * _PERIODS[period])
+
+
+# NoDecode: the environment's text goes to the validator as it is, not through JSON.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
+    return value
+
+
+RateSetting = Annotated[Rate, NoDecode, BeforeValidator(_parse_rate)]
 
 
 class Settings(BaseSettings):
@@ -94,6 +138,47 @@ class Settings(BaseSettings):
     google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+
+    # Rate limits (count/period) on the routes anyone may call, per client IP and per target account or
+    # address: over a limit is 429 with Retry-After. Counted in Redis when REDIS_URL is set (shared by every
+    # process and host), else, and while Redis is down, by each process for itself.
+    rate_limit_login_per_ip: RateSetting = Rate(60, 60)
+    # Failed sign-ins: per account from one IP, and (higher, so that nobody can lock a victim out
+    # cheaply from a few addresses) per account from anywhere.
+    rate_limit_failed_login_per_account_ip: RateSetting = Rate(10, 15 * 60)
+    rate_limit_failed_login_per_account: RateSetting = Rate(100, 15 * 60)
+    rate_limit_register_per_ip: RateSetting = Rate(20, 3600)
+    rate_limit_password_reset_per_ip: RateSetting = Rate(20, 3600)
+    rate_limit_password_reset_confirm_per_ip: RateSetting = Rate(30, 3600)
+    rate_limit_oauth_start_per_ip: RateSetting = Rate(30, 60)
+    rate_limit_invitation_accept_per_ip: RateSetting = Rate(30, 3600)
+    # Mail to one address (reset links, invitations), whoever asks for it.
+    rate_limit_mail_per_recipient: RateSetting = Rate(3, 3600)
+    # Invitations of one org that are neither accepted, revoked nor expired.
+    max_pending_invitations_per_org: int = Field(default=100, ge=1)
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed for the client IP.
+    # Empty: the client is the socket's peer.
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode, BeforeValidator(_networks)] = ()
+
+    # Password hashes run on this many threads at once (default: the cores), with at most
+    # PASSWORD_HASH_QUEUE more waiting; past that a sign-in is 503 with Retry-After.
+    password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    password_hash_queue: int = Field(default=64, ge=0)
+
+    # The largest request body, in bytes, a route takes unless it says otherwise (413 past it).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Chunks in one PUT .../chunks (the route's body limit follows from it); larger sources go through
+    # `agentpress kb ingest`.
+    max_chunks_per_request: int = Field(default=500, ge=1, le=100_000)
+    # A config import's archive is read and its YAML parsed in a child process killed after this long.
+    config_import_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # Tasks: the highest priority an org member may give (owners and admins may go to the maximum), the
+    # queued tasks an org may have at once, and the shortest interval at which a cron schedule may fire.
+    task_member_max_priority: int = Field(default=100, ge=-1000, le=1000)
+    max_queued_tasks_per_org: int = Field(default=10_000, ge=1)
+    schedule_min_interval_seconds: int = Field(default=60, ge=1)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -1,4 +1,4 @@
-"""Request dependencies, by name: a pooled connection (`conn`, `analytics_conn`) and the settings."""
+"""Request dependencies, by name: the database (`db`, `conn`, `analytics_conn`), the settings and the cache."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from psycopg import AsyncConnection
 from agentpress.cache import Cache
 from agentpress.config import Settings
 from agentpress.lifespan import resources
+from agentpress.web.connections import RequestDatabase
 
+Db = NamedDependency[RequestDatabase]
+"""A handler parameter `db: Db` takes a connection only around each block of SQL (`async with db.connection()`)."""
 Conn = NamedDependency[AsyncConnection[Any]]
-"""A handler parameter `conn: Conn` gets the request's connection from the main pool."""
+"""A handler parameter `conn: Conn` gets the request's connection from the main pool for the whole handler."""
 AnalyticsConn = NamedDependency[AsyncConnection[Any]]
 """A handler parameter `analytics_conn: AnalyticsConn` gets one from the analytics pool."""
 AppSettings = NamedDependency[Settings]
@@ -23,9 +26,13 @@ CacheDep = NamedDependency[Cache]
 """A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is unset)."""
 
 
-async def provide_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
+def provide_db(state: State) -> RequestDatabase:
+    return RequestDatabase(resources(state).pool)
+
+
+async def provide_connection(db: Db) -> AsyncIterator[AsyncConnection[Any]]:
     """A pooled autocommit connection for the request; atomic work opens `conn.transaction()`."""
-    async with resources(state).pool.connection() as conn:
+    async with db.connection() as conn:
         yield conn
 
 

@@ -11,10 +11,10 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from agentpress import oauth
-from agentpress.auth import provide_current_user
+from agentpress.auth import authenticate, bearer_token
 from agentpress.config import Settings
 from agentpress.dependencies import AppSettings, Conn
-from agentpress.errors import ApiError, FieldError, field_error, not_found
+from agentpress.errors import ApiError, FieldError, field_error, not_found, unauthorized
 from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
 from agentpress.repositories import oauth as oauth_repo
@@ -53,7 +53,10 @@ class OAuthController(Controller):
         # A token that is sent but no longer valid is refused rather than ignored: ignoring it would
         # turn the linking the client asked for into a sign-in, possibly as someone else.
         if "authorization" in request.headers:
-            link_user_id = (await provide_current_user(request, conn)).id
+            token = bearer_token(request)
+            if token is None:
+                raise unauthorized()
+            link_user_id = (await authenticate(conn, token)).id
         state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
         await oauth_repo.create_oauth_state(

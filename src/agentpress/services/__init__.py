@@ -1,0 +1,1 @@
+"""Work that spans requests and statements: rate limits, password hashing, isolated parsing."""
