@@ -424,3 +424,29 @@ def test_a_report_past_the_statement_timeout_is_503_and_the_pool_recovers(
         holder.rollback()
         # The same (only) analytics connection answers the next report.
         assert slow.get(f"{API}/usage", headers=bearer(admin["token"])).status_code == 200
+
+
+@pytest.mark.parametrize("report", ["usage", "agents", "tools"])
+@pytest.mark.parametrize("params", [{"from": "9999-12-31", "to": "9999-12-31"}, {"to": "9999-12-31"}])
+def test_a_day_past_the_last_reportable_one_is_422_naming_it(
+    client: TestClient[Litestar], admin: dict[str, Any], report: str, params: dict[str, str]
+) -> None:
+    # A day past 9998-12-31 was a 500: stepping past `to` overflows Python's dates.
+    response = client.get(f"{API}/{report}", params=params, headers=bearer(admin["token"]))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "to", "message": "must be on or before 9998-12-31"}]
+
+
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_the_first_and_last_reportable_days_make_reports(
+    client: TestClient[Litestar], admin: dict[str, Any], granularity: str
+) -> None:
+    headers = bearer(admin["token"])
+    last = client.get(
+        f"{API}/usage", params={"from": "9998-12-01", "to": "9998-12-31", "granularity": granularity}, headers=headers
+    )
+    assert last.status_code == 200, last.text
+    # Without `from`, a `to` in the first days of the calendar starts the report at 0001-01-01, not before it.
+    first = client.get(f"{API}/usage", params={"to": "0001-01-05", "granularity": granularity}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["from"] == "0001-01-01"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -19,6 +19,9 @@ from agentpress.models.analytics import GRANULARITIES, AgentsReport, ToolsReport
 
 T = TypeVar("T")
 DEFAULT_DAYS = 30
+# The last day a report may name: a report steps a day, a week or a month past its `to`, and Python's dates end
+# at 9999-12-31 (an OverflowError, which was a 500 for `to=9999-12-31`).
+LAST_DAY = date(9998, 12, 31)
 From = Annotated[date | None, QueryParameter(name="from", description="first day (UTC), default 29 days before `to`")]
 To = Annotated[date | None, QueryParameter(description="last day (UTC), included; default today")]
 
@@ -26,7 +29,11 @@ To = Annotated[date | None, QueryParameter(description="last day (UTC), included
 def report_range(from_day: date | None, to_day: date | None, max_days: int) -> tuple[date, date]:
     """The days [from, to] of a report, both included; 422 naming the parameter when they do not make a range."""
     to_day = to_day or datetime.now(UTC).date()
-    from_day = from_day or to_day - timedelta(days=DEFAULT_DAYS - 1)
+    if to_day > LAST_DAY:
+        raise field_error(422, "invalid_value", "to", f"must be on or before {LAST_DAY}")
+    if from_day is None:
+        # No earlier than the first of Python's dates (0001-01-01) for a `to` in its first 30 days.
+        from_day = date.fromordinal(max(1, to_day.toordinal() - (DEFAULT_DAYS - 1)))
     if from_day > to_day:
         raise field_error(422, "invalid_value", "from", f"must be on or before to ({to_day})")
     if (to_day - from_day).days + 1 > max_days:
