@@ -8,12 +8,13 @@ from litestar import Controller, Response, get, post
 from litestar.params import QueryParameter, RawBody
 
 from agentpress.auth import Org
-from agentpress.dependencies import AppSettings, Conn
-from agentpress.desktop.layout import ArchiveFormat, LayoutError, build_archive, parse_tree, read_archive
+from agentpress.dependencies import AppSettings, Conn, Db
+from agentpress.desktop.layout import ArchiveFormat, LayoutError, LimitError, build_archive
 from agentpress.desktop.sync import ImportSummary, export_org, import_tree
 from agentpress.errors import ApiError, FieldError, not_found
 from agentpress.repositories import orgs
 from agentpress.security import encryptor
+from agentpress.services.config_import import read_uploaded_tree
 
 Format = Annotated[
     ArchiveFormat, QueryParameter(name="format", description="zip (default), or tar: a gzip-compressed tar")
@@ -25,15 +26,21 @@ _MEDIA_TYPES: dict[ArchiveFormat, tuple[str, str]] = {
 }
 # How many problems the detail line spells out; `errors` has them all.
 _DETAIL_PROBLEMS = 5
+# The largest archive (compressed) an import takes: an exported layout is a few KiB, a desktop folder with
+# its session history a few MiB. What it expands to is limited apart (desktop.layout.MAX_ARCHIVE_BYTES).
+MAX_ARCHIVE_UPLOAD_BYTES = 16 << 20
 
 
 def layout_error(exc: LayoutError) -> ApiError:
-    """400 for files that are not the layout, 422 for files that name what does not exist; each error names its file."""
+    """400 for files that are not the layout, 422 for files that name what does not exist, 413 for an archive over
+    a limit; each error names its file."""
     problems = exc.problems
     detail = "; ".join(map(str, problems[:_DETAIL_PROBLEMS]))
     if len(problems) > _DETAIL_PROBLEMS:
         detail += f"; and {len(problems) - _DETAIL_PROBLEMS} more"
     status, code = (422, "invalid_reference") if exc.references else (400, "invalid_request")
+    if isinstance(exc, LimitError):
+        status, code = 413, "too_large"
     errors = [FieldError(field=problem.where, message=problem.message) for problem in problems]
     return ApiError(status, code, detail, errors)
 
@@ -67,25 +74,29 @@ class ConfigController(Controller):
         description="The body is the archive itself (zip, or tar optionally gzip-compressed), with the tree at its "
         "root or in its only folder. Answers the summary: what was (or, with dry_run, would be) created, updated "
         "or left unchanged. A tree that is not the layout is 400, one naming what does not exist 422; each error "
-        "names its file, line and field, and nothing is written.",
+        "names its file, line and field, and nothing is written. An archive over 16 MiB, one expanding past 32 MiB "
+        "or holding more than 1000 files of the layout, a file of it over 1 MiB, or one too slow to read is 413; "
+        "503 with Retry-After when too many imports are being read at once.",
         status_code=200,
+        request_max_body_size=MAX_ARCHIVE_UPLOAD_BYTES,
     )
     async def import_config(
-        self, conn: Conn, settings: AppSettings, org: Org, body: RawBody, dry_run: DryRun = False
+        self, db: Db, settings: AppSettings, org: Org, body: RawBody, dry_run: DryRun = False
     ) -> ImportSummary:
         org.require_manager()
         try:
-            files, skipped = read_archive(body)
-            tree = parse_tree(files, skipped)
-            return await import_tree(
-                conn,
-                org_id=org.org_id,
-                tree=tree,
-                encryptor=encryptor(settings),
-                # Never the server's environment: it is the operator's, not the org's (see desktop.sync).
-                environ=None,
-                actor=org.user.id,
-                dry_run=dry_run,
-            )
+            # Read and parsed in a child process, without a connection: only the SQL below takes one.
+            tree = await read_uploaded_tree(body, time_limit=settings.config_import_timeout_seconds)
+            async with db.connection() as conn:
+                return await import_tree(
+                    conn,
+                    org_id=org.org_id,
+                    tree=tree,
+                    encryptor=encryptor(settings),
+                    # Never the server's environment: it is the operator's, not the org's (see desktop.sync).
+                    environ=None,
+                    actor=org.user.id,
+                    dry_run=dry_run,
+                )
         except LayoutError as exc:
             raise layout_error(exc) from None

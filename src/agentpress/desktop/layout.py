@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import IO, Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,10 +39,15 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Channel settings are stored and exported as they are, into files meant for git: a key that names a
 # secret is refused, and the secret goes in an environment variable (bot_token_env: SLACK_BOT_TOKEN).
 SECRET_SETTING = re.compile(r"(^|_)(token|secret|password|passwd|api_key|apikey|private_key|credentials?)$", re.I)
-MAX_FILE_BYTES = 8 << 20
-# What an uploaded archive may hold: a 10 MiB request must not expand into gigabytes or a million files.
-MAX_ARCHIVE_BYTES = 64 << 20
+# A file of the layout: the longest field (a system prompt) is 200,000 characters, and the pure-Python
+# YAML parser takes about 2 s a MiB, so a larger file is a mistake or an attack, not a configuration.
+MAX_FILE_BYTES = 1 << 20
+# What an uploaded archive may hold: a small request must not expand into gigabytes or a million files.
+# The bytes counted are those decompressed, as read (a header's declared size may lie), zip and tar alike.
+MAX_ARCHIVE_BYTES = 32 << 20
 MAX_ARCHIVE_FILES = 20_000
+# Files of the layout (agents, providers, ...) in one archive: each is parsed and validated.
+MAX_LAYOUT_FILES = 1_000
 
 Files = dict[str, bytes]
 """A tree as relative POSIX paths (`agents/support/config.yaml`) and their contents."""
@@ -79,6 +84,15 @@ class LayoutError(Exception):
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
         self.references = references
+
+
+class LimitError(LayoutError):
+    """The archive is over one of its limits (a file's size, what it expands to, how many files it holds):
+    reading stopped there."""
+
+
+def over_limit(where: str, message: str) -> LimitError:
+    return LimitError([Problem(where, None, None, message)])
 
 
 # The files' schemas, in the desktop's field names. Strict: a YAML string is not a number, and a field
@@ -537,20 +551,32 @@ def read_directory(root: Path) -> tuple[Files, list[str]]:
     return files, skipped
 
 
-class _Capped(io.RawIOBase):
-    """A stream that fails once more than `limit` bytes have been read from it (a gzip bomb stops there)."""
+class _Budget:
+    """The decompressed bytes an archive may still yield, counted as they are read."""
 
-    def __init__(self, inner: io.BufferedIOBase, limit: int) -> None:
-        self._inner, self._left = inner, limit
+    def __init__(self, limit: int) -> None:
+        self.limit, self.left = limit, limit
+        self.where = "archive"
+        """The member being read, to name in the error (the archive itself between members)."""
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise over_limit(self.where, f"expands to more than {self.limit >> 20} MiB")
+
+
+class _Capped(io.RawIOBase):
+    """A stream that fails once its budget is spent (a gzip bomb stops there)."""
+
+    def __init__(self, inner: io.BufferedIOBase, budget: _Budget) -> None:
+        self._inner, self._budget = inner, budget
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         chunk = self._inner.read(len(buffer))
-        self._left -= len(chunk)
-        if self._left < 0:
-            raise LayoutError([Problem("archive", None, None, f"expands to more than {MAX_ARCHIVE_BYTES >> 20} MiB")])
+        self._budget.spend(len(chunk))
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
@@ -558,62 +584,76 @@ class _Capped(io.RawIOBase):
 Member = tuple[str, int, Callable[[], bytes]]
 
 
-def _zip_members(data: bytes) -> Iterator[Member]:
+def _zip_members(data: bytes, budget: _Budget) -> Iterator[Member]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in archive.infolist():
             if not info.is_dir():
-                yield info.filename, info.file_size, functools.partial(_read_zip_member, archive, info)
+                yield info.filename, info.file_size, functools.partial(_read_zip_member, archive, info, budget)
 
 
-def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> bytes:
+    # Only members of the layout are read (the others are skipped without decompressing them), at most one
+    # byte past the file limit, and what was read counts against the archive's budget as with a tar.
     with archive.open(info) as member:
-        return member.read(MAX_FILE_BYTES + 1)
+        content = member.read(min(MAX_FILE_BYTES, max(budget.left, 0)) + 1)
+    budget.where = info.filename
+    budget.spend(len(content))
+    return content
 
 
-def _tar_members(data: bytes) -> Iterator[Member]:
+def _tar_members(data: bytes, budget: _Budget) -> Iterator[Member]:
     raw: io.BufferedIOBase = io.BytesIO(data)
     if data[:2] == b"\x1f\x8b":
         raw = gzip.GzipFile(fileobj=raw)
-    # Streamed ("r|"): each member is read, if at all, before the next one is looked at.
-    with tarfile.open(fileobj=io.BufferedReader(_Capped(raw, MAX_ARCHIVE_BYTES)), mode="r|") as archive:
+    # Streamed ("r|"): each member is read, if at all, before the next one is looked at; every byte
+    # decompressed counts, the members skipped too (the stream has to pass through them).
+    with tarfile.open(fileobj=io.BufferedReader(_Capped(raw, budget)), mode="r|") as archive:
         for member in archive:
             if member.isfile():
                 extracted = archive.extractfile(member)
                 assert extracted is not None
-                yield member.name, member.size, functools.partial(extracted.read, MAX_FILE_BYTES + 1)
+                yield member.name, member.size, functools.partial(_read_tar_member, extracted, member.name, budget)
+
+
+def _read_tar_member(extracted: IO[bytes], name: str, budget: _Budget) -> bytes:
+    budget.where = name
+    try:
+        return extracted.read(MAX_FILE_BYTES + 1)
+    finally:
+        budget.where = "archive"
 
 
 def read_archive(data: bytes) -> tuple[Files, list[str]]:
     """The layout's files in a zip or tar (optionally gzip) archive of the tree, and the other entries.
 
-    The tree may be the archive's root or its only folder (`zip -r viben.zip .viben`).
+    The tree may be the archive's root or its only folder (`zip -r viben.zip .viben`). Over a limit
+    (MAX_FILE_BYTES, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_FILES, MAX_LAYOUT_FILES) it raises LimitError naming
+    the file, and reads nothing further.
     """
     if not data:
         raise LayoutError([Problem("archive", None, None, "is empty: send a zip or tar archive of the tree")])
-    members = _zip_members(data) if zipfile.is_zipfile(io.BytesIO(data)) else _tar_members(data)
+    budget = _Budget(MAX_ARCHIVE_BYTES)
+    members = _zip_members(data, budget) if zipfile.is_zipfile(io.BytesIO(data)) else _tar_members(data, budget)
     candidates: Files = {}
     names: list[list[str]] = []
-    problems: list[Problem] = []
     try:
         for count, (name, size, read) in enumerate(members):
             if count >= MAX_ARCHIVE_FILES:
-                raise LayoutError([Problem("archive", None, None, f"holds more than {MAX_ARCHIVE_FILES} files")])
+                raise over_limit("archive", f"holds more than {MAX_ARCHIVE_FILES} files")
             parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
             if not parts or ".." in parts or parts[0] == "__MACOSX" or parts[-1].startswith("."):
                 continue
             names.append(parts)
             # Read now (a streamed tar cannot come back), both as at the root and as under one folder.
             if classify("/".join(parts)) or classify("/".join(parts[1:])):
+                if len(candidates) >= MAX_LAYOUT_FILES:
+                    raise over_limit("archive", f"holds more than {MAX_LAYOUT_FILES} files of the layout")
                 # The size a header declares is checked first, what was read too: a header may lie.
-                content = b"" if size > MAX_FILE_BYTES else read()
-                if size > MAX_FILE_BYTES or len(content) > MAX_FILE_BYTES:
-                    problems.append(Problem("/".join(parts), None, None, f"is larger than {MAX_FILE_BYTES >> 20} MiB"))
-                    continue
+                if size > MAX_FILE_BYTES or len(content := read()) > MAX_FILE_BYTES:
+                    raise over_limit("/".join(parts), f"is larger than {MAX_FILE_BYTES >> 20} MiB")
                 candidates["/".join(parts)] = content
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError) as exc:
         raise LayoutError([Problem("archive", None, None, f"is not a readable zip or tar archive: {exc}")]) from None
-    if problems:
-        raise LayoutError(problems)
 
     firsts = {parts[0] for parts in names}
     strip = 1 if len(firsts) == 1 and not firsts & LAYOUT_ROOTS and all(len(parts) > 1 for parts in names) else 0
