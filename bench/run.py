@@ -21,7 +21,7 @@ import psycopg
 
 from bench.common import Server, Table, fresh_server
 
-SCENARIOS = ("layer", "orm", "pgbench", "http", "vector", "fulltext", "ingest")
+SCENARIOS = ("layer", "orm", "pgbench", "http", "vector", "fulltext", "ingest", "importlag")
 RESULTS_DIR = Path(__file__).parent / "results"
 README = Path(__file__).parents[1] / "README.md"
 # A full run rewrites what lies between these lines of the README with its tables.
