@@ -655,6 +655,15 @@ COMMENT ON COLUMN public.sessions.last_seen_at IS 'When the session last authent
 
 COMMENT ON COLUMN public.sessions.revoked_at IS 'Set by sign-out, revocation, a password reset or disabling the user; the token is refused from then on.';
 
+-- TABLE task_claim_turns
+
+CREATE TABLE public.task_claim_turns (
+    org_id uuid NOT NULL,
+    last_claimed_at timestamp with time zone NOT NULL
+);
+
+COMMENT ON TABLE public.task_claim_turns IS 'One row per org whose tasks a claim has taken, written by claim_tasks in the same statement: orgs without a row, then the least recently served, are served first. Losing the rows only resets the rotation.';
+
 -- TABLE tasks
 
 CREATE TABLE public.tasks (
@@ -1051,6 +1060,11 @@ ALTER TABLE ONLY public.sessions
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
 
+-- CONSTRAINT task_claim_turns task_claim_turns_pkey
+
+ALTER TABLE ONLY public.task_claim_turns
+    ADD CONSTRAINT task_claim_turns_pkey PRIMARY KEY (org_id);
+
 -- CONSTRAINT tasks tasks_pkey
 
 ALTER TABLE ONLY public.tasks
@@ -1296,13 +1310,13 @@ CREATE INDEX tasks_lease_expires_at_idx ON public.tasks USING btree (lease_expir
 
 CREATE INDEX tasks_org_id_finished_at_idx ON public.tasks USING btree (org_id, finished_at) WHERE (status = ANY (ARRAY['succeeded'::text, 'failed'::text]));
 
+-- INDEX tasks_org_id_queue_idx
+
+CREATE INDEX tasks_org_id_queue_idx ON public.tasks USING btree (org_id, priority DESC, run_after, queued_at) WHERE (status = 'queued'::text);
+
 -- INDEX tasks_org_id_queued_at_idx
 
 CREATE INDEX tasks_org_id_queued_at_idx ON public.tasks USING btree (org_id, queued_at DESC, id DESC);
-
--- INDEX tasks_queue_idx
-
-CREATE INDEX tasks_queue_idx ON public.tasks USING btree (priority DESC, run_after, queued_at) WHERE (status = 'queued'::text);
 
 -- INDEX tasks_schedule_id_queued_at_idx
 
@@ -1551,6 +1565,11 @@ ALTER TABLE ONLY public.schedules
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+-- FK CONSTRAINT task_claim_turns task_claim_turns_org_id_fkey
+
+ALTER TABLE ONLY public.task_claim_turns
+    ADD CONSTRAINT task_claim_turns_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT tasks tasks_agent_id_fkey
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from agentpress.cli import main
-from agentpress.scheduler import is_valid_cron, next_occurrence, step
+from agentpress.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, step
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -113,6 +113,37 @@ def test_cron_expressions_are_checked(expression: str, valid: bool) -> None:
     assert is_valid_cron(expression) is valid
 
 
+@pytest.mark.parametrize(
+    ("expression", "seconds", "too_often"),
+    [
+        ("* * * * *", 60, False),
+        ("* * * * *", 61, True),
+        ("*/5 * * * *", 300, False),
+        ("*/5 * * * *", 301, True),
+        ("55,0 * * * *", 300, False),
+        ("56,0 * * * *", 300, True),  # 23:56 to 00:00 the next hour
+        ("@hourly", 3600, False),
+        ("@hourly", 3601, True),
+        ("0,59 0,23 * * *", 120, True),  # 23:59 to 00:00 the next day
+        ("0,59 0,23 1 * *", 120, False),  # ... but the next day never fires
+        ("0 0 1,31 * *", 86_401, True),  # the 31st and the 1st follow each other
+        ("0 0 * * 1", 7 * 86_400, False),
+        ("0 0 * * 1", 7 * 86_400 + 1, True),
+        ("0 0 28 2 *", 365 * 86_400, False),
+        ("0 0 29 2 *", 1000 * 86_400, False),  # a leap day: every four years
+    ],
+)
+def test_the_shortest_interval_of_a_cron_expression(expression: str, seconds: int, too_often: bool) -> None:
+    assert fires_more_often_than(expression, seconds) is too_often
+
+
+def test_a_date_that_never_comes_has_no_next_occurrence() -> None:
+    for expression in ("0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"):
+        assert is_valid_cron(expression)
+        with pytest.raises(ValueError):
+            next_occurrence(expression, "UTC", utc(2026, 1, 5))
+
+
 # Steps against the database.
 
 
@@ -204,3 +235,43 @@ def test_the_scheduler_command_runs_one_step(
     assert "queued 1 task(s)" in capsys.readouterr().out
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+
+
+@pytest.mark.anyio
+async def test_the_scheduler_spaces_runs_by_the_minimum_interval(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        org_id, agent_id = make_agent(conn)
+        # Written before the limit, or in SQL: every minute.
+        schedule_id = add_cron_schedule(conn, org_id, agent_id, cron="* * * * *", next_run_at="-1 minute")
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        assert await step(conn, min_interval_seconds=600) == 1
+        assert await step(conn, min_interval_seconds=600) == 0
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT next_run_at >= last_run_at + interval '10 minutes',"
+            " next_run_at < last_run_at + interval '11 minutes' FROM schedules WHERE id = %s",
+            [schedule_id],
+        ).fetchone()
+    assert row == (True, True)
+
+
+@pytest.mark.anyio
+async def test_a_schedule_of_an_org_with_a_full_queue_drops_its_run_and_moves_on(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        org_id, agent_id = make_agent(conn)
+        conn.execute("INSERT INTO tasks (org_id, agent_id) VALUES (%s, %s)", [org_id, agent_id])
+        full = add_cron_schedule(conn, org_id, agent_id, cron="0 * * * *", next_run_at="-1 minute", name="full")
+        (other_org,) = conn.execute("INSERT INTO orgs (name, slug) VALUES ('B', 'b') RETURNING id").fetchone()  # type: ignore[misc]
+        (other_agent,) = conn.execute(  # type: ignore[misc]
+            "INSERT INTO agents (org_id, name) VALUES (%s, 'Bot') RETURNING id", [other_org]
+        ).fetchone()
+        add_cron_schedule(conn, other_org, other_agent, cron="0 * * * *", next_run_at="-1 minute", name="room")
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        assert await step(conn, max_queued=1) == 1
+    with psycopg.connect(database_url) as conn:
+        counts = conn.execute("SELECT org_id, count(*) FROM tasks GROUP BY org_id").fetchall()
+        assert sorted(counts) == sorted([(org_id, 1), (other_org, 1)])
+        (moved,) = conn.execute(  # type: ignore[misc]
+            "SELECT next_run_at > now() AND last_run_at IS NOT NULL FROM schedules WHERE id = %s", [full]
+        ).fetchone()
+    assert moved

@@ -241,3 +241,84 @@ def test_the_worker_command_runs_a_handler_by_name(
         assert cli.main(["worker", "--handler", spec, "--once"]) == 2
     with pytest.raises(ValueError, match="module:function"):
         load_handler("no_colon")
+
+
+def seed_flood(database_url: str) -> tuple[UUID, UUID, list[UUID]]:
+    """Org A: 5,000 due tasks at the highest priority, queued an hour ago; org C: two due tasks at priority 0,
+    queued half an hour ago. Returns A's and C's ids and C's tasks (org B comes with add_late_task)."""
+    with psycopg.connect(database_url) as conn:
+        flood, calm = (
+            row[0]
+            for row in conn.execute(
+                "INSERT INTO orgs (name, slug) VALUES ('Flood', 'flood'), ('Calm', 'calm') RETURNING id"
+            ).fetchall()
+        )
+        for org_id in (flood, calm):
+            conn.execute("INSERT INTO agents (org_id, name) VALUES (%s, 'agent')", [org_id])
+        conn.execute(
+            "INSERT INTO tasks (org_id, agent_id, priority, run_after, queued_at)"
+            " SELECT org_id, id, 1000, now() - interval '1 hour', now() - interval '1 hour' + n * interval '1 ms'"
+            " FROM agents, generate_series(1, 5000) AS n WHERE org_id = %s",
+            [flood],
+        )
+        calm_tasks = conn.execute(
+            "INSERT INTO tasks (org_id, agent_id, run_after, queued_at)"
+            " SELECT org_id, id, now() - interval '30 minutes', now() - interval '30 minutes'"
+            " FROM agents, generate_series(1, 2) WHERE org_id = %s RETURNING id",
+            [calm],
+        ).fetchall()
+    return flood, calm, [row[0] for row in calm_tasks]
+
+
+def add_late_task(database_url: str) -> UUID:
+    """One due task at the lowest priority for org B (created on first use), queued last."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO orgs (name, slug) VALUES ('Late', 'late') ON CONFLICT (slug) DO NOTHING")
+        conn.execute(
+            "INSERT INTO agents (org_id, name) SELECT id, 'agent' FROM orgs WHERE slug = 'late'"
+            " AND NOT EXISTS (SELECT FROM agents WHERE org_id = orgs.id)"
+        )
+        (task_id,) = conn.execute(  # type: ignore[misc]
+            "INSERT INTO tasks (org_id, agent_id, priority) SELECT org_id, id, -1000 FROM agents"
+            " WHERE org_id = (SELECT id FROM orgs WHERE slug = 'late') RETURNING id"
+        ).fetchone()
+    return task_id  # type: ignore[no-any-return]
+
+
+async def test_a_flooding_org_does_not_starve_another_orgs_task(pool: Pool, database_url: str) -> None:
+    flood, _, calm_tasks = seed_flood(database_url)
+    served: list[Task] = []
+
+    async def handler(task: Task) -> dict[str, Any]:
+        served.append(task)
+        return {}
+
+    # Three orgs with due tasks, so each one's due task is claimed within three claims (one a claim:
+    # concurrency 1), however many higher-priority and older tasks another org has queued; in later
+    # rounds too, when the flooding org has been served many times.
+    orgs_with_due_tasks = 3
+    for round_ in range(4):
+        late = add_late_task(database_url)
+        served.clear()
+        worker = Worker(pool=pool, worker_id=f"w{round_}", handler=handler, max_tasks=orgs_with_due_tasks)
+        assert await worker.run() == orgs_with_due_tasks
+        assert late in {task.id for task in served}, [task.org_id for task in served]
+        assert flood in {task.org_id for task in served}
+        if round_ < 2:
+            # C's two tasks come one a round, in their turn.
+            assert calm_tasks[round_] in {task.id for task in served}
+        else:
+            # C has no due task left: two orgs, and A takes the other turn.
+            assert [task.org_id for task in served].count(flood) == 2
+    # Within the flooding org the order stays priority, then age: its oldest tasks went first.
+    with psycopg.connect(database_url) as conn:
+        (oldest_first,) = conn.execute(  # type: ignore[misc]
+            "SELECT bool_and(status = 'succeeded') FROM"
+            " (SELECT status FROM tasks WHERE org_id = %s ORDER BY queued_at LIMIT 6) AS oldest",
+            [flood],
+        ).fetchone()
+        assert oldest_first
+        (queued,) = conn.execute(  # type: ignore[misc]
+            "SELECT count(*) FROM tasks WHERE org_id = %s AND status = 'queued'", [flood]
+        ).fetchone()
+        assert queued == 5000 - 6

@@ -97,8 +97,10 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: fire_schedule :scalar
 -- Turn a locked schedule into one queued task (its agent and input) and move it on: next_run_at
--- is the first occurrence after now (null, and disabled, for a fired once-schedule). Returns the
--- task's id.
+-- is the next occurrence the scheduler allows (null, and disabled, for a fired once-schedule).
+-- Returns the task's id; null when the org already has `max_queued` queued tasks
+-- (MAX_QUEUED_TASKS_PER_ORG): the occurrence is dropped, but the schedule moves on all the same.
+-- uses: tasks_org_id_queue_idx
 WITH fired AS (
     UPDATE schedules
     SET next_run_at = %(next_run_at)s, is_enabled = %(is_enabled)s, last_run_at = now()
@@ -108,6 +110,15 @@ WITH fired AS (
 INSERT INTO tasks (org_id, agent_id, schedule_id, input, status)
 SELECT org_id, agent_id, id, input, 'queued'
 FROM fired
+WHERE (
+    SELECT count(*)
+    FROM (
+        SELECT 1
+        FROM tasks
+        WHERE tasks.org_id = fired.org_id AND tasks.status = 'queued'
+        LIMIT %(max_queued)s
+    ) AS queued
+) < %(max_queued)s
 RETURNING id;
 
 -- name: disable_schedule :exec

@@ -39,13 +39,23 @@ FROM tasks
 WHERE id = %(task_id)s AND org_id = %(org_id)s;
 
 -- name: create_task :one
--- Queue a task; run_after null means now. An agent or thread of another org is refused by
--- tasks_agent_id_fkey / tasks_thread_id_fkey.
+-- Queue a task; run_after null means now. No row when the org already has `max_queued` queued
+-- tasks (MAX_QUEUED_TASKS_PER_ORG): the count stops there, so it costs at most that many index
+-- entries. Two creates racing past the check can exceed the cap by one each, never more. An agent
+-- or thread of another org is refused by tasks_agent_id_fkey / tasks_thread_id_fkey.
+-- uses: tasks_org_id_queue_idx
 INSERT INTO tasks (org_id, agent_id, thread_id, input, priority, max_attempts, run_after, created_by)
-VALUES (
-    %(org_id)s, %(agent_id)s, %(thread_id)s, %(input)s::jsonb, %(priority)s, %(max_attempts)s,
-    coalesce(%(run_after)s::timestamptz, now()), %(created_by)s
-)
+SELECT %(org_id)s::uuid, %(agent_id)s::uuid, %(thread_id)s::uuid, %(input)s::jsonb, %(priority)s::integer,
+       %(max_attempts)s::integer, coalesce(%(run_after)s::timestamptz, now()), %(created_by)s::uuid
+WHERE (
+    SELECT count(*)
+    FROM (
+        SELECT 1
+        FROM tasks
+        WHERE org_id = %(org_id)s::uuid AND status = 'queued'
+        LIMIT %(max_queued)s
+    ) AS queued
+) < %(max_queued)s
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
@@ -61,16 +71,52 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
 -- name: claim_tasks :many
--- Hand up to `limit` tasks to a worker, highest priority and oldest first: queued ones whose
--- run_after has passed, and running ones whose lease expired (their worker is gone). Each branch
--- locks its candidates with SKIP LOCKED through its own partial index, so concurrent claims never
--- wait on nor take the same task; the UPDATE marks the chosen ones running with a fresh lease.
+-- Hand up to `limit` tasks to a worker, fairly across orgs: first running ones whose lease expired
+-- (their worker is gone), then queued ones whose run_after has passed, org by org, the org served
+-- least recently first (never served, then the oldest last_claimed_at in task_claim_turns), and
+-- within an org its highest priority and oldest first. So one org's flood at the highest priority
+-- takes one turn in each round, and another org's due task is claimed within as many claims as
+-- there are orgs with due tasks; priority orders an org's own tasks only.
+-- One statement throughout: the orgs with queued tasks are found by a loose index scan of
+-- tasks_org_id_queue_idx (one probe per org: its cost grows with the orgs that have queued tasks,
+-- not with the tasks), sorted by their turn, and a nested loop in that order takes each org's best
+-- due tasks through the same index. Rows are locked with SKIP LOCKED as the loop reaches them, and
+-- the loop stops at `limit`: concurrent claims never wait on nor take the same task, and one whose
+-- first org's tasks are all taken moves on to the next org. The UPDATE marks the chosen ones
+-- running with a fresh lease, and the org's turn is recorded in the same statement (upserts in
+-- org_id order, so two claims never deadlock on them).
 -- org_id NULL claims in every org (the worker command); agent_ids NULL claims for every agent.
 -- A task whose lease expired on its last attempt is not run again but failed, in the same
 -- statement (a worker that dies on a task every time must not take the queue down with it).
--- uses: tasks_queue_idx, tasks_lease_expires_at_idx
--- never: Seq Scan
-WITH exhausted AS (
+-- uses: tasks_org_id_queue_idx, tasks_lease_expires_at_idx
+-- never: Seq Scan on tasks
+WITH RECURSIVE queued_orgs (org_id) AS (
+    (
+        SELECT org_id
+        FROM tasks
+        WHERE status = 'queued'
+          AND org_id >= coalesce(%(org_id)s::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+        ORDER BY org_id
+        LIMIT 1
+    )
+    UNION ALL
+    SELECT (
+        SELECT next.org_id
+        FROM tasks AS next
+        WHERE next.status = 'queued' AND next.org_id > queued_orgs.org_id
+        ORDER BY next.org_id
+        LIMIT 1
+    )
+    FROM queued_orgs
+    WHERE queued_orgs.org_id IS NOT NULL AND %(org_id)s::uuid IS NULL
+), turns AS (
+    SELECT queued_orgs.org_id
+    FROM queued_orgs
+    LEFT JOIN task_claim_turns AS turn ON turn.org_id = queued_orgs.org_id
+    WHERE queued_orgs.org_id IS NOT NULL
+      AND (%(org_id)s::uuid IS NULL OR queued_orgs.org_id = %(org_id)s::uuid)
+    ORDER BY turn.last_claimed_at NULLS FIRST, queued_orgs.org_id
+), exhausted AS (
     UPDATE tasks
     SET status = 'failed', error = 'the worker''s lease expired on the last attempt', lease_expires_at = NULL,
         finished_at = now()
@@ -85,17 +131,8 @@ WITH exhausted AS (
         FOR UPDATE SKIP LOCKED
     )
     RETURNING id
-), queued AS (
-    SELECT id, priority, run_after, queued_at
-    FROM tasks
-    WHERE status = 'queued' AND run_after <= now()
-      AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
-      AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
-    ORDER BY priority DESC, run_after, queued_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
 ), expired AS (
-    SELECT id, priority, run_after, queued_at
+    SELECT id
     FROM tasks
     WHERE status = 'running' AND lease_expires_at < now() AND attempt < max_attempts
       AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
@@ -103,22 +140,41 @@ WITH exhausted AS (
     ORDER BY lease_expires_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-)
-UPDATE tasks
-SET status = 'running',
-    claimed_by = %(worker_id)s,
-    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
-    attempt = attempt + 1,
-    started_at = coalesce(started_at, now())
-WHERE id IN (
-    SELECT id FROM (SELECT id, priority, run_after, queued_at FROM queued
-                    UNION ALL
-                    SELECT id, priority, run_after, queued_at FROM expired) AS candidates
-    ORDER BY priority DESC, run_after, queued_at
+), queued AS (
+    -- turns is read in its order (the outer side of the nested loop the lateral reference forces).
+    SELECT task.id
+    FROM turns
+    CROSS JOIN LATERAL (
+        SELECT id
+        FROM tasks
+        WHERE status = 'queued' AND org_id = turns.org_id AND run_after <= now()
+          AND (%(agent_ids)s::uuid[] IS NULL OR agent_id = ANY(%(agent_ids)s::uuid[]))
+        ORDER BY priority DESC, run_after, queued_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS task
     LIMIT %(limit)s
+), claimed AS (
+    UPDATE tasks
+    SET status = 'running',
+        claimed_by = %(worker_id)s,
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        attempt = attempt + 1,
+        started_at = coalesce(started_at, now())
+    WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM queued LIMIT %(limit)s)
+    RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+              priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+), served AS (
+    INSERT INTO task_claim_turns (org_id, last_claimed_at)
+    SELECT DISTINCT org_id, now()
+    FROM claimed
+    ORDER BY org_id
+    ON CONFLICT (org_id) DO UPDATE
+    SET last_claimed_at = greatest(task_claim_turns.last_claimed_at, excluded.last_claimed_at)
 )
-RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
-          priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
+       priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+FROM claimed;
 
 -- name: heartbeat_task :one
 -- Extend the lease of a task the worker holds: running, claimed by it, lease not yet expired. No

@@ -51,7 +51,9 @@ class Worker:
     """Claims up to `concurrency` tasks at a time and runs each in its own asyncio task.
 
     Stops claiming when `stop` is set, after `max_tasks` claims, or (with `once`) when nothing is
-    claimable; in every case it waits for the tasks it holds to finish before returning.
+    claimable; in every case it waits for the tasks it holds to finish before returning. The claim
+    serves orgs in turn (least recently served first, see claim_tasks in sql/queries/tasks.sql), so
+    one org's flood of high-priority tasks cannot starve another org's tasks on a shared worker.
     """
 
     pool: Pool

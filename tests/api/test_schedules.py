@@ -166,6 +166,11 @@ def test_schedules_are_listed_newest_first_in_pages(people: dict[str, Any]) -> N
         ({"cron": None}, "cron"),
         ({"timezone": None}, "timezone"),
         ({"run_at": "2030-01-01T00:00:00Z"}, "run_at"),
+        # Valid syntax for dates that never come: croniter finds no next one (this was a 500).
+        ({"cron": "0 0 31 2 *"}, "cron"),
+        ({"cron": "0 0 30 2 *"}, "cron"),
+        ({"cron": "0 0 31 4,6,9,11 *"}, "cron"),
+        ({"cron": "0 0 31 2 *", "is_enabled": False}, "cron"),
     ],
 )
 def test_a_cron_schedule_needs_a_valid_expression_and_time_zone(
@@ -342,3 +347,55 @@ def test_the_services_scheduler_loop_queues_due_schedules(make_settings: Callabl
             time.sleep(0.05)
         fired = client.get(path, headers=bearer(owner["token"])).json()
     assert (fired["next_run_at"], fired["last_run_at"] is not None) == (None, True)
+
+
+def test_a_date_that_never_comes_is_refused_when_changed_to(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    manager = headers(people, "manager")
+    created = create_schedule(people, cron_payload(people))
+    path = f"{SCHEDULES}/{created['id']}"
+    response = client.patch(path, json={"cron": "0 0 31 2 *"}, headers=manager)
+    assert_field_error(response, 422, "cron")
+    assert "never fires" in response.json()["detail"]
+    assert client.get(path, headers=manager).json() == created
+    # A leap day comes, every four years.
+    assert client.patch(path, json={"cron": "0 0 29 2 *"}, headers=manager).status_code == 200
+
+
+@pytest.mark.parametrize("run_at", ["9999-12-31T23:00:00-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_run_at_outside_the_calendar_in_utc_is_refused(people: dict[str, Any], run_at: str) -> None:
+    # PostgreSQL would store it, but reading it back fails: this was a 500.
+    client: TestClient[Litestar] = people["client"]
+    response = client.post(SCHEDULES, json=once_payload(people, run_at=run_at), headers=headers(people, "manager"))
+    assert response.status_code == 400, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["run_at"]
+
+
+def test_a_schedule_may_not_fire_more_often_than_the_minimum_interval(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(schedule_min_interval_seconds=300)
+    with TestClient(app=create_app(settings)) as client:
+        owner = bearer(register(client, "owner@example.com")["token"])
+        agent = client.post(f"{API}/agents", json={"name": "Bot"}, headers=owner).json()["id"]
+
+        def create(cron: str) -> Any:
+            payload = {"agent_id": agent, "name": cron, "kind": "cron", "cron": cron, "timezone": "Europe/Berlin"}
+            return client.post(SCHEDULES, json=payload, headers=owner)
+
+        for too_often in ("* * * * *", "*/4 * * * *", "0,59 * * * *", "2,58 * * * *", "* * * * * *"):
+            response = create(too_often)
+            assert response.status_code == 422, (too_often, response.text)
+            assert [error["field"] for error in response.json()["errors"]] == ["cron"]
+        assert "SCHEDULE_MIN_INTERVAL_SECONDS" in create("*/2 * * * *").json()["detail"]
+        # Two minutes in an hour five apart, the hour's last and the next one's first: fine.
+        for often_enough in ("*/5 * * * *", "0,5 * * * *", "57 * * * *", "@hourly"):
+            assert create(often_enough).status_code == 201, often_enough
+        # 23:58 and 00:01 the next day are three minutes apart: refused, unless the days never follow each other.
+        assert create("58,1 23,0 * * *").status_code == 422
+        assert create("58,1 23,0 1 * *").status_code == 201
+        # An existing schedule keeps its cron when other fields change.
+        created = create("*/5 * * * *").json()
+        path = f"{SCHEDULES}/{created['id']}"
+        assert client.patch(path, json={"cron": "*/3 * * * *"}, headers=owner).status_code == 422
+        assert client.patch(path, json={"name": "renamed"}, headers=owner).status_code == 200

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import headers, register
+from helpers import bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
+
+from agentpress.app import create_app
+from agentpress.config import Settings
 
 API = "/api/v1"
 TASKS = f"{API}/tasks"
@@ -354,3 +358,67 @@ def test_a_lease_that_expires_on_the_last_attempt_fails_the_task(people: dict[st
         "the worker's lease expired on the last attempt",
     )
     assert failed["finished_at"] is not None and failed["lease_expires_at"] is None
+
+
+def test_members_may_not_raise_priority_above_the_cap_but_managers_may(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    cap = Settings.model_fields["task_member_max_priority"].default
+    payload = {"agent_id": people["agent"], "priority": cap + 1}
+    response = client.post(TASKS, json=payload, headers=headers(people, "member"))
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["priority"]
+    assert "TASK_MEMBER_MAX_PRIORITY" in response.json()["detail"]
+    assert create_task(people, "member", priority=cap)["priority"] == cap
+    assert create_task(people, "member", priority=-1000)["priority"] == -1000
+    # Owners and admins go up to the model's maximum, and no further.
+    assert create_task(people, "manager", priority=1000)["priority"] == 1000
+    assert create_task(people, "admin", priority=1000)["priority"] == 1000
+    response = client.post(TASKS, json={**payload, "priority": 1001}, headers=headers(people, "manager"))
+    assert response.status_code == 400, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["priority"]
+
+
+def test_an_orgs_queued_tasks_are_capped(make_settings: Callable[..., Settings]) -> None:
+    with TestClient(app=create_app(make_settings(max_queued_tasks_per_org=2))) as client:
+        owner = register(client, "owner@example.com")
+        outsider = register(client, "outsider@example.com")
+        other_org = client.post(
+            f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=bearer(outsider["token"])
+        )
+        ours = client.post(f"{API}/agents", json={"name": "a"}, headers=bearer(owner["token"])).json()["id"]
+        theirs_headers = {**bearer(outsider["token"]), "X-Org-Id": other_org.json()["id"]}
+        theirs = client.post(f"{API}/agents", json={"name": "b"}, headers=theirs_headers).json()["id"]
+
+        def queue(agent_id: str, who: dict[str, str]) -> Any:
+            return client.post(TASKS, json={"agent_id": agent_id}, headers=who)
+
+        first, second = (queue(ours, bearer(owner["token"])) for _ in range(2))
+        assert (first.status_code, second.status_code) == (201, 201)
+        full = queue(ours, bearer(owner["token"]))
+        assert full.status_code == 409, full.text
+        assert full.json()["code"] == "queue_full"
+        assert [error["field"] for error in full.json()["errors"]] == ["max_queued_tasks_per_org"]
+        assert "MAX_QUEUED_TASKS_PER_ORG" in full.json()["detail"]
+        # Another org has a queue of its own.
+        assert queue(theirs, theirs_headers).status_code == 201
+        # Queued tasks count, running and finished ones do not: a claim and a cancellation make room.
+        claimed = client.post(CLAIM, json={"worker_id": "w1"}, headers=bearer(owner["token"])).json()
+        assert len(claimed) == 1
+        assert queue(ours, bearer(owner["token"])).status_code == 201
+        assert queue(ours, bearer(owner["token"])).status_code == 409
+        cancelled = client.post(f"{TASKS}/{second.json()['id']}/cancel", headers=bearer(owner["token"]))
+        assert cancelled.status_code == 200, cancelled.text
+        assert queue(ours, bearer(owner["token"])).status_code == 201
+        listed = client.get(TASKS, params={"status": "queued"}, headers=bearer(owner["token"])).json()
+        assert listed["total"] == 2
+
+
+@pytest.mark.parametrize("run_after", ["9999-12-31T23:00:00-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_run_after_outside_the_calendar_in_utc_is_refused(people: dict[str, Any], run_after: str) -> None:
+    # PostgreSQL would store it, but reading it back fails: this was a 500.
+    client: TestClient[Litestar] = people["client"]
+    response = client.post(
+        TASKS, json={"agent_id": people["agent"], "run_after": run_after}, headers=headers(people, "member")
+    )
+    assert response.status_code == 400, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["run_after"]

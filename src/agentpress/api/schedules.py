@@ -9,12 +9,12 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from agentpress.auth import Org
-from agentpress.dependencies import Conn
+from agentpress.dependencies import AppSettings, Conn
 from agentpress.errors import field_error, not_found
 from agentpress.models.schedules import Schedule, ScheduleCreate, ScheduleKind, ScheduleUpdate
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import schedules
-from agentpress.scheduler import is_valid_cron, next_occurrence, zone
+from agentpress.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, zone
 
 SCHEDULE_PATH = "/{schedule_id:uuid}"
 # Changing one of these moves next_run_at.
@@ -22,12 +22,18 @@ TIMING_FIELDS = ("kind", "run_at", "cron", "timezone", "is_enabled")
 
 
 def _next_run_at(
-    kind: ScheduleKind, run_at: datetime | None, cron: str | None, timezone: str | None, is_enabled: bool
+    kind: ScheduleKind,
+    run_at: datetime | None,
+    cron: str | None,
+    timezone: str | None,
+    is_enabled: bool,
+    min_interval_seconds: int,
 ) -> datetime | None:
     """Check that the kind has its fields (422 naming the field) and return the schedule's next run.
 
     once: run_at (in the past: it fires at the scheduler's next step); cron: the first occurrence
-    after now in its time zone; a disabled schedule has none.
+    after now in its time zone, which must exist and come at most once every min_interval_seconds;
+    a disabled schedule has none (but is checked all the same, so that enabling it cannot fail).
     """
     if kind == "once":
         if run_at is None:
@@ -55,7 +61,19 @@ def _next_run_at(
         raise field_error(
             422, "invalid_value", "timezone", "is not a known IANA time zone (such as Europe/Berlin)"
         ) from None
-    return next_occurrence(cron, timezone, datetime.now(UTC)) if is_enabled else None
+    if fires_more_often_than(cron, min_interval_seconds):
+        raise field_error(
+            422,
+            "invalid_value",
+            "cron",
+            f"fires more often than once every {min_interval_seconds} seconds (SCHEDULE_MIN_INTERVAL_SECONDS)",
+        )
+    try:
+        next_run_at = next_occurrence(cron, timezone, datetime.now(UTC))
+    except ValueError:
+        # A date that never comes (0 0 31 2 *: croniter finds no next one), or none before the year 10000.
+        raise field_error(422, "invalid_value", "cron", "never fires: no such date comes in the calendar") from None
+    return next_run_at if is_enabled else None
 
 
 class SchedulesController(Controller):
@@ -80,9 +98,13 @@ class SchedulesController(Controller):
         operation_id="create_schedule",
         summary="Create a schedule for one of the org's agents (owners and admins); next_run_at is computed",
     )
-    async def create_schedule(self, conn: Conn, org: Org, data: JSONBody[ScheduleCreate]) -> Schedule:
+    async def create_schedule(
+        self, conn: Conn, org: Org, settings: AppSettings, data: JSONBody[ScheduleCreate]
+    ) -> Schedule:
         org.require_manager()
-        next_run_at = _next_run_at(data.kind, data.run_at, data.cron, data.timezone, data.is_enabled)
+        next_run_at = _next_run_at(
+            data.kind, data.run_at, data.cron, data.timezone, data.is_enabled, settings.schedule_min_interval_seconds
+        )
         # An agent that is not the org's fails schedules_agent_id_fkey: 422 naming agent_id, through the error mapping.
         return await schedules.create_schedule(
             conn,
@@ -112,7 +134,7 @@ class SchedulesController(Controller):
         summary="Change some of a schedule's fields (owners and admins); a change of its timing recomputes next_run_at",
     )
     async def update_schedule(
-        self, conn: Conn, org: Org, schedule_id: FromPath[UUID], data: JSONBody[ScheduleUpdate]
+        self, conn: Conn, org: Org, settings: AppSettings, schedule_id: FromPath[UUID], data: JSONBody[ScheduleUpdate]
     ) -> Schedule:
         org.require_manager()
         changes = data.model_dump(exclude_unset=True)
@@ -126,7 +148,12 @@ class SchedulesController(Controller):
                 changes = {name: None for name in cleared} | changes
             # Only the fields the client sent: a field left out keeps its value.
             merged = schedule.model_copy(update=changes)
-            next_run_at = _next_run_at(merged.kind, merged.run_at, merged.cron, merged.timezone, merged.is_enabled)
+            # A cron kept as it was keeps working under a raised SCHEDULE_MIN_INTERVAL_SECONDS (the
+            # scheduler spaces its runs): only a new one is held to it.
+            min_interval = settings.schedule_min_interval_seconds if merged.cron != schedule.cron else 0
+            next_run_at = _next_run_at(
+                merged.kind, merged.run_at, merged.cron, merged.timezone, merged.is_enabled, min_interval
+            )
             if all(getattr(merged, name) == getattr(schedule, name) for name in TIMING_FIELDS):
                 # Nothing about its timing changed: an occurrence already due stays due.
                 next_run_at = schedule.next_run_at

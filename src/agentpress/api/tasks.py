@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import AsyncConnection
 
 from agentpress.auth import Org, OrgContext
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, not_found
+from agentpress.dependencies import AppSettings, Conn
+from agentpress.errors import ApiError, FieldError, field_error, not_found
 from agentpress.models.tasks import Task, TaskClaim, TaskComplete, TaskCreate, TaskFail, TaskHeartbeat, TaskStatus
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import tasks
@@ -55,11 +55,23 @@ class TasksController(Controller):
         )
         return Page(items=items, total=total, page=page, page_size=page_size)
 
-    @post("/", operation_id="create_task", summary="Queue a run of one of the org's agents (members)")
-    async def create_task(self, conn: Conn, org: Org, data: JSONBody[TaskCreate]) -> Task:
+    @post(
+        "/",
+        operation_id="create_task",
+        summary="Queue a run of one of the org's agents (members); a priority above TASK_MEMBER_MAX_PRIORITY "
+        "is for owners and admins (422), and an org with MAX_QUEUED_TASKS_PER_ORG queued tasks gets a 409",
+    )
+    async def create_task(self, conn: Conn, org: Org, settings: AppSettings, data: JSONBody[TaskCreate]) -> Task:
         org.require_writer()
+        cap = settings.task_member_max_priority
+        if data.priority > cap and not org.can_manage:
+            # Priority orders an org's own tasks (claims are fair across orgs): a member may not jump the
+            # queue of their colleagues past the cap, owners and admins may.
+            raise field_error(
+                422, "invalid_value", "priority", f"may be at most {cap} (TASK_MEMBER_MAX_PRIORITY) for members"
+            )
         # An agent or thread of another org fails tasks_agent_id_fkey / tasks_thread_id_fkey: 422 naming the field.
-        return await tasks.create_task(
+        task = await tasks.create_task(
             conn,
             org_id=org.org_id,
             agent_id=data.agent_id,
@@ -69,14 +81,26 @@ class TasksController(Controller):
             max_attempts=data.max_attempts,
             run_after=data.run_after,
             created_by=org.user.id,
+            max_queued=settings.max_queued_tasks_per_org,
         )
+        if task is None:
+            # 409, not 429: the queue is full until the org's tasks run or are cancelled, not until a time passes.
+            limit = settings.max_queued_tasks_per_org
+            raise ApiError(
+                409,
+                "queue_full",
+                f"the org already has {limit} queued tasks (MAX_QUEUED_TASKS_PER_ORG): wait for them to run "
+                "or cancel some",
+                [FieldError(field="max_queued_tasks_per_org", message=f"at most {limit} queued tasks per org")],
+            )
+        return task
 
     @post(
         "/claim",
         operation_id="claim_tasks",
         status_code=200,
-        summary="Workers (owners and admins): take up to `limit` due tasks, highest priority and oldest first, "
-        "including ones whose lease expired; each is running under the worker's lease",
+        summary="Workers (owners and admins): take up to `limit` due tasks, ones whose lease expired first, then "
+        "the highest priority and oldest; each is running under the worker's lease",
     )
     async def claim_tasks(self, conn: Conn, org: Org, data: JSONBody[TaskClaim]) -> list[Task]:
         org.require_manager()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from agentpress.models.tasks import in_calendar
+
 ScheduleKind = Literal["once", "cron"]
+RunAt = Annotated[AwareDatetime, AfterValidator(in_calendar)]
 
 
 class Schedule(BaseModel):
@@ -47,8 +50,13 @@ class ScheduleCreate(BaseModel):
     agent_id: UUID
     name: str = Field(min_length=1, max_length=200)
     kind: ScheduleKind
-    run_at: AwareDatetime | None = None
-    cron: str | None = Field(default=None, max_length=200, description="5 fields (minute hour day month weekday)")
+    run_at: RunAt | None = None
+    cron: str | None = Field(
+        default=None,
+        max_length=200,
+        description="5 fields (minute hour day month weekday); it may not fire more often than "
+        "SCHEDULE_MIN_INTERVAL_SECONDS",
+    )
     timezone: str | None = Field(default=None, max_length=100)
     input: dict[str, Any] = {}
     is_enabled: bool = True
@@ -63,7 +71,7 @@ class ScheduleUpdate(BaseModel):
     agent_id: UUID | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: ScheduleKind | None = None
-    run_at: AwareDatetime | None = None
+    run_at: RunAt | None = None
     cron: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=100)
     input: dict[str, Any] | None = None

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 DEFAULT_LEASE_SECONDS = 300
 MAX_LEASE_SECONDS = 86_400
 MAX_CLAIM = 100
+
+
+def in_calendar(value: datetime | None) -> datetime | None:
+    """Refuse a time that leaves years 1 to 9999 in UTC (0001-01-01T00:00+14:00, 9999-12-31T23:00-14:00).
+
+    PostgreSQL stores such a time, but reading it back fails (Python's dates end there): a 500 then.
+    """
+    if value is not None and value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError("datetime_range", "is outside the years 1 to 9999 in UTC") from None
+    return value
+
+
+CalendarDatetime = Annotated[datetime, AfterValidator(in_calendar)]
+"""A datetime that stays within Python's calendar in UTC."""
 
 WorkerId = Field(min_length=1, max_length=200, description="who is working: the lease is held in this name")
 LeaseSeconds = Field(
@@ -46,7 +64,7 @@ class TaskCreate(BaseModel):
     input: dict[str, Any] = {}
     priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
     max_attempts: int = Field(default=3, ge=1, le=100)
-    run_after: datetime | None = Field(default=None, description="not before this time; default now")
+    run_after: CalendarDatetime | None = Field(default=None, description="not before this time; default now")
     thread_id: UUID | None = None
 
 

@@ -108,11 +108,11 @@ async def lock_due_schedule(conn: AsyncConnection[Any]) -> DueSchedule | None:
 
 
 async def fire_schedule(
-    conn: AsyncConnection[Any], *, schedule_id: UUID, next_run_at: datetime | None, is_enabled: bool
-) -> UUID:
-    """Queue the locked schedule's task and move the schedule on; returns the task's id."""
-    task_id: UUID = await queries.schedules.fire_schedule.scalar(
-        conn, schedule_id=schedule_id, next_run_at=next_run_at, is_enabled=is_enabled
+    conn: AsyncConnection[Any], *, schedule_id: UUID, next_run_at: datetime | None, is_enabled: bool, max_queued: int
+) -> UUID | None:
+    """Queue the locked schedule's task and move the schedule on; the task's id, None when the org's queue is full."""
+    task_id: UUID | None = await queries.schedules.fire_schedule.scalar(
+        conn, schedule_id=schedule_id, next_run_at=next_run_at, is_enabled=is_enabled, max_queued=max_queued
     )
     return task_id
 

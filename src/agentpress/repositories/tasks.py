@@ -45,8 +45,10 @@ async def create_task(
     max_attempts: int,
     run_after: datetime | None,
     created_by: UUID | None,
-) -> Task:
-    task = await queries.tasks.create_task.one(
+    max_queued: int,
+) -> Task | None:
+    """The queued task; None when the org already has `max_queued` queued tasks."""
+    return await queries.tasks.create_task.one(
         conn,
         Task,
         org_id=org_id,
@@ -57,9 +59,8 @@ async def create_task(
         max_attempts=max_attempts,
         run_after=run_after,
         created_by=created_by,
+        max_queued=max_queued,
     )
-    assert task is not None  # INSERT ... RETURNING returns the row or raises
-    return task
 
 
 async def cancel_task(conn: AsyncConnection[Any], *, org_id: UUID, task_id: UUID) -> Task | None:
@@ -76,7 +77,8 @@ async def claim_tasks(
     limit: int,
     lease_seconds: int,
 ) -> list[Task]:
-    """Up to `limit` runnable tasks (queued and due, or with an expired lease), now running under the worker's lease."""
+    """Up to `limit` runnable tasks, now running under the worker's lease: first ones whose lease expired, then
+    queued and due ones org by org, the least recently served org first (so no org's flood starves another)."""
     return await queries.tasks.claim_tasks.many(
         conn,
         Task,
