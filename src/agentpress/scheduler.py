@@ -91,7 +91,10 @@ def fires_more_often_than(expression: str, seconds: int) -> bool:
     while day.year < start.year + DAY_WALK_YEARS:
         # The next firing day: the first occurrence after the end of the last one found.
         found.set_current(datetime(day.year, day.month, day.day, 23, 59), force=True)
-        day = found.get_next(datetime)
+        try:
+            day = found.get_next(datetime)
+        except ValueError:  # no further firing day within croniter's reach
+            return False
         if previous is not None and (day.date() - previous.date()).days < days_below:
             return True
         previous = day

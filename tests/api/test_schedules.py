@@ -171,6 +171,7 @@ def test_schedules_are_listed_newest_first_in_pages(people: dict[str, Any]) -> N
         ({"cron": "0 0 30 2 *"}, "cron"),
         ({"cron": "0 0 31 4,6,9,11 *"}, "cron"),
         ({"cron": "0 0 31 2 *", "is_enabled": False}, "cron"),
+        ({"cron": "0 0 1 1 7#5"}, "cron"),  # a fifth Sunday in the first week of January
     ],
 )
 def test_a_cron_schedule_needs_a_valid_expression_and_time_zone(

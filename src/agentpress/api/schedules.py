@@ -61,6 +61,11 @@ def _next_run_at(
         raise field_error(
             422, "invalid_value", "timezone", "is not a known IANA time zone (such as Europe/Berlin)"
         ) from None
+    try:
+        next_run_at = next_occurrence(cron, timezone, datetime.now(UTC))
+    except ValueError:
+        # A date that never comes (0 0 31 2 *: croniter finds no next one), or none before the year 10000.
+        raise field_error(422, "invalid_value", "cron", "never fires: no such date comes in the calendar") from None
     if fires_more_often_than(cron, min_interval_seconds):
         raise field_error(
             422,
@@ -68,11 +73,6 @@ def _next_run_at(
             "cron",
             f"fires more often than once every {min_interval_seconds} seconds (SCHEDULE_MIN_INTERVAL_SECONDS)",
         )
-    try:
-        next_run_at = next_occurrence(cron, timezone, datetime.now(UTC))
-    except ValueError:
-        # A date that never comes (0 0 31 2 *: croniter finds no next one), or none before the year 10000.
-        raise field_error(422, "invalid_value", "cron", "never fires: no such date comes in the calendar") from None
     return next_run_at if is_enabled else None
 
 
