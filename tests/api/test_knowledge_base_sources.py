@@ -345,3 +345,37 @@ def test_crawl_interval_is_seconds_and_null_clears_it(people: dict[str, Any]) ->
     path = f"{KBS}/{people['kb']}/web-urls/{created['id']}"
     cleared = client.patch(path, json={"crawl_interval": None}, headers=headers(people, "admin"))
     assert (cleared.status_code, cleared.json()["crawl_interval"]) == (200, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("next_crawl_at", "0001-01-01T00:00:00+05:00"),
+        ("next_crawl_at", "9999-12-31T23:59:59-05:00"),
+        ("last_crawled_at", "0001-01-01T00:00:00"),
+        ("last_crawled_at", "9999-12-31T12:00:00Z"),
+    ],
+)
+def test_a_crawl_time_near_the_ends_of_the_calendar_is_400_and_the_list_stays_readable(
+    people: dict[str, Any], field: str, value: str
+) -> None:
+    # PostgreSQL stored such a time (year 0 or 10000 in UTC) and Python could not read it back: the row was
+    # created, and its list, the create and every later read of it answered 422 "invalid value".
+    client: TestClient[Litestar] = people["client"]
+    base = f"{KBS}/{people['kb']}/web-urls"
+    created = create(people, "web-urls", {"url": "https://example.com"})
+    message = "must be from 0002-01-01 to 9998-12-31 (UTC)"
+    for method, path in [("POST", base), ("PATCH", f"{base}/{created['id']}")]:
+        payload = {"url": "https://example.com/other", field: value}
+        response = client.request(method, path, json=payload, headers=headers(people, "admin"))
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"] == [{"field": field, "message": message}]
+    listed = client.get(base, headers=headers(people, "admin"))
+    assert listed.status_code == 200, listed.text
+    assert [item["id"] for item in listed.json()["items"]] == [created["id"]]
+
+
+def test_crawl_times_inside_the_calendar_are_kept(people: dict[str, Any]) -> None:
+    times = {"last_crawled_at": "0002-01-01T00:00:00Z", "next_crawl_at": "9998-12-31T12:00:00+00:00"}
+    created = create(people, "web-urls", {"url": "https://example.com", **times})
+    assert (created["last_crawled_at"], created["next_crawl_at"]) == ("0002-01-01T00:00:00Z", "9998-12-31T12:00:00Z")

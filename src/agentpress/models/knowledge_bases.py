@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 SourceStatus = Literal["pending", "processing", "ready", "failed"]
 # The tables' checks knowledge_base_files_checksum_sha256_check and knowledge_base_web_urls_url_check.
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 URL_PATTERN = r"^https?://"
+
+
+# The instants a crawl time may be: PostgreSQL stores times Python cannot read back (0001-01-01T00:00:00+05:00 is
+# in year 0 in UTC), and such a row made every later read of its list fail. A day inside Python's years 1-9999
+# either way also covers a naive time, which PostgreSQL reads in its session's time zone.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
+def _in_range(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=UTC)) <= LATEST:
+        raise PydanticCustomError("out_of_range", "must be from 0002-01-01 to 9998-12-31 (UTC)")
+    return value
+
+
+CrawlTime = Annotated[datetime | None, AfterValidator(_in_range)]
 
 
 def _not_null(value: Any) -> Any:
@@ -150,8 +166,8 @@ class KnowledgeBaseWebUrlCreate(BaseModel):
     url: str = Field(max_length=4096, pattern=URL_PATTERN)
     crawl_depth: int = Field(default=0, ge=0, le=10)
     crawl_interval: int | None = Field(default=None, gt=0, le=10 * 365 * 86_400, description="seconds between crawls")
-    last_crawled_at: datetime | None = None
-    next_crawl_at: datetime | None = None
+    last_crawled_at: CrawlTime = None
+    next_crawl_at: CrawlTime = None
 
 
 class KnowledgeBaseWebUrlUpdate(BaseModel):
@@ -160,7 +176,7 @@ class KnowledgeBaseWebUrlUpdate(BaseModel):
     url: str | None = Field(default=None, max_length=4096, pattern=URL_PATTERN)
     crawl_depth: int | None = Field(default=None, ge=0, le=10)
     crawl_interval: int | None = Field(default=None, gt=0, le=10 * 365 * 86_400, description="seconds between crawls")
-    last_crawled_at: datetime | None = None
-    next_crawl_at: datetime | None = None
+    last_crawled_at: CrawlTime = None
+    next_crawl_at: CrawlTime = None
 
     check_not_null = field_validator("url", "crawl_depth")(_not_null)
