@@ -17,7 +17,10 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+# The last page whose offset, (page - 1) * page_size, fits PostgreSQL's bigint (past it: "bigint out of range").
+MAX_PAGE = (2**63 - 1) // MAX_PAGE_SIZE
+
+PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page; omit for the first")]
 

@@ -8,6 +8,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from agentpress.pagination import MAX_PAGE, MAX_PAGE_SIZE
+
 
 @pytest.fixture
 def api(widgets_client: Callable[..., TestClient[Litestar]]) -> Iterator[TestClient[Litestar]]:
@@ -44,6 +46,9 @@ def test_keyset_pages_follow_next_cursor_to_the_end(api: TestClient[Litestar]) -
     ("path", "params", "field"),
     [
         ("/test/widgets/page", {"page": 0}, "page"),
+        # An offset past PostgreSQL's bigint was a DataError naming no parameter.
+        ("/test/widgets/page", {"page": MAX_PAGE + 1}, "page"),
+        ("/test/widgets/page", {"page": 10**30}, "page"),
         ("/test/widgets/page", {"page_size": 101}, "page_size"),
         ("/test/widgets/page", {"page_size": "many"}, "page_size"),
         ("/test/widgets/keyset", {"cursor": "not-a-cursor"}, "cursor"),
@@ -56,3 +61,9 @@ def test_bad_paging_input_is_400_naming_the_parameter(
     response = api.get(path, params=params)
     assert response.status_code == 400, response.text
     assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+def test_the_last_page_number_is_an_empty_page(api: TestClient[Litestar]) -> None:
+    response = api.get("/test/widgets/page", params={"page": MAX_PAGE, "page_size": MAX_PAGE_SIZE})
+    assert response.status_code == 200, response.text
+    assert (response.json()["items"], response.json()["total"]) == ([], 5)
