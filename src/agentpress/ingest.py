@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from functools import lru_cache
+from typing import IO, Annotated
 from uuid import UUID
 
+import msgspec
 import psycopg
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector_async
 from pydantic import ValidationError
 
-from agentpress.models.embeddings import ChunkIn, ChunkRow, SourceKind
+from agentpress.config import Settings
+from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, Chunk, ChunkBody, ChunkIn, ChunkRow, SourceKind
 from agentpress.repositories import embeddings
 
-EMBEDDING_DIMENSIONS = 3072
 # The largest finite half-precision value: anything beyond would be stored as infinity.
 HALF_MAX = 65504.0
+# A chunk's share of a PUT .../chunks body: its embedding at full precision (3072 values of up to 24
+# characters, the longest repr of a double, each with a comma: 75 KiB) and 21 KiB for its content and
+# metadata (a chunk the embedder makes holds at most 2,000 characters).
+MAX_CHUNK_JSON_BYTES = 96 * 1024
 # The API's path segments and the embeddings table's names for the four kinds; the CLI takes either.
 SOURCE_KIND_NAMES: dict[str, SourceKind] = {
     "files": "file",
@@ -52,7 +59,7 @@ class LineError(ValueError):
         self.line = line
 
 
-def check_chunk(chunk: ChunkIn, *, where: str) -> ChunkRow:
+def check_chunk(chunk: Chunk, *, where: str) -> ChunkRow:
     """The chunk as a row to copy, or ChunkError naming `where.<field>` (where: `chunks[4]`)."""
     if chunk.chunk_index < 0:
         raise ChunkError(f"{where}.chunk_index", f"is {chunk.chunk_index}; it must be 0 or more")
@@ -76,7 +83,7 @@ def check_chunk(chunk: ChunkIn, *, where: str) -> ChunkRow:
     )
 
 
-def check_chunks(chunks: Sequence[ChunkIn]) -> list[ChunkRow]:
+def check_chunks(chunks: Sequence[Chunk]) -> list[ChunkRow]:
     """Every chunk as a row to copy; the first broken rule raises ChunkError naming `chunks[i].<field>`."""
     rows: list[ChunkRow] = []
     seen: dict[int, int] = {}
@@ -89,10 +96,77 @@ def check_chunks(chunks: Sequence[ChunkIn]) -> list[ChunkRow]:
     return rows
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a JSON body as Python's json does: NaN, Infinity and 1e999 (infinity) decode, so that
-    check_chunk can name the chunk that holds them instead of the whole body failing to parse."""
-    return json.loads(body)
+def max_chunks_body_bytes(max_chunks: int) -> int:
+    """The body limit a PUT .../chunks of max_chunks chunks needs: each chunk's share, and 1 KiB for the rest."""
+    return max_chunks * MAX_CHUNK_JSON_BYTES + 1024
+
+
+# PUT .../chunks's body limit. Litestar fixes it when the routes are declared, before any settings are read,
+# so it follows MAX_CHUNKS_PER_REQUEST's default (500 chunks: 47 MiB); the lifespan warns when the setting
+# asks for more chunks than that fits.
+CHUNKS_BODY_LIMIT = max_chunks_body_bytes(Settings.model_fields["max_chunks_per_request"].default)
+
+
+class MalformedBody(ValueError):
+    """A chunk body that is not JSON at all (a 400, where a chunk breaking a rule is a ChunkError, a 422)."""
+
+
+# msgspec's words: `Expected `int`, got `str` - at `$.chunks[0].chunk_index``.
+_MSGSPEC_ERROR = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+
+
+@lru_cache(maxsize=8)
+def _body_type(max_chunks: int) -> type[msgspec.Struct]:
+    # The cap is a setting, so the type is made for it (once per value): msgspec checks it as it decodes.
+    chunks = Annotated[list[ChunkBody], msgspec.Meta(max_length=max_chunks)]
+    return msgspec.defstruct("ChunksBody", [("chunks", chunks)])
+
+
+def _chunk_error(exc: msgspec.ValidationError, max_chunks: int) -> ChunkError:
+    match = _MSGSPEC_ERROR.match(str(exc))
+    message, path = (match.group("message"), match.group("path") or "") if match else (str(exc), "")
+    missing = _MISSING_FIELD.match(message)
+    if missing:
+        return ChunkError(f"{path}.{missing.group('name')}".lstrip("."), "is required")
+    if path == "chunks" and message.startswith("Expected `array` of length <="):
+        return ChunkError(
+            "chunks",
+            f"has more than {max_chunks} chunks; send at most {max_chunks} in one request "
+            "(load larger sources with `agentpress kb ingest`)",
+        )
+    if path.endswith(".embedding") and message.startswith("Expected `array` of length <="):
+        return ChunkError(path, f"has more than {EMBEDDING_DIMENSIONS} values, not {EMBEDDING_DIMENSIONS}")
+    return ChunkError(path or "body", message[:1].lower() + message[1:])
+
+
+def parse_chunks_body(body: bytes, *, max_chunks: int) -> list[ChunkRow]:
+    """A PUT .../chunks body as rows to copy: MalformedBody when it is not JSON, else ChunkError naming the
+    field (`chunks[4].embedding`, `chunks` past max_chunks). CPU-bound: callers run it off the event loop."""
+    body_type = _body_type(max_chunks)
+    try:
+        data = msgspec.json.decode(body, type=body_type)
+    except msgspec.ValidationError as exc:
+        if not str(exc).startswith("Number out of range"):
+            raise _chunk_error(exc, max_chunks) from None
+        data = _decode_leniently(body, body_type, max_chunks)
+    except msgspec.DecodeError:
+        data = _decode_leniently(body, body_type, max_chunks)
+    chunks: list[ChunkBody] = data.chunks  # type: ignore[attr-defined]
+    return check_chunks(chunks)
+
+
+def _decode_leniently(body: bytes, body_type: type[msgspec.Struct], max_chunks: int) -> msgspec.Struct:
+    """Decode as Python's json does, only when msgspec refused: NaN, Infinity and 1e999 (infinity) decode,
+    so that check_chunk can name the chunk that holds them instead of the whole body failing to parse."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBody(f"malformed body: {exc}") from None
+    try:
+        return msgspec.convert(value, type=body_type)
+    except msgspec.ValidationError as exc:
+        raise _chunk_error(exc, max_chunks) from None
 
 
 class ChunkLine(ChunkIn):

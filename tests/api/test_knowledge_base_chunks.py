@@ -15,9 +15,10 @@ from litestar import Litestar, Router
 from litestar.testing import TestClient
 from psycopg import sql
 
-from agentpress.api.knowledge_base_chunks import KnowledgeBaseChunksController
+from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES, KnowledgeBaseChunksController
 from agentpress.app import api_v1, create_app
 from agentpress.config import Settings
+from agentpress.ingest import MAX_CHUNK_JSON_BYTES, max_chunks_body_bytes
 
 API = "/api/v1"
 KB = f"{API}/knowledge-bases"
@@ -26,11 +27,14 @@ DIMENSIONS = 3072
 KINDS = {"files": "file_id", "freeform-texts": "freeform_text_id", "tables": "table_id", "web-urls": "web_url_id"}
 
 
+def _registered() -> bool:
+    return any(route.path.endswith("/files/{source_id:uuid}/chunks") for route in api_v1.routes)
+
+
 @pytest.fixture
 def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
     """The service, plus the chunks controller under /api/v1 until api_v1 registers it."""
-    registered = any(route.path.endswith("/files/{source_id:uuid}/chunks") for route in api_v1.routes)
-    extra = [] if registered else [Router(path=API, route_handlers=[KnowledgeBaseChunksController])]
+    extra = [] if _registered() else [Router(path=API, route_handlers=[KnowledgeBaseChunksController])]
     with TestClient(app=create_app(make_settings(), route_handlers=extra)) as test_client:
         yield test_client
 
@@ -213,7 +217,7 @@ def _set_value(position: int, index: int, value: float) -> Callable[[list[dict[s
     ("body", "field", "message"),
     [
         (with_change(_set(2, "embedding", [0.5] * 1536)), "chunks[2].embedding", "has 1536 values, not 3072"),
-        (with_change(_set(1, "embedding", [0.5] * 3073)), "chunks[1].embedding", "has 3073 values, not 3072"),
+        (with_change(_set(1, "embedding", [0.5] * 3073)), "chunks[1].embedding", "has more than 3072 values, not 3072"),
         (
             with_change(_set_value(1, 17, float("nan"))),
             "chunks[1].embedding",
@@ -292,7 +296,15 @@ def test_a_body_of_the_wrong_shape_is_422_naming_the_field(people: dict[str, Any
     del batch[1]["content"]
     response = client.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": batch}, headers=manager(people))
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["field"] == "chunks.1.content"
+    assert response.json()["errors"] == [{"field": "chunks[1].content", "message": "is required"}]
+    wrong_type = chunks(1)
+    wrong_type[0]["chunk_index"] = "first"
+    response = client.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": wrong_type}, headers=manager(people))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "chunks[0].chunk_index", "message": "expected `int`, got `str`"}]
+    not_an_object = client.put(url(kb["kb_id"], kb["file_id"]), json=[1, 2], headers=manager(people))
+    assert not_an_object.status_code == 422, not_an_object.text
+    assert not_an_object.json()["errors"][0]["field"] == "body"
     malformed = client.put(
         url(kb["kb_id"], kb["file_id"]), content="{", headers={**manager(people), "Content-Type": "application/json"}
     )
@@ -391,7 +403,14 @@ def test_a_concurrent_reader_sees_the_old_set_or_the_new_one_never_a_mix(
     assert set(seen) <= {(3, (0,)), (5, (1,))}, sorted(set(seen))
 
 
-def test_a_large_batch_goes_through_binary_copy(
+def full_precision_embedding() -> list[float]:
+    """3072 values whose shortest repr is 24 characters, the longest a double takes: the body limit's worst case."""
+    value = -1.2345678901234567e-100
+    assert len(repr(value)) == 24
+    return [value] * DIMENSIONS
+
+
+def test_a_full_request_at_full_precision_fits_the_body_limit_and_goes_through_binary_copy(
     people: dict[str, Any], kb: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client: TestClient[Litestar] = people["client"]
@@ -403,10 +422,16 @@ def test_a_large_batch_goes_through_binary_copy(
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.AsyncCursor, "copy", spy)
-    count = 2000
-    # About 25 MB of JSON: above Litestar's default 10 MB body limit, which the route raises.
-    body = json.dumps({"chunks": chunks(count)}).encode()
-    assert len(body) > 10_000_000
+    count = Settings.model_fields["max_chunks_per_request"].default
+    # As many chunks as a request may hold, each a chunk of the embedder's largest (2,000 characters) with
+    # every value at its longest, written by Python's json (", " between values): the most a client needs.
+    batch = [
+        {"chunk_index": i, "content": "x" * 2000, "embedding": full_precision_embedding(), "metadata": {"page": i}}
+        for i in range(count)
+    ]
+    body = json.dumps({"chunks": batch}).encode()
+    assert len(body) > 10_000_000  # above Litestar's default limit, which the route raises
+    assert len(body) <= MAX_BODY_BYTES
     started = time.monotonic()
     response = client.put(
         url(kb["kb_id"], kb["file_id"]), content=body, headers={**manager(people), "Content-Type": "application/json"}
@@ -424,3 +449,39 @@ def test_a_large_batch_goes_through_binary_copy(
         ).fetchone()
     assert row == (count, count, count - 1, True)
     print(f"\n{count} chunks ({len(body) / 1e6:.1f} MB of JSON) in {elapsed:.2f} s: {count / elapsed:.0f} chunks/s")
+
+
+def test_an_embedding_of_100000_values_is_422_naming_it(people: dict[str, Any], kb: dict[str, str]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    batch = chunks(2)
+    batch[1]["embedding"] = [0.5] * 100_000
+    response = client.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": batch}, headers=manager(people))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "chunks[1].embedding", "message": "has more than 3072 values, not 3072"}
+    ]
+    assert stored(people["database_url"], kb["file_id"]) == []
+
+
+def test_more_chunks_than_max_chunks_per_request_is_422_naming_chunks(
+    people: dict[str, Any], kb: dict[str, str], make_settings: Callable[..., Settings]
+) -> None:
+    extra = [] if _registered() else [Router(path=API, route_handlers=[KnowledgeBaseChunksController])]
+    with TestClient(app=create_app(make_settings(max_chunks_per_request=3), route_handlers=extra)) as capped:
+        response = capped.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": chunks(4)}, headers=manager(people))
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert error["field"] == "chunks"
+        assert error["message"].startswith("has more than 3 chunks; send at most 3 in one request")
+        assert "agentpress kb ingest" in error["message"]
+        assert stored(people["database_url"], kb["file_id"]) == []
+        at_the_cap = capped.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": chunks(3)}, headers=manager(people))
+        assert at_the_cap.status_code == 200, at_the_cap.text
+
+
+def test_the_body_limit_is_what_the_chunk_cap_needs() -> None:
+    default_cap = Settings.model_fields["max_chunks_per_request"].default
+    assert MAX_BODY_BYTES == max_chunks_body_bytes(default_cap) < 64 * 1024 * 1024
+    # A chunk's share holds its embedding at full precision with room to spare for content and metadata.
+    one = json.dumps({"chunk_index": 0, "content": "x" * 2000, "embedding": full_precision_embedding(), "metadata": {}})
+    assert len(one) + 2 <= MAX_CHUNK_JSON_BYTES

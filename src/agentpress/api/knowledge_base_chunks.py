@@ -2,57 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 from uuid import UUID
 
-import msgspec
-from litestar import Controller, Request, put
-from litestar.params import FromPath
-from pydantic import ValidationError
+import anyio
+from litestar import Controller, put
+from litestar.params import FromPath, RawBody
 
 from agentpress.auth import Org
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, FieldError, field_error, not_found
-from agentpress.ingest import ChunkError, check_chunks, parse_json
-from agentpress.models.embeddings import ChunksReplace, ChunksReplaced, SourceKind
+from agentpress.config import Settings
+from agentpress.dependencies import AppSettings, Db
+from agentpress.errors import ApiError, field_error, not_found
+from agentpress.ingest import CHUNKS_BODY_LIMIT, ChunkError, MalformedBody, parse_chunks_body
+from agentpress.models.embeddings import ChunksReplaced, SourceKind
 from agentpress.repositories import embeddings
 
-# A chunk of 3072 floats is 25-60 kB of JSON, so Litestar's default limit (10 MB) would cap a request at
-# a few hundred chunks; a source's whole set must fit in one request to be replaced atomically.
-MAX_BODY_BYTES = 256 * 1024 * 1024
+MAX_BODY_BYTES = CHUNKS_BODY_LIMIT
 SUMMARY = "Replace the {what}'s chunks (owners and admins): all or nothing, then the source is ready"
+DESCRIPTION = (
+    'The body is `{"chunks": [{"chunk_index": 0, "content": "...", "embedding": [3072 floats], "metadata": {}}]}`: '
+    "at most MAX_CHUNKS_PER_REQUEST chunks (default 500; 422 naming `chunks` past it) in at most "
+    f"{MAX_BODY_BYTES / 2**20:.0f} MiB (413 past it). Larger sources load with `agentpress kb ingest`."
+)
 
 
 async def _replace(
-    request: Request[Any, Any, Any], conn: Conn, org: Org, kind: SourceKind, kb_id: UUID, source_id: UUID
+    db: Db, org: Org, settings: Settings, body: bytes, kind: SourceKind, kb_id: UUID, source_id: UUID
 ) -> ChunksReplaced:
     org.require_manager()
-    body = await request.body()
-    # Litestar's decoder rejects NaN and out-of-range numbers as a malformed body; those must be a 422
-    # naming the chunk. msgspec first for speed, the standard library only when it refuses.
+    # Litestar read the body before it resolved any dependency, and no connection is held while it is
+    # parsed: a body of hundreds of chunks takes a CPU while it turns into floats, so a thread does it.
+    parse = partial(parse_chunks_body, body, max_chunks=settings.max_chunks_per_request)
     try:
-        value = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        try:
-            value = parse_json(body)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_request", f"malformed body: {exc}") from None
-    try:
-        data = ChunksReplace.model_validate(value)
-    except ValidationError as exc:
-        errors = [
-            FieldError(field=".".join(str(part) for part in error["loc"]) or "body", message=error["msg"])
-            for error in exc.errors()
-        ]
-        detail = "; ".join(f"{error.field}: {error.message}" for error in errors)
-        raise ApiError(422, "invalid_value", detail, errors) from None
-    try:
-        rows = check_chunks(data.chunks)
+        rows = await anyio.to_thread.run_sync(parse)
+    except MalformedBody as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
     except ChunkError as exc:
         raise field_error(422, "invalid_value", exc.field, exc.message) from None
-    source = await embeddings.replace_chunks(
-        conn, kind=kind, org_id=org.org_id, knowledge_base_id=kb_id, source_id=source_id, chunks=rows
-    )
+    async with db.connection() as conn:
+        source = await embeddings.replace_chunks(
+            conn, kind=kind, org_id=org.org_id, knowledge_base_id=kb_id, source_id=source_id, chunks=rows
+        )
     if source is None:
         raise not_found(kind.replace("_", " "))
     return ChunksReplaced(
@@ -71,42 +61,70 @@ class KnowledgeBaseChunksController(Controller):
         "/{kb_id:uuid}/files/{source_id:uuid}/chunks",
         operation_id="replace_file_chunks",
         summary=SUMMARY.format(what="file"),
+        description=DESCRIPTION,
         request_max_body_size=MAX_BODY_BYTES,
     )
     async def replace_file_chunks(
-        self, request: Request[Any, Any, Any], conn: Conn, org: Org, kb_id: FromPath[UUID], source_id: FromPath[UUID]
+        self,
+        db: Db,
+        org: Org,
+        settings: AppSettings,
+        body: RawBody,
+        kb_id: FromPath[UUID],
+        source_id: FromPath[UUID],
     ) -> ChunksReplaced:
-        return await _replace(request, conn, org, "file", kb_id, source_id)
+        return await _replace(db, org, settings, body, "file", kb_id, source_id)
 
     @put(
         "/{kb_id:uuid}/freeform-texts/{source_id:uuid}/chunks",
         operation_id="replace_freeform_text_chunks",
         summary=SUMMARY.format(what="freeform text"),
+        description=DESCRIPTION,
         request_max_body_size=MAX_BODY_BYTES,
     )
     async def replace_freeform_text_chunks(
-        self, request: Request[Any, Any, Any], conn: Conn, org: Org, kb_id: FromPath[UUID], source_id: FromPath[UUID]
+        self,
+        db: Db,
+        org: Org,
+        settings: AppSettings,
+        body: RawBody,
+        kb_id: FromPath[UUID],
+        source_id: FromPath[UUID],
     ) -> ChunksReplaced:
-        return await _replace(request, conn, org, "freeform_text", kb_id, source_id)
+        return await _replace(db, org, settings, body, "freeform_text", kb_id, source_id)
 
     @put(
         "/{kb_id:uuid}/tables/{source_id:uuid}/chunks",
         operation_id="replace_table_chunks",
         summary=SUMMARY.format(what="table"),
+        description=DESCRIPTION,
         request_max_body_size=MAX_BODY_BYTES,
     )
     async def replace_table_chunks(
-        self, request: Request[Any, Any, Any], conn: Conn, org: Org, kb_id: FromPath[UUID], source_id: FromPath[UUID]
+        self,
+        db: Db,
+        org: Org,
+        settings: AppSettings,
+        body: RawBody,
+        kb_id: FromPath[UUID],
+        source_id: FromPath[UUID],
     ) -> ChunksReplaced:
-        return await _replace(request, conn, org, "table", kb_id, source_id)
+        return await _replace(db, org, settings, body, "table", kb_id, source_id)
 
     @put(
         "/{kb_id:uuid}/web-urls/{source_id:uuid}/chunks",
         operation_id="replace_web_url_chunks",
         summary=SUMMARY.format(what="web URL"),
+        description=DESCRIPTION,
         request_max_body_size=MAX_BODY_BYTES,
     )
     async def replace_web_url_chunks(
-        self, request: Request[Any, Any, Any], conn: Conn, org: Org, kb_id: FromPath[UUID], source_id: FromPath[UUID]
+        self,
+        db: Db,
+        org: Org,
+        settings: AppSettings,
+        body: RawBody,
+        kb_id: FromPath[UUID],
+        source_id: FromPath[UUID],
     ) -> ChunksReplaced:
-        return await _replace(request, conn, org, "web_url", kb_id, source_id)
+        return await _replace(db, org, settings, body, "web_url", kb_id, source_id)

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 
+import msgspec
 from pgvector import HalfVector
 from pydantic import BaseModel, Field
 
 SourceKind = Literal["file", "freeform_text", "table", "web_url"]
 """A source's kind as the embeddings table names its reference: `<kind>_id`."""
 SourceStatus = Literal["pending", "processing", "ready", "failed"]
+EMBEDDING_DIMENSIONS = 3072
+
+
+class Chunk(Protocol):
+    """What ingest.check_chunk reads of a chunk, whichever decoder made it."""
+
+    @property
+    def chunk_index(self) -> int: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def embedding(self) -> list[float]: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
 
 
 class ChunkIn(BaseModel):
@@ -27,6 +42,16 @@ class ChunksReplace(BaseModel):
     """The complete new set of a source's chunks: it replaces the old set in one transaction."""
 
     chunks: list[ChunkIn]
+
+
+class ChunkBody(msgspec.Struct):
+    """A chunk as PUT .../chunks decodes it (ingest.parse_chunks_body): an embedding of more than 3072 values
+    fails in msgspec's decoder, before any Python-level work on it; one of fewer, in ingest.check_chunk."""
+
+    chunk_index: int
+    content: str
+    embedding: Annotated[list[float], msgspec.Meta(max_length=EMBEDDING_DIMENSIONS)]
+    metadata: dict[str, Any] = {}
 
 
 class IngestedSource(BaseModel):
