@@ -34,8 +34,14 @@ class StandInEmbeddings:
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
-    # Set to answer every request with this status, as a provider having an outage does.
+    # Set to answer every request with this status, as a provider having an outage does, and this body.
     outage_status: int | None = None
+    outage_body: Any = field(default_factory=lambda: {"error": {"message": "the stand-in is down"}})
+    # Set to take each request and not answer until `release` is set (or the stand-in stops): a provider
+    # that hangs. `hanging` counts the requests held so far.
+    hang: bool = False
+    hanging: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     # Set to answer with vectors of this many dimensions instead of 3072.
     wrong_dimensions: int | None = None
     # Set to put a NaN into every vector.
@@ -57,7 +63,7 @@ class StandInEmbeddings:
 
     def answer(self, body: Any) -> tuple[int, Any]:
         if self.outage_status is not None:
-            return self.outage_status, {"error": {"message": "the stand-in is down"}}
+            return self.outage_status, self.outage_body
         if not isinstance(body, dict) or not isinstance(body.get("input"), list) or body.get("model") != MODEL:
             return 400, {"error": {"message": "bad request"}}
         if body.get("dimensions") != DIMENSIONS:
@@ -84,6 +90,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         stand_in = self.server.stand_in
+        with self.server.lock:
+            hang = stand_in.hang
+            if hang:
+                stand_in.hanging += 1
+        if hang:
+            # Bounded, so that a test that forgets to release cannot leave the thread behind for ever.
+            stand_in.release.wait(timeout=60)
         with self.server.lock:
             if self.path != "/v1/embeddings":
                 status, payload = 404, {"error": {"message": "not found"}}
@@ -127,6 +140,7 @@ class RunningEmbeddings:
         return self.stand_in
 
     def __exit__(self, *_: object) -> None:
+        self.stand_in.release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)

@@ -48,6 +48,8 @@ class StandInProvider:
     outage_status: int | None = None
     # Paths that answer with the given status while the rest work.
     failing_paths: dict[str, int] = field(default_factory=dict)
+    # What a failing request answers.
+    failure_body: Any = field(default_factory=lambda: {"message": "service unavailable"})
     base_url: str = ""
 
     def settings(self) -> dict[str, object]:
@@ -154,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             provider.requests.append(f"{self.command} {url.path}")
             failure = provider.outage_status or provider.failing_paths.get(url.path)
             if failure is not None:
-                self._answer(failure, {}, {"message": "service unavailable"})
+                self._answer(failure, {}, provider.failure_body)
                 return
             self._answer(*self._route(provider, url.path, query, body))
 

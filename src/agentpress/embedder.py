@@ -15,14 +15,17 @@ from pgvector import HalfVector
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentpress.config import Settings
-from agentpress.ingest import EMBEDDING_DIMENSIONS, HALF_MAX
+from agentpress.ingest import HALF_MAX
 from agentpress.models.embedding_jobs import ClaimedFreeformText, ClaimedTable
-from agentpress.models.embeddings import ChunkRow
+from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, ChunkRow
 from agentpress.repositories import embedding_jobs, embeddings
 
 log = logging.getLogger("agentpress.embedder")
 
+# Per connect, read, write and pool wait: a provider that hangs costs a caller at most this long a step.
 HTTP_TIMEOUT = httpx.Timeout(30.0)
+# One client for the process: its connections to the provider are kept alive and bounded in number.
+HTTP_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10)
 USER_AGENT = "AgentPress"
 # Texts per request: well under the providers' limits (OpenAI takes 2,048 inputs per request).
 BATCH_SIZE = 64
@@ -32,44 +35,66 @@ MAX_CHUNK_CHARS = 2000
 LEASE_SECONDS = 30 * 60.0
 # The error stored on a failed source is cut to this length.
 MAX_ERROR_CHARS = 1000
+# Of a provider's error answer, this much goes to the log (never to a caller: it may echo a key).
+MAX_LOGGED_BODY_CHARS = 300
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _SENTENCE_ENDS = re.compile(r"(?<=[.!?])\s+")
 
 
 class EmbeddingError(Exception):
-    """The provider could not embed: unreachable, an HTTP error, or not 3072 finite values per text."""
+    """The provider could not embed: unreachable, an HTTP error, or not 3072 finite values per text.
+
+    str() is in our own words and safe to show (it is stored on a failed source); `detail` holds what the
+    provider said, for the log only."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class EmbeddingsClient:
-    """POST {EMBEDDINGS_URL}/embeddings {model, input, dimensions} as the OpenAI API takes it."""
+    """POST {EMBEDDINGS_URL}/embeddings {model, input, dimensions} as the OpenAI API takes it.
+
+    It holds one HTTP client, opened with it and shared by every call (the lifespan opens one for the
+    process and closes it at shutdown: `async with` or `aclose()`)."""
 
     def __init__(self, url: str, model: str, api_key: str | None = None) -> None:
         self.url = f"{url}/embeddings"
         self.model = model
-        self.headers = {"User-Agent": USER_AGENT}
+        headers = {"User-Agent": USER_AGENT}
         if api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, headers=headers)
+
+    async def __aenter__(self) -> EmbeddingsClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector of 3072 finite half-precision values per text, in order; EmbeddingError otherwise."""
         vectors: list[list[float]] = []
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, headers=self.headers) as client:
-            for start in range(0, len(texts), BATCH_SIZE):
-                vectors.extend(await self._embed_batch(client, list(texts[start : start + BATCH_SIZE])))
+        for start in range(0, len(texts), BATCH_SIZE):
+            vectors.extend(await self._embed_batch(list(texts[start : start + BATCH_SIZE])))
         return vectors
 
-    async def _embed_batch(self, client: httpx.AsyncClient, texts: list[str]) -> list[list[float]]:
+    async def _embed_batch(self, texts: list[str]) -> list[list[float]]:
         body = {"model": self.model, "input": texts, "dimensions": EMBEDDING_DIMENSIONS}
         try:
-            response = await client.post(self.url, json=body)
+            response = await self._http.post(self.url, json=body)
         except httpx.TimeoutException:
             raise EmbeddingError("the embeddings provider did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise EmbeddingError(f"the embeddings provider could not be reached: {exc}") from None
+            raise EmbeddingError("the embeddings provider could not be reached", detail=repr(exc)) from None
         if response.status_code != 200:
             raise EmbeddingError(
-                f"the embeddings provider answered HTTP {response.status_code}: {response.text[:300]}".rstrip(": ")
+                f"the embeddings provider answered HTTP {response.status_code}",
+                detail=response.text[:MAX_LOGGED_BODY_CHARS],
             )
         try:
             data = response.json()["data"]
@@ -77,7 +102,9 @@ class EmbeddingsClient:
             ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
             vectors = [item["embedding"] for item in ordered]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EmbeddingError("the embeddings provider answered in an unexpected shape") from None
+            raise EmbeddingError(
+                "the embeddings provider answered in an unexpected shape", detail=response.text[:MAX_LOGGED_BODY_CHARS]
+            ) from None
         if len(vectors) != len(texts):
             raise EmbeddingError(f"the embeddings provider returned {len(vectors)} vectors for {len(texts)} texts")
         for position, vector in enumerate(vectors):
@@ -98,7 +125,7 @@ def _check_vector(vector: Any, position: int) -> None:
 
 
 def create_client(settings: Settings) -> EmbeddingsClient | None:
-    """The provider's client when EMBEDDINGS_URL is set, else None."""
+    """The provider's client when EMBEDDINGS_URL is set, else None; its owner closes it (aclose)."""
     if settings.embeddings_url is None or settings.embeddings_model is None:
         return None
     key = settings.embeddings_api_key.get_secret_value() if settings.embeddings_api_key else None
@@ -188,6 +215,10 @@ def _error_text(exc: Exception) -> str:
     return (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
 
 
+def _detail(exc: Exception) -> str | None:
+    return exc.detail if isinstance(exc, EmbeddingError) else None
+
+
 async def _process_freeform_text(
     pool: AsyncConnectionPool[Any], client: EmbeddingsClient, text: ClaimedFreeformText
 ) -> None:
@@ -195,7 +226,7 @@ async def _process_freeform_text(
     try:
         chunks = await _embed_chunks(client, chunk_text(text.content))
     except Exception as exc:  # any failure is this source's, never the loop's
-        log.warning("embedding freeform text %s failed: %s", text.id, exc)
+        log.warning("embedding freeform text %s failed: %s", text.id, exc, extra={"provider_detail": _detail(exc)})
         async with pool.connection() as conn:
             await embedding_jobs.fail_freeform_text(conn, source_id=text.id, error=_error_text(exc))
         return
@@ -217,7 +248,7 @@ async def _process_table(pool: AsyncConnectionPool[Any], client: EmbeddingsClien
     try:
         chunks = await _embed_chunks(client, table_chunks(table.name, table.columns, table.rows))
     except Exception as exc:  # any failure is this source's, never the loop's
-        log.warning("embedding table %s failed: %s", table.id, exc)
+        log.warning("embedding table %s failed: %s", table.id, exc, extra={"provider_detail": _detail(exc)})
         async with pool.connection() as conn:
             await embedding_jobs.fail_table(conn, source_id=table.id, error=_error_text(exc))
         return
@@ -251,11 +282,8 @@ async def process_next(pool: AsyncConnectionPool[Any], client: EmbeddingsClient)
     return False
 
 
-async def run_embedding_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
+async def run_embedding_loop(pool: AsyncConnectionPool[Any], client: EmbeddingsClient, settings: Settings) -> None:
     """Embed pending sources one at a time, checking every EMBEDDINGS_POLL_SECONDS, until cancelled."""
-    client = create_client(settings)
-    if client is None:
-        return
     while True:
         try:
             while await process_next(pool, client):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import httpx
 import psycopg
 from litestar import Litestar
 from litestar.datastructures import State
@@ -22,8 +23,10 @@ from agentpress.analytics import run_refresh_loop
 from agentpress.cache import Cache, connect_redis
 from agentpress.config import Settings
 from agentpress.database import create_analytics_pool, create_main_pool, resolve_database_url
-from agentpress.embedder import run_embedding_loop
+from agentpress.embedder import EmbeddingsClient, create_client, run_embedding_loop
+from agentpress.ingest import CHUNKS_BODY_LIMIT, max_chunks_body_bytes
 from agentpress.mail import run_outbox_loop
+from agentpress.oauth import create_http_client
 from agentpress.repositories import system
 from agentpress.scheduler import run_scheduler_loop
 
@@ -45,6 +48,9 @@ class Resources:
     analytics_pool: Pool
     redis: Redis | None
     cache: Cache
+    # One HTTP client per third party, kept for the process: connections are reused and bounded.
+    embeddings: EmbeddingsClient | None
+    oauth_http: httpx.AsyncClient
 
 
 async def pending_migrations(pool: Pool) -> list[str]:
@@ -80,11 +86,24 @@ def _connect_redis(settings: Settings) -> Redis | None:
     return connect_redis(settings.redis_url, settings.redis_timeout_ms)
 
 
+def _check_chunk_limits(settings: Settings) -> None:
+    """PUT .../chunks has its body limit fixed when its routes are declared, from MAX_CHUNKS_PER_REQUEST's
+    default: a higher setting works only as far as its chunks fit, so say so rather than fail mysteriously."""
+    if max_chunks_body_bytes(settings.max_chunks_per_request) > CHUNKS_BODY_LIMIT:
+        log.warning(
+            "MAX_CHUNKS_PER_REQUEST=%d is above what the chunk routes' body limit (%d bytes) is sized for: "
+            "requests of that many chunks at full precision get 413; load them with `agentpress kb ingest`",
+            settings.max_chunks_per_request,
+            CHUNKS_BODY_LIMIT,
+        )
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
     redis, mailer, embedder, scheduler, rollups = None, None, None, None, None
+    embeddings, oauth_http = create_client(settings), create_http_client()
     try:
         pending = await pending_migrations(pool)
         if pending:
@@ -93,10 +112,19 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 "run `make db-migrate`, or start with AUTO_MIGRATE=1"
             )
         redis = _connect_redis(settings)
-        app.state.resources = Resources(settings, pool, analytics_pool, redis, Cache(redis))
+        app.state.resources = Resources(
+            settings=settings,
+            pool=pool,
+            analytics_pool=analytics_pool,
+            redis=redis,
+            cache=Cache(redis),
+            embeddings=embeddings,
+            oauth_http=oauth_http,
+        )
+        _check_chunk_limits(settings)
         mailer = asyncio.create_task(run_outbox_loop(pool, settings))
-        if settings.embeddings_url is not None:
-            embedder = asyncio.create_task(run_embedding_loop(pool, settings))
+        if embeddings is not None:
+            embedder = asyncio.create_task(run_embedding_loop(pool, embeddings, settings))
         else:
             log.info("EMBEDDINGS_URL is unset: the service embeds nothing itself")
         if settings.scheduler_enabled:
@@ -119,6 +147,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 log.warning("background loop %s did not stop within %ss", task.get_coro(), SHUTDOWN_SECONDS)
         if redis is not None:
             await redis.aclose()
+        if embeddings is not None:
+            await embeddings.aclose()
+        await oauth_http.aclose()
         await analytics_pool.close()
         await pool.close()
 

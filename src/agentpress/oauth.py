@@ -25,6 +25,7 @@ from agentpress.models.users import SignedIn, User
 from agentpress.repositories import oauth as oauth_repo
 from agentpress.repositories import users
 from agentpress.security import encryptor
+from agentpress.web.upstream import upstream_failure
 
 log = logging.getLogger("agentpress.oauth")
 M = TypeVar("M", bound=BaseModel)
@@ -32,6 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 STATE_TTL = timedelta(minutes=10)
 # Per connect, read, write and pool wait; a callback makes at most three calls to the provider.
 HTTP_TIMEOUT = httpx.Timeout(10.0)
+# The providers' client is one for the process (create_http_client): connections reused, and bounded.
+HTTP_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10)
+# Of a provider's answer, this much goes to the log (never to the caller).
+MAX_LOGGED_BODY_CHARS = 300
 USER_AGENT = "AgentPress"  # GitHub's API refuses requests without a User-Agent
 LABELS: dict[OAuthProvider, str] = {"github": "GitHub", "google": "Google"}
 # What the token endpoint says about a code that is wrong, expired, already used or bound to
@@ -130,8 +135,23 @@ def state_expires_at() -> datetime:
     return datetime.now(UTC) + STATE_TTL
 
 
-def bad_gateway(config: ProviderConfig, detail: str) -> ApiError:
-    return ApiError(502, "bad_gateway", f"{config.label} {detail}; try signing in again later")
+def create_http_client() -> httpx.AsyncClient:
+    """The client for every call to GitHub and Google; the lifespan opens one and closes it at shutdown."""
+    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, headers={"User-Agent": USER_AGENT})
+
+
+def bad_gateway(config: ProviderConfig, detail: str, provider_detail: str | None = None) -> ApiError:
+    """502 in our words with a request id; what the provider said is logged under that id, never answered."""
+    return upstream_failure(
+        log,
+        f"{config.label} {detail}; try signing in again later",
+        provider_detail=provider_detail,
+        provider=config.name,
+    )
+
+
+def _said(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code}: {response.text[:MAX_LOGGED_BODY_CHARS]}"
 
 
 class _TokenAnswer(BaseModel):
@@ -167,15 +187,20 @@ class _GoogleUser(BaseModel):
 
 
 async def fetch_sign_in(
-    settings: Settings, config: ProviderConfig, *, code: str, code_verifier: str, redirect_uri: str
+    client: httpx.AsyncClient,
+    settings: Settings,
+    config: ProviderConfig,
+    *,
+    code: str,
+    code_verifier: str,
+    redirect_uri: str,
 ) -> tuple[ProviderTokens, ProviderIdentity]:
-    """Exchange the code for tokens, then ask the provider who they belong to."""
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, headers={"User-Agent": USER_AGENT}) as client:
-        tokens = await _exchange_code(client, config, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri)
-        if config.name == "github":
-            identity = await _github_identity(client, settings, config, tokens.access_token)
-        else:
-            identity = await _google_identity(client, settings, config, tokens.access_token)
+    """Exchange the code for tokens, then ask the provider who they belong to (client: create_http_client's)."""
+    tokens = await _exchange_code(client, config, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri)
+    if config.name == "github":
+        identity = await _github_identity(client, settings, config, tokens.access_token)
+    else:
+        identity = await _google_identity(client, settings, config, tokens.access_token)
     return tokens, identity
 
 
@@ -199,8 +224,7 @@ async def _exchange_code(
     if error in REJECTED_CODE_ERRORS:
         raise field_error(400, "invalid_request", "code", f"was rejected by {config.label}; start the sign-in again")
     if not response.is_success or error is not None:
-        log.warning("token endpoint refused", extra={"provider": config.name, "status": response.status_code})
-        raise bad_gateway(config, f"refused the token request (HTTP {response.status_code})")
+        raise bad_gateway(config, "refused the token request", _said(response))
     answer = _parse(config, _TokenAnswer, body)
     if answer.access_token is None:
         raise bad_gateway(config, "answered the token request without an access token")
@@ -225,7 +249,7 @@ async def _github_identity(
     if email is None:
         listed = await _get_json(client, config, f"{api}/user/emails", headers)
         if not isinstance(listed, list):
-            raise bad_gateway(config, "answered in an unexpected shape")
+            raise bad_gateway(config, "answered in an unexpected shape", f"/user/emails is a {type(listed).__name__}")
         emails = [_parse(config, _GitHubEmail, item) for item in listed]
         primary = next((item for item in emails if item.primary and item.verified), None)
         email, is_verified = (primary.email, True) if primary else (None, False)
@@ -263,26 +287,26 @@ async def _send(
     try:
         return await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
-        log.warning("provider unreachable", extra={"provider": config.name, "error": type(exc).__name__})
-        raise bad_gateway(config, "could not be reached") from None
+        raise bad_gateway(config, "could not be reached", f"{method} {url}: {exc!r}") from None
 
 
 async def _get_json(client: httpx.AsyncClient, config: ProviderConfig, url: str, headers: dict[str, str]) -> Any:
     response = await _send(client, config, "GET", url, headers=headers)
     if not response.is_success:
-        log.warning("provider refused", extra={"provider": config.name, "status": response.status_code})
-        raise bad_gateway(config, f"refused to say who signed in (HTTP {response.status_code})")
+        raise bad_gateway(config, "refused to say who signed in", f"GET {url}: {_said(response)}")
     try:
         return response.json()
     except ValueError:
-        raise bad_gateway(config, "answered with something other than JSON") from None
+        raise bad_gateway(config, "answered with something other than JSON", f"GET {url}: {_said(response)}") from None
 
 
 def _parse(config: ProviderConfig, model: type[M], body: Any) -> M:
     try:
         return model.model_validate(body)
-    except ValidationError:
-        raise bad_gateway(config, "answered in an unexpected shape") from None
+    except ValidationError as exc:
+        # The fields at fault, not their values: a token answer holds the tokens.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
+        raise bad_gateway(config, "answered in an unexpected shape", f"{model.__name__}: {problems}") from None
 
 
 async def complete_sign_in(

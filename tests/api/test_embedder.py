@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from embeddings_provider import API_KEY, MODEL, RunningEmbeddings, StandInEmbeddings, embed
@@ -17,6 +19,8 @@ from agentpress.app import create_app
 from agentpress.config import ConfigError, Settings, load_settings
 from agentpress.embedder import MAX_CHUNK_CHARS, EmbeddingError, EmbeddingsClient, chunk_text, table_chunks
 
+# What a provider's error body might echo back: it must never reach a caller.
+SECRET = "sk-live-0123456789abcdefSECRET"
 API = "/api/v1"
 KBS = f"{API}/knowledge-bases"
 SEARCH = f"{KBS}/search"
@@ -86,9 +90,9 @@ def stand_in() -> Iterator[StandInEmbeddings]:
 
 @pytest.mark.anyio
 async def test_the_client_sends_model_input_dimensions_and_key(stand_in: StandInEmbeddings) -> None:
-    client = EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL, API_KEY)
     texts = [f"text number {i}" for i in range(70)]  # two requests of at most 64
-    vectors = await client.embed(texts)
+    async with EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL, API_KEY) as client:
+        vectors = await client.embed(texts)
     assert vectors[0] == pytest.approx(embed("text number 0"), abs=1e-9)
     assert vectors[69] == pytest.approx(embed("text number 69"), abs=1e-9)
     assert [len(request["input"]) for request in stand_in.requests] == [64, 6]
@@ -98,7 +102,8 @@ async def test_the_client_sends_model_input_dimensions_and_key(stand_in: StandIn
 
 @pytest.mark.anyio
 async def test_the_client_sends_no_key_when_none_is_set(stand_in: StandInEmbeddings) -> None:
-    await EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL).embed(["hello"])
+    async with EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL) as client:
+        await client.embed(["hello"])
     assert stand_in.authorizations == [None]
 
 
@@ -116,14 +121,28 @@ async def test_the_client_refuses_what_is_not_3072_finite_values(
 ) -> None:
     for name, value in misbehaviour.items():
         setattr(stand_in, name, value)
-    with pytest.raises(EmbeddingError, match=message):
-        await EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL).embed(["hello"])
+    async with EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL) as client:
+        with pytest.raises(EmbeddingError, match=message):
+            await client.embed(["hello"])
 
 
 @pytest.mark.anyio
 async def test_an_unreachable_provider_is_an_embedding_error() -> None:
-    with pytest.raises(EmbeddingError, match="could not be reached"):
-        await EmbeddingsClient(f"http://127.0.0.1:{free_port()}/v1", MODEL).embed(["hello"])
+    async with EmbeddingsClient(f"http://127.0.0.1:{free_port()}/v1", MODEL) as client:
+        with pytest.raises(EmbeddingError, match="could not be reached"):
+            await client.embed(["hello"])
+
+
+@pytest.mark.anyio
+async def test_the_providers_error_body_is_kept_apart_from_the_message(stand_in: StandInEmbeddings) -> None:
+    stand_in.outage_status = 401
+    stand_in.outage_body = {"error": {"message": f"Incorrect API key provided: {SECRET}"}}
+    async with EmbeddingsClient(f"{stand_in.base_url}/v1", MODEL) as client:
+        with pytest.raises(EmbeddingError) as raised:
+            await client.embed(["hello"])
+    # The message is stored on a failed source and may be shown; what the provider said is for the log.
+    assert str(raised.value) == "the embeddings provider answered HTTP 401"
+    assert raised.value.detail is not None and SECRET in raised.value.detail
 
 
 # Settings.
@@ -318,9 +337,25 @@ def test_search_by_query_text_fails_with_502_when_the_provider_does(
     api = start(**stand_in.settings())
     token = register(api, "admin@example.com")["token"]
     stand_in.outage_status = 500
-    response = api.post(SEARCH, json={"mode": "vector", "query": "refunds"}, headers=bearer(token))
+    stand_in.outage_body = {"error": {"message": f"internal error; your key is {SECRET}"}}
+    records: list[logging.LogRecord] = []
+    # On the logger itself: the service's logging setup replaces the root's handlers (pytest's among them).
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("agentpress.kb_search").addHandler(handler)
+    try:
+        response = api.post(SEARCH, json={"mode": "vector", "query": "refunds"}, headers=bearer(token))
+    finally:
+        logging.getLogger("agentpress.kb_search").removeHandler(handler)
     assert response.status_code == 502, response.text
-    assert "HTTP 500" in response.json()["detail"]
+    body = response.json()
+    assert body["code"] == "bad_gateway"
+    # Nothing of what the provider said reaches the caller; a request id finds it in the log.
+    assert SECRET not in response.text and "HTTP 500" not in response.text
+    request_id = response.headers["x-request-id"]
+    assert body["detail"].endswith(f"(request id {request_id})")
+    (logged,) = [record for record in records if getattr(record, "request_id", None) == request_id]
+    assert SECRET in logged.provider_detail and "HTTP 500" in logged.provider_detail
     # Neither embedding nor query: 422 naming embedding, as without a provider.
     response = api.post(SEARCH, json={"mode": "vector"}, headers=bearer(token))
     assert response.status_code == 422
@@ -340,3 +375,23 @@ def test_without_a_provider_nothing_is_embedded_and_search_needs_an_embedding(
     response = api.post(SEARCH, json={"mode": "vector", "query": "words"}, headers=bearer(token))
     assert response.status_code == 422
     assert response.json()["errors"][0] == {"field": "embedding", "message": "is required for vector search"}
+
+
+def test_one_http_client_serves_every_call_to_the_provider(
+    start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = start(**stand_in.settings())
+    token = register(api, "admin@example.com")["token"]
+    created: list[httpx.AsyncClient] = []
+    original = httpx.AsyncClient.__init__
+
+    def counting(self: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
+        created.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", counting)
+    for query in ("refunds", "shipping", "passwords"):
+        response = api.post(SEARCH, json={"mode": "vector", "query": query}, headers=bearer(token))
+        assert response.status_code == 200, response.text
+    assert [request["input"] for request in stand_in.requests][-3:] == [["refunds"], ["shipping"], ["passwords"]]
+    assert created == []  # the lifespan's client, not one per search

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
-from helpers import bearer, register
+from embeddings_provider import RunningEmbeddings
+from helpers import bearer, register, serving
 from litestar import Litestar, Router
 from litestar.testing import TestClient
 
@@ -332,3 +336,42 @@ def test_k_and_mode_are_checked(api: TestClient[Litestar], alice: dict[str, Any]
         response = post(api, alice["token"], body)
         assert response.status_code == 400, (body, response.text)
     assert len(search(api, alice["token"], mode="text", query="a", k=100)) == 0
+
+
+def test_a_search_waiting_on_a_hung_provider_holds_no_pool_connection(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    with RunningEmbeddings() as stand_in:
+        stand_in.hang = True
+        settings = make_settings(**stand_in.settings(pool_max_size=1, pool_min_size=0, pool_timeout=3.0))
+        outcome: list[int] = []
+        with serving(create_app(settings)) as base:
+            token = httpx.post(
+                f"{base}/api/v1/auth/register",
+                json={"email": "owner@example.com", "password": "correct horse battery staple"},
+                timeout=30,
+            ).json()["token"]
+
+            def search() -> None:
+                answer = httpx.post(
+                    f"{base}{SEARCH}", json={"mode": "vector", "query": "refunds"}, headers=bearer(token), timeout=60
+                )
+                outcome.append(answer.status_code)
+
+            searcher = threading.Thread(target=search)
+            searcher.start()
+            try:
+                deadline = time.monotonic() + 30
+                while stand_in.hanging == 0:
+                    assert time.monotonic() < deadline, "the search never reached the provider"
+                    time.sleep(0.02)
+                # The search waits on the provider; the only connection is free for everyone else.
+                with httpx.Client(base_url=base, headers=bearer(token), timeout=30) as other:
+                    answers = [other.get("/api/v1/auth/me") for _ in range(3)]
+                    answers += [other.get("/api/v1/knowledge-bases") for _ in range(3)]
+                assert [answer.status_code for answer in answers] == [200] * 6, [answer.text for answer in answers]
+                assert outcome == []  # still waiting
+            finally:
+                stand_in.release.set()
+                searcher.join(timeout=60)
+        assert outcome == [200]

@@ -538,3 +538,17 @@ def test_an_unreachable_provider_is_502(
     assert answer.status_code == 502, answer.text
     assert answer.json()["code"] == "bad_gateway"
     assert count(database_url, "users") == 0
+
+
+def test_a_providers_error_body_never_reaches_the_caller(
+    oauth_client: TestClient[Litestar], provider: StandInProvider
+) -> None:
+    secret = "gho_SECRET0123456789abcdef"
+    path, params = authorize(start(oauth_client, "github"), "octocat")
+    provider.failing_paths["/github/login/oauth/access_token"] = 500
+    provider.failure_body = {"error": "server_error", "error_description": f"client secret {secret} rejected"}
+    answer = oauth_client.get(path, params=params)
+    assert answer.status_code == 502, answer.text
+    assert secret not in answer.text and "HTTP 500" not in answer.text
+    request_id = answer.headers["x-request-id"]
+    assert answer.json()["detail"].endswith(f"(request id {request_id})")

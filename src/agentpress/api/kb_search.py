@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from typing import Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 from pgvector import HalfVector
+from psycopg import AsyncConnection
 
 from agentpress.auth import Org
-from agentpress.dependencies import AppSettings, Conn
-from agentpress.embedder import EmbeddingError, create_client
-from agentpress.errors import ApiError, field_error
-from agentpress.models.kb_search import EMBEDDING_DIMENSIONS, KnowledgeBaseSearch, KnowledgeBaseSearchResult
+from agentpress.dependencies import Db
+from agentpress.embedder import EmbeddingError, EmbeddingsClient
+from agentpress.errors import field_error
+from agentpress.lifespan import resources
+from agentpress.models.kb_search import (
+    EMBEDDING_DIMENSIONS,
+    KnowledgeBaseSearch,
+    KnowledgeBaseSearchHit,
+    KnowledgeBaseSearchResult,
+)
 from agentpress.repositories import kb_search
+from agentpress.web.upstream import upstream_failure
+
+log = logging.getLogger("agentpress.kb_search")
 
 # The largest finite half-precision value: halfvec stores each dimension in 16 bits.
 HALF_MAX = 65504.0
@@ -41,10 +53,9 @@ def _required(values: list[float] | None, field: str, mode: str) -> list[float]:
     return values
 
 
-async def _query_embedding(settings: AppSettings, data: KnowledgeBaseSearch) -> HalfVector:
+async def _query_embedding(client: EmbeddingsClient | None, data: KnowledgeBaseSearch) -> HalfVector:
     """The embedding sent, else (with EMBEDDINGS_URL set) the embedding of the query text; 422 when neither
-    can be had, 502 when the provider fails."""
-    client = create_client(settings)
+    can be had, 502 (with a request id, the provider's words only in the log) when the provider fails."""
     if data.embedding is not None or client is None:
         return parse_embedding(_required(data.embedding, "embedding", data.mode))
     if data.query is None or not data.query.strip():
@@ -54,7 +65,11 @@ async def _query_embedding(settings: AppSettings, data: KnowledgeBaseSearch) -> 
     try:
         (vector,) = await client.embed([data.query])
     except EmbeddingError as exc:
-        raise ApiError(502, "bad_gateway", f"{exc}; try again later") from None
+        raise upstream_failure(
+            log,
+            "the embeddings provider could not embed the query; try again later",
+            provider_detail=f"{exc}: {exc.detail}" if exc.detail else str(exc),
+        ) from None
     return HalfVector(vector)
 
 
@@ -79,25 +94,32 @@ class KnowledgeBaseSearchController(Controller):
         ),
     )
     async def search_knowledge_bases(
-        self, conn: Conn, org: Org, settings: AppSettings, data: JSONBody[KnowledgeBaseSearch]
+        self, db: Db, org: Org, request: Request[Any, Any, Any], data: JSONBody[KnowledgeBaseSearch]
     ) -> KnowledgeBaseSearchResult:
         # Reading only, so platform guests may search too. Knowledge base ids of another org (or
         # of none) match nothing rather than 404: the answer is the same as for an empty
         # knowledge base, so it does not tell whether the id exists elsewhere. Without an embedding, the
-        # query text is embedded by the provider (EMBEDDINGS_URL), with no transaction open.
-        embedding = await _query_embedding(settings, data) if data.mode != "text" else None
+        # query text is embedded by the provider (EMBEDDINGS_URL) before a connection is taken: a provider
+        # that hangs must not keep one out of the pool.
+        client = resources(request.app.state).embeddings
+        embedding = await _query_embedding(client, data) if data.mode != "text" else None
         query = _required_text(data.query, data.mode) if data.mode != "vector" else None
-        org_id, ids, k = org.org_id, data.knowledge_base_ids, data.k
-        if embedding is not None and query is not None:
-            items = await kb_search.search_chunks_hybrid(
-                conn, org_id=org_id, embedding=embedding, query=query, knowledge_base_ids=ids, k=k
-            )
-        elif embedding is not None:
-            items = await kb_search.search_chunks_by_vector(
-                conn, org_id=org_id, embedding=embedding, knowledge_base_ids=ids, k=k
-            )
-        else:
-            items = await kb_search.search_chunks_by_text(
-                conn, org_id=org_id, query=_required_text(query, data.mode), knowledge_base_ids=ids, k=k
-            )
-        return KnowledgeBaseSearchResult(mode=data.mode, items=items)
+        async with db.connection() as conn:
+            return KnowledgeBaseSearchResult(mode=data.mode, items=await _search(conn, org, data, embedding, query))
+
+
+async def _search(
+    conn: AsyncConnection[Any], org: Org, data: KnowledgeBaseSearch, embedding: HalfVector | None, query: str | None
+) -> list[KnowledgeBaseSearchHit]:
+    org_id, ids, k = org.org_id, data.knowledge_base_ids, data.k
+    if embedding is not None and query is not None:
+        return await kb_search.search_chunks_hybrid(
+            conn, org_id=org_id, embedding=embedding, query=query, knowledge_base_ids=ids, k=k
+        )
+    if embedding is not None:
+        return await kb_search.search_chunks_by_vector(
+            conn, org_id=org_id, embedding=embedding, knowledge_base_ids=ids, k=k
+        )
+    return await kb_search.search_chunks_by_text(
+        conn, org_id=org_id, query=_required_text(query, data.mode), knowledge_base_ids=ids, k=k
+    )

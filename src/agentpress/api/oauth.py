@@ -131,6 +131,7 @@ class OAuthController(Controller):
         if not code:
             raise field_error(400, "invalid_request", "code", "is required")
         tokens, identity = await oauth.fetch_sign_in(
+            resources(request.app.state).oauth_http,
             settings,
             config,
             code=code,
