@@ -124,6 +124,9 @@ def redis_url() -> Iterator[str]:
     process.wait(timeout=10)
 
 
+RATE_LIMITS = [name for name in Settings.model_fields if name.startswith("rate_limit_")]
+
+
 @pytest.fixture
 def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
     """Settings for an app on this test's database and Redis; keyword arguments override."""
@@ -144,6 +147,8 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "password_hash_time_cost": 1,
             "password_hash_memory_kib": 1024,
             "password_hash_parallelism": 1,
+            # Every test signs people up from the same address; the rate limit tests set their own limits.
+            **{name: "1000000/second" for name in RATE_LIMITS},
         }
         values.update(overrides)
         return load_settings(**values)

@@ -69,3 +69,19 @@ WHERE token_hash = %(token_hash)s
   AND accepted_at IS NULL
   AND revoked_at IS NULL
   AND expires_at > now();
+
+-- name: lock_org_and_count_pending_invitations :scalar
+-- Lock the org against concurrent invitations (until the transaction ends), then count its pending
+-- ones: neither accepted, revoked nor expired. FOR NO KEY UPDATE still lets members and invitations
+-- reference the org meanwhile.
+-- uses: orgs_pkey, invitations_org_id_created_at_idx
+-- never: Seq Scan
+WITH locked AS (
+    SELECT id FROM orgs WHERE id = %(org_id)s FOR NO KEY UPDATE
+)
+SELECT count(*)
+FROM invitations
+JOIN locked ON locked.id = invitations.org_id
+WHERE invitations.accepted_at IS NULL
+  AND invitations.revoked_at IS NULL
+  AND invitations.expires_at > now();

@@ -23,3 +23,13 @@ UPDATE password_resets
 SET used_at = now()
 WHERE token_hash = %(token_hash)s AND used_at IS NULL AND expires_at > now()
 RETURNING user_id;
+
+-- name: is_password_reset_live :scalar
+-- Whether a reset token could be spent now (use_password_reset spends it, checking again).
+-- uses: password_resets_token_hash_key
+-- never: Seq Scan
+SELECT EXISTS (
+    SELECT 1
+    FROM password_resets
+    WHERE token_hash = %(token_hash)s AND used_at IS NULL AND expires_at > now()
+);

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 from litestar import Request
 from psycopg import AsyncConnection
 
 from agentpress.config import Settings
-from agentpress.errors import field_error
+from agentpress.errors import ApiError, field_error
 from agentpress.mail import queue_email
 from agentpress.models.orgs import OrgRole
 from agentpress.models.users import SignedIn, User
 from agentpress.repositories import orgs, password_resets, sessions, users
-from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
+from agentpress.security import MAX_PASSWORD_LENGTH, hash_token, new_token
+from agentpress.web.clients import UNKNOWN, client_ip
 
 
 def check_password_rules(password: str, settings: Settings) -> None:
@@ -26,11 +25,6 @@ def check_password_rules(password: str, settings: Settings) -> None:
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise field_error(422, "invalid_value", "password", f"must be at most {MAX_PASSWORD_LENGTH} characters")
-
-
-async def hash_password_off_loop(password: str) -> str:
-    # argon2id costs tens of milliseconds of CPU on purpose; other requests keep being served meanwhile.
-    return await anyio.to_thread.run_sync(hash_password, password)
 
 
 async def create_user_in_default_org(conn: AsyncConnection[Any], settings: Settings, **fields: Any) -> User:
@@ -59,17 +53,9 @@ async def start_session(
         token_hash=hash_token(token),
         expires_at=datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours),
         user_agent=(request.headers.get("user-agent") or "")[:500] or None,
-        ip=_client_ip(request),
+        ip=None if (ip := client_ip(request, settings.trusted_proxies)) == UNKNOWN else ip,
     )
     return SignedIn(token=token, expires_at=session.expires_at, user=user)
-
-
-def _client_ip(request: Request[Any, Any, Any]) -> str | None:
-    host = request.client.host if request.client else None
-    try:
-        return str(ipaddress.ip_address(host)) if host else None
-    except ValueError:
-        return None
 
 
 RESET_TOKEN_TTL = timedelta(hours=1)
@@ -100,11 +86,22 @@ async def request_password_reset(conn: AsyncConnection[Any], settings: Settings,
         )
 
 
+async def check_reset_token(conn: AsyncConnection[Any], *, token: str) -> None:
+    """400 naming `token` unless it is live: checked before the new password is hashed, so that a made-up
+    token costs a lookup, not a hash. reset_password spends it, checking again."""
+    if not await password_resets.is_password_reset_live(conn, token_hash=hash_token(token)):
+        raise _dead_reset_token()
+
+
+def _dead_reset_token() -> ApiError:
+    return field_error(400, "invalid_request", "token", "is invalid, expired, used or superseded")
+
+
 async def reset_password(conn: AsyncConnection[Any], *, token: str, password_hash: str) -> None:
     """Spend the token, set the password and end every session of the user, all or nothing."""
     async with conn.transaction():
         user_id = await password_resets.use_password_reset(conn, token_hash=hash_token(token))
         if user_id is None:
-            raise field_error(400, "invalid_request", "token", "is invalid, expired, used or superseded")
+            raise _dead_reset_token()
         await users.update_user_password_hash(conn, user_id=user_id, password_hash=password_hash)
         await sessions.revoke_sessions_for_user(conn, user_id=user_id)

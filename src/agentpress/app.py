@@ -39,12 +39,14 @@ from agentpress.dependencies import (
     provide_cache,
     provide_connection,
     provide_db,
+    provide_passwords,
     provide_settings,
 )
 from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
 from agentpress.security import configure_password_hashing
+from agentpress.web.ratelimits import provide_limits
 
 api_v1 = Router(
     path="/api/v1",
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "analytics_conn": Provide(provide_analytics_connection),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "cache": Provide(provide_cache, sync_to_thread=False),
+            "passwords": Provide(provide_passwords, sync_to_thread=False),
+            "limits": Provide(provide_limits, sync_to_thread=False),
             "current_user": Provide(provide_current_user),
             "org": Provide(provide_org),
         },
@@ -105,6 +109,8 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         # Field aliases name JSON keys that are Python keywords: a report's `from`.
         plugins=[PydanticPlugin(prefer_alias=True)],
         debug=False,
+        # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
+        request_max_body_size=settings.max_body_bytes,
     )
     # Around the whole handler rather than as route middleware, so that requests which match no
     # route (404, 405) are logged too.

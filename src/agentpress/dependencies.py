@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 from agentpress.cache import Cache
 from agentpress.config import Settings
 from agentpress.lifespan import resources
+from agentpress.services.passwords import PasswordWork
 from agentpress.web.connections import RequestDatabase
 
 Db = NamedDependency[RequestDatabase]
@@ -22,6 +23,8 @@ AnalyticsConn = NamedDependency[AsyncConnection[Any]]
 """A handler parameter `analytics_conn: AnalyticsConn` gets one from the analytics pool."""
 AppSettings = NamedDependency[Settings]
 """A handler parameter `settings: AppSettings` gets the service's settings."""
+Passwords = NamedDependency[PasswordWork]
+"""A handler parameter `passwords: Passwords` hashes and verifies passwords on the bounded thread pool."""
 CacheDep = NamedDependency[Cache]
 """A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is unset)."""
 
@@ -47,3 +50,7 @@ def provide_settings(state: State) -> Settings:
 
 def provide_cache(state: State) -> Cache:
     return resources(state).cache
+
+
+def provide_passwords(state: State) -> PasswordWork:
+    return resources(state).passwords

@@ -29,6 +29,8 @@ from agentpress.mail import run_outbox_loop
 from agentpress.oauth import create_http_client
 from agentpress.repositories import system
 from agentpress.scheduler import run_scheduler_loop
+from agentpress.services.passwords import PasswordWork
+from agentpress.services.ratelimit import RateLimiter
 
 log = logging.getLogger("agentpress")
 SHUTDOWN_SECONDS = 5
@@ -48,6 +50,8 @@ class Resources:
     analytics_pool: Pool
     redis: Redis | None
     cache: Cache
+    limiter: RateLimiter
+    passwords: PasswordWork
     # One HTTP client per third party, kept for the process: connections are reused and bounded.
     embeddings: EmbeddingsClient | None
     oauth_http: httpx.AsyncClient
@@ -118,6 +122,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             analytics_pool=analytics_pool,
             redis=redis,
             cache=Cache(redis),
+            limiter=RateLimiter(redis),
+            passwords=PasswordWork(settings.password_hash_concurrency, settings.password_hash_queue),
             embeddings=embeddings,
             oauth_http=oauth_http,
         )

@@ -5,41 +5,49 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import anyio
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from agentpress.accounts import (
     check_password_rules,
+    check_reset_token,
     create_user_in_default_org,
-    hash_password_off_loop,
     request_password_reset,
     reset_password,
     start_session,
 )
 from agentpress.auth import CurrentUser
-from agentpress.dependencies import AppSettings, Conn
+from agentpress.dependencies import AppSettings, Conn, Db, Passwords
 from agentpress.errors import not_found, unauthorized
 from agentpress.models.password_resets import PasswordResetConfirm, PasswordResetRequest
 from agentpress.models.users import Login, Register, Session, SignedIn, User
 from agentpress.repositories import sessions, users
-from agentpress.security import verify_password
+from agentpress.web.ratelimits import LimitsDep
 
 MAX_LISTED_SESSIONS = 100
 
 
 class AuthController(Controller):
+    """The routes anyone may call are rate limited and hash passwords with no database connection held."""
+
     path = "/auth"
     tags = ["auth"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
 
     @post("/register", operation_id="register", summary="Create an account and sign in")
     async def register(
-        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], data: JSONBody[Register]
+        self,
+        db: Db,
+        settings: AppSettings,
+        limits: LimitsDep,
+        passwords: Passwords,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Register],
     ) -> SignedIn:
+        await limits.per_ip("register", settings.rate_limit_register_per_ip, "registrations from this address")
         check_password_rules(data.password, settings)
-        password_hash = await hash_password_off_loop(data.password)
+        password_hash = await passwords.hash(data.password)
         # The account and its first session together: a failure leaves nothing to collide with on a retry.
-        async with conn.transaction():
+        async with db.connection() as conn, conn.transaction():
             user = await create_user_in_default_org(
                 conn,
                 settings,
@@ -53,22 +61,33 @@ class AuthController(Controller):
 
     @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)
     async def login(
-        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], data: JSONBody[Login]
+        self,
+        db: Db,
+        settings: AppSettings,
+        limits: LimitsDep,
+        passwords: Passwords,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Login],
     ) -> SignedIn:
-        credentials = await users.get_user_credentials_by_email(conn, email=data.email)
+        await limits.per_ip("login", settings.rate_limit_login_per_ip, "sign-ins from this address")
+        await limits.check_sign_in(data.email)
+        async with db.connection() as conn:
+            credentials = await users.get_user_credentials_by_email(conn, email=data.email)
         # An unknown email costs a password check too: the answer and its timing are the same.
-        matches, needs_rehash = await anyio.to_thread.run_sync(
-            verify_password, credentials.password_hash if credentials else None, data.password
+        matches, needs_rehash = await passwords.verify(
+            credentials.password_hash if credentials else None, data.password
         )
         if credentials is None or not matches or credentials.is_disabled:
+            await limits.sign_in_failed(data.email)
             raise unauthorized("wrong email or password")
-        if needs_rehash:
-            new_hash = await hash_password_off_loop(data.password)
-            await users.update_user_password_hash(conn, user_id=credentials.id, password_hash=new_hash)
-        user = await users.get_user(conn, user_id=credentials.id)
-        if user is None:
-            raise unauthorized("wrong email or password")
-        return await start_session(conn, settings, user, request)
+        new_hash = await passwords.hash(data.password) if needs_rehash else None
+        async with db.connection() as conn:
+            if new_hash is not None:
+                await users.update_user_password_hash(conn, user_id=credentials.id, password_hash=new_hash)
+            user = await users.get_user(conn, user_id=credentials.id)
+            if user is None:
+                raise unauthorized("wrong email or password")
+            return await start_session(conn, settings, user, request)
 
     @post("/logout", operation_id="logout", summary="Revoke the session of this token", status_code=204)
     async def logout(self, conn: Conn, current_user: CurrentUser) -> None:
@@ -94,8 +113,11 @@ class AuthController(Controller):
         status_code=202,
     )
     async def post_password_reset(
-        self, conn: Conn, settings: AppSettings, data: JSONBody[PasswordResetRequest]
+        self, conn: Conn, settings: AppSettings, limits: LimitsDep, data: JSONBody[PasswordResetRequest]
     ) -> None:
+        await limits.per_ip("reset", settings.rate_limit_password_reset_per_ip, "password reset requests")
+        # Counted whether or not the address has an account, so a 429 tells nothing about it.
+        await limits.mail_to(data.email)
         await request_password_reset(conn, settings, data.email)
 
     @post(
@@ -105,7 +127,19 @@ class AuthController(Controller):
         status_code=204,
     )
     async def post_password_reset_confirm(
-        self, conn: Conn, settings: AppSettings, data: JSONBody[PasswordResetConfirm]
+        self,
+        db: Db,
+        settings: AppSettings,
+        limits: LimitsDep,
+        passwords: Passwords,
+        data: JSONBody[PasswordResetConfirm],
     ) -> None:
+        await limits.per_ip(
+            "reset-confirm", settings.rate_limit_password_reset_confirm_per_ip, "password reset attempts"
+        )
         check_password_rules(data.password, settings)
-        await reset_password(conn, token=data.token, password_hash=await hash_password_off_loop(data.password))
+        async with db.connection() as conn:
+            await check_reset_token(conn, token=data.token)
+        password_hash = await passwords.hash(data.password)
+        async with db.connection() as conn:
+            await reset_password(conn, token=data.token, password_hash=password_hash)

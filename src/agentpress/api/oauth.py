@@ -19,6 +19,7 @@ from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
 from agentpress.repositories import oauth as oauth_repo
 from agentpress.security import encryptor, hash_token, new_token
+from agentpress.web.ratelimits import LimitsDep
 
 CALLBACK_ROUTE = "oauth_callback"
 # Binds a sign-in to the browser that started it; only its hash is stored.
@@ -46,8 +47,15 @@ class OAuthController(Controller):
         status_code=302,
     )
     async def start(
-        self, conn: Conn, settings: AppSettings, request: Request[Any, Any, Any], provider: ProviderParam
+        self,
+        conn: Conn,
+        settings: AppSettings,
+        limits: LimitsDep,
+        request: Request[Any, Any, Any],
+        provider: ProviderParam,
     ) -> Redirect:
+        # Each start stores a state row: unbounded, a flood of them would fill the table.
+        await limits.per_ip("oauth-start", settings.rate_limit_oauth_start_per_ip, "sign-in starts from this address")
         config = _config(settings, provider)
         link_user_id: UUID | None = None
         # A token that is sent but no longer valid is refused rather than ignored: ignoring it would

@@ -27,6 +27,7 @@ from agentpress.models.users import SessionUser
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import invitations, orgs
 from agentpress.security import hash_token, new_token
+from agentpress.web.ratelimits import LimitsDep
 
 INVITATION_TTL = timedelta(days=7)
 
@@ -182,6 +183,7 @@ class OrgsController(Controller):
         self,
         conn: Conn,
         settings: AppSettings,
+        limits: LimitsDep,
         current_user: CurrentUser,
         org_id: FromPath[UUID],
         data: JSONBody[InvitationCreate],
@@ -200,8 +202,18 @@ class OrgsController(Controller):
         expires_at = datetime.now(UTC) + INVITATION_TTL
         link = f"{settings.public_base_url}/invitations/accept?token={token}"
         subject, body = _invitation_mail(found, data.role, current_user, link, expires_at)
+        await limits.mail_to(data.email)
         # Both or neither: no invitation that nobody is told of, no mail with a dead link.
         async with conn.transaction():
+            # Counted under a lock on the org, so that concurrent invitations cannot pass the cap together.
+            pending = await invitations.lock_org_and_count_pending_invitations(conn, org_id=org_id)
+            if pending >= settings.max_pending_invitations_per_org:
+                raise ApiError(
+                    409,
+                    "limit_reached",
+                    f"the org has {pending} pending invitations, the most it may have; "
+                    "revoke some or wait until they are accepted or expire",
+                )
             invitation = await invitations.create_invitation(
                 conn,
                 org_id=org_id,
@@ -257,7 +269,17 @@ class InvitationsController(Controller):
         summary="Join an org with an invitation's token, signed in with the invited email",
         status_code=200,
     )
-    async def accept(self, conn: Conn, current_user: CurrentUser, data: JSONBody[InvitationAccept]) -> OrgMember:
+    async def accept(
+        self,
+        conn: Conn,
+        settings: AppSettings,
+        limits: LimitsDep,
+        current_user: CurrentUser,
+        data: JSONBody[InvitationAccept],
+    ) -> OrgMember:
+        await limits.per_ip(
+            "invitation-accept", settings.rate_limit_invitation_accept_per_ip, "invitation attempts from this address"
+        )
         token_hash = hash_token(data.token)
         async with conn.transaction():
             invitation = await invitations.claim_invitation(conn, token_hash=token_hash, email=current_user.email)

@@ -66,3 +66,9 @@ async def claim_invitation(conn: AsyncConnection[Any], *, token_hash: bytes, ema
 
 async def get_live_invitation_by_token_hash(conn: AsyncConnection[Any], *, token_hash: bytes) -> Invitation | None:
     return await queries.invitations.get_live_invitation_by_token_hash.one(conn, Invitation, token_hash=token_hash)
+
+
+async def lock_org_and_count_pending_invitations(conn: AsyncConnection[Any], *, org_id: UUID) -> int:
+    """The org's pending invitations, with the org locked until the caller's transaction ends."""
+    count: int = await queries.invitations.lock_org_and_count_pending_invitations.scalar(conn, org_id=org_id)
+    return count

@@ -30,3 +30,8 @@ async def use_password_reset(conn: AsyncConnection[Any], *, token_hash: bytes) -
     """Spend the token; the user it was for, or None when it is not live."""
     user_id: UUID | None = await queries.password_resets.use_password_reset.scalar(conn, token_hash=token_hash)
     return user_id
+
+
+async def is_password_reset_live(conn: AsyncConnection[Any], *, token_hash: bytes) -> bool:
+    live: bool = await queries.password_resets.is_password_reset_live.scalar(conn, token_hash=token_hash)
+    return live
