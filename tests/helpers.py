@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import psycopg
 import uvicorn
 from litestar import Litestar
@@ -71,7 +72,9 @@ def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict
     return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
-def register(client: TestClient[Litestar], email: str, password: str = PASSWORD, **fields: Any) -> dict[str, Any]:
+def register(
+    client: TestClient[Litestar] | httpx.Client, email: str, password: str = PASSWORD, **fields: Any
+) -> dict[str, Any]:
     """Register and return the sign-in answer: {token, expires_at, user}."""
     response = client.post("/api/v1/auth/register", json={"email": email, "password": password, **fields})
     assert response.status_code == 201, response.text
