@@ -205,7 +205,12 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
         async with create_main_pool(settings, resolve_database_url(settings)) as pool:
             if args.once:
                 async with pool.connection() as conn:
-                    print(f"queued {await step(conn)} task(s)")
+                    fired = await step(
+                        conn,
+                        min_interval_seconds=settings.schedule_min_interval_seconds,
+                        max_queued=settings.max_queued_tasks_per_org,
+                    )
+                    print(f"queued {fired} task(s)")
             else:
                 await run_scheduler_loop(pool, settings)
 
