@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.base_exceptions import SerializationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import HTTPRouteHandler
+from litestar.serialization import msgspec_hooks
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
@@ -22,6 +26,17 @@ _KEY_COLUMNS = re.compile(r"Key \((?P<columns>[^)]*)\)=")
 # Litestar's words for a required query, header, cookie or path parameter that was not sent.
 _MISSING_PARAMETER = re.compile(r"Missing required (?P<where>\w+) parameter '(?P<name>[^']+)'")
 _REFERENCED_TABLE = re.compile(r'table "(?P<table>[^"]+)"')
+# Litestar decodes request bodies in these; they turn msgspec's DecodeError into a SerializationException but
+# let through the RecursionError msgspec raises (from C, so with no frame of its own) for a body nested
+# deeper than its limit. A RecursionError whose innermost frame is one of them is about the body.
+_BODY_DECODERS = frozenset({msgspec_hooks.decode_json.__code__, msgspec_hooks.decode_msgpack.__code__})
+_HTTP_CODES = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+}
 
 
 class FieldError(BaseModel):
@@ -153,13 +168,36 @@ def _validation_error(exc: ValidationException) -> Response[dict[str, Any]]:
     return error_response(ErrorBody(status_code=400, code="invalid_request", detail=detail, errors=errors))
 
 
-def _http_error(exc: HTTPException) -> Response[dict[str, Any]]:
-    code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-    body = ErrorBody(status_code=exc.status_code, code=code, detail=str(exc.detail))
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, RequestEntityTooLarge):
+        return _too_large(request)
+    body = ErrorBody(
+        status_code=exc.status_code, code=_HTTP_CODES.get(exc.status_code, "error"), detail=str(exc.detail)
+    )
     return error_response(body, headers=exc.headers)
 
 
-def handle_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _too_large(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Litestar's 413 for a body over the route's request_max_body_size, saying what the limit is."""
+    handler = request.scope.get("route_handler")
+    limit = handler.resolve_request_max_body_size() if isinstance(handler, HTTPRouteHandler) else None
+    detail = f"the body is over this route's limit of {limit} bytes" if limit else "the body is too large"
+    return error_response(ErrorBody(status_code=413, code="too_large", detail=detail))
+
+
+def _innermost(traceback: TracebackType | None) -> TracebackType | None:
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback
+
+
+def _body_too_deep(exc: RecursionError) -> bool:
+    """Whether the recursion limit was hit decoding a request body, not in the service's own code."""
+    innermost = _innermost(exc.__traceback__)
+    return innermost is not None and innermost.tb_frame.f_code in _BODY_DECODERS
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """The one exception handler: known failures get their status, anything else a bare 500."""
     if isinstance(exc, ApiError):
         return error_response(exc.body, headers=exc.headers)
@@ -168,7 +206,11 @@ def handle_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[dict
     if isinstance(exc, SerializationException):
         return error_response(ErrorBody(status_code=400, code="invalid_request", detail=f"malformed body: {exc}"))
     if isinstance(exc, HTTPException):
-        return _http_error(exc)
+        return _http_error(request, exc)
+    if isinstance(exc, RecursionError) and _body_too_deep(exc):
+        return error_response(
+            ErrorBody(status_code=400, code="invalid_request", detail="malformed body: nested too deeply")
+        )
     if isinstance(exc, PoolTimeout):
         log.warning("no database connection available: %s", exc)
         return _unavailable("database unavailable")

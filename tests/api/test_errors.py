@@ -6,9 +6,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
 import pytest
-from litestar import Litestar
+from helpers import bearer, register
+from litestar import Litestar, get, post
+from litestar.exceptions import TooManyRequestsException
+from litestar.params import JSONBody
 from litestar.testing import TestClient
+
+from agentpress.app import create_app
+from agentpress.config import Settings
+
+# Deeper than msgspec's decoder goes (it raises RecursionError, not DecodeError, past its limit).
+TOO_DEEP = 5000
 
 
 @pytest.fixture
@@ -100,6 +110,69 @@ def test_request_validation_is_400_naming_the_field(api: TestClient[Litestar]) -
 def test_malformed_json_is_400(api: TestClient[Litestar], payload: bytes) -> None:
     response = api.post("/test/widgets", content=payload, headers={"content-type": "application/json"})
     assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("payload", [b'{"name": "gear", "size": ' + b"[" * TOO_DEEP, b"[" * TOO_DEEP + b"]" * TOO_DEEP])
+def test_json_nested_too_deeply_is_400(api: TestClient[Litestar], payload: bytes) -> None:
+    response = api.post("/test/widgets", content=payload, headers={"content-type": "application/json"})
+    body = assert_error(response, 400, "invalid_request")
+    assert body["detail"] == "malformed body: nested too deeply"
+    assert count_widgets(api) == 0
+
+
+def test_json_nested_too_deeply_is_400_on_a_route_of_the_service(client: TestClient[Litestar]) -> None:
+    token = register(client, "ada@example.com")["token"]
+    payload = b'{"metadata": {"a": ' + b"[" * TOO_DEEP
+    response = client.post(
+        "/api/v1/threads", content=payload, headers=bearer(token) | {"content-type": "application/json"}
+    )
+    assert_error(response, 400, "invalid_request")
+    assert client.get("/api/v1/threads", headers=bearer(token)).json()["items"] == []
+
+
+@post("/test/recursion", status_code=200)
+async def recurse(data: JSONBody[dict[str, Any]]) -> None:
+    """A bug of the service's own: recursion without end, on a well-formed body."""
+
+    def deeper(depth: int) -> int:
+        return deeper(depth + 1) + 1
+
+    deeper(0)
+
+
+@post("/test/decoding-its-own-json", status_code=200)
+async def decode_own_json() -> None:
+    """A RecursionError from msgspec, as the body's has, but on JSON the service made: not the client's fault."""
+    msgspec.json.decode(b"[" * TOO_DEEP + b"]" * TOO_DEEP)
+
+
+@get("/test/too-many")
+async def too_many() -> None:
+    raise TooManyRequestsException(headers={"Retry-After": "7"})
+
+
+@pytest.fixture
+def own_routes(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
+    app = create_app(make_settings(max_body_bytes=1024), route_handlers=[recurse, decode_own_json, too_many])
+    with TestClient(app=app) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/test/recursion", "/test/decoding-its-own-json"])
+def test_a_recursion_error_not_in_decoding_the_body_stays_500(own_routes: TestClient[Litestar], path: str) -> None:
+    body = assert_error(own_routes.post(path, json={"a": 1}), 500, "internal_error")
+    assert body["detail"] == "internal error"
+
+
+def test_a_body_over_the_route_limit_is_413_too_large(own_routes: TestClient[Litestar]) -> None:
+    body = assert_error(own_routes.post("/test/recursion", json={"pad": "x" * 2000}), 413, "too_large")
+    assert "1024 bytes" in body["detail"]
+
+
+def test_litestars_429_is_rate_limited(own_routes: TestClient[Litestar]) -> None:
+    response = own_routes.get("/test/too-many")
+    assert_error(response, 429, "rate_limited")
+    assert response.headers["retry-after"] == "7"
 
 
 def test_not_found_is_404_with_the_error_shape(api: TestClient[Litestar]) -> None:
