@@ -152,6 +152,8 @@ def parse_chunks_body(body: bytes, *, max_chunks: int) -> list[ChunkRow]:
         data = _decode_leniently(body, body_type, max_chunks)
     except msgspec.DecodeError:
         data = _decode_leniently(body, body_type, max_chunks)
+    except RecursionError:
+        raise MalformedBody("malformed body: nested too deeply") from None
     chunks: list[ChunkBody] = data.chunks  # type: ignore[attr-defined]
     return check_chunks(chunks)
 

@@ -309,6 +309,12 @@ def test_a_body_of_the_wrong_shape_is_422_naming_the_field(people: dict[str, Any
         url(kb["kb_id"], kb["file_id"]), content="{", headers={**manager(people), "Content-Type": "application/json"}
     )
     assert malformed.status_code == 400, malformed.text
+    nested = client.put(
+        url(kb["kb_id"], kb["file_id"]),
+        content='{"chunks": [{"metadata": {"a": ' + "[" * 5000,
+        headers={**manager(people), "Content-Type": "application/json"},
+    )
+    assert nested.status_code == 400 and "nested too deeply" in nested.json()["detail"], nested.text
     assert stored(people["database_url"], kb["file_id"]) == []
 
 
