@@ -72,7 +72,7 @@ async def read_uploaded_tree(data: bytes, *, time_limit: float) -> Tree:
     gate = _gate()
     if gate.semaphore.locked() and gate.waiting >= MAX_WAITING:
         raise ApiError(
-            503, "service_unavailable", "too many config imports at once: try again", headers={"Retry-After": "5"}
+            503, "busy", "too many config imports at once: try again", headers={"Retry-After": "5"}
         )
     gate.waiting += 1
     try:
