@@ -71,9 +71,7 @@ async def read_uploaded_tree(data: bytes, *, time_limit: float) -> Tree:
     limit) when it cannot be imported; ApiError 503 when too many archives are waiting to be read."""
     gate = _gate()
     if gate.semaphore.locked() and gate.waiting >= MAX_WAITING:
-        raise ApiError(
-            503, "busy", "too many config imports at once: try again", headers={"Retry-After": "5"}
-        )
+        raise ApiError(503, "busy", "too many config imports at once: try again", headers={"Retry-After": "5"})
     gate.waiting += 1
     try:
         await gate.semaphore.acquire()
