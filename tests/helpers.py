@@ -82,6 +82,13 @@ def register(
     return body
 
 
+def register_at(base_url: str, email: str) -> str:
+    """Register at a live service (see `serving`) and return the bearer token."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        token: str = register(client, email)["token"]
+    return token
+
+
 def outbox_bodies(database_url: str, *, kind: str, to_email: str) -> list[str]:
     """The decrypted bodies of the mail queued for an address, oldest first."""
     with psycopg.connect(database_url) as conn:

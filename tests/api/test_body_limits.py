@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from helpers import bearer, register, serving
+from helpers import bearer, register, register_at, serving
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
@@ -44,17 +44,6 @@ def assert_too_large(status: int, body: dict[str, Any]) -> None:
     assert set(body) == {"status_code", "code", "detail", "errors"}
     assert body["status_code"] == 413
     assert body["code"] == "too_large"
-
-
-def owner_token(base: str) -> str:
-    response = httpx.post(
-        f"{base}{API}/auth/register",
-        json={"email": "owner@example.com", "password": "correct horse battery staple"},
-        timeout=WAIT_SECONDS,
-    )
-    assert response.status_code == 201, response.text
-    token: str = response.json()["token"]
-    return token
 
 
 def head(base: str, token: str, framing: str) -> bytes:
@@ -106,7 +95,7 @@ def test_a_streamed_body_past_the_limit_is_413_before_the_client_has_sent_it_all
     # A chunked body announces no length: the server can only count what arrives, and stops at the limit.
     piece = f"{PIECE_BYTES:x}\r\n".encode() + b" " * PIECE_BYTES + b"\r\n"
     with serving(create_app(make_settings())) as base:
-        token = owner_token(base)
+        token = register_at(base, "owner@example.com")
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
         with socket.create_connection((host, port), timeout=WAIT_SECONDS) as sock:
@@ -132,7 +121,7 @@ def test_a_content_length_over_the_limit_is_413_before_any_body_byte_is_sent(
     make_settings: Callable[..., Settings],
 ) -> None:
     with serving(create_app(make_settings())) as base:
-        token = owner_token(base)
+        token = register_at(base, "owner@example.com")
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
         with socket.create_connection((host, port), timeout=WAIT_SECONDS) as sock:

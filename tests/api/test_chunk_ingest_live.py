@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-from helpers import bearer, serving
+from helpers import bearer, register_at, serving
 
 from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES
 from agentpress.app import create_app
@@ -35,18 +35,6 @@ def source_in_default_org(database_url: str) -> tuple[str, str]:
         ).fetchone()
     assert row is not None
     return row[0], row[1]
-
-
-def owner_token(base: str) -> str:
-    """The installation's first user: platform admin and owner of the default org."""
-    response = httpx.post(
-        f"{base}{API}/auth/register",
-        json={"email": "owner@example.com", "password": "correct horse battery staple"},
-        timeout=WAIT_SECONDS,
-    )
-    assert response.status_code == 201, response.text
-    token: str = response.json()["token"]
-    return token
 
 
 def request_head(base: str, path: str, token: str, length: int) -> bytes:
@@ -84,7 +72,7 @@ def test_a_dozen_slow_chunk_uploads_leave_the_pool_to_other_requests(
     failures: list[BaseException] = []
 
     with serving(create_app(settings)) as base:
-        token = owner_token(base)
+        token = register_at(base, "owner@example.com")
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
 
@@ -131,7 +119,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_sent(
     kb_id, file_id = source_in_default_org(database_url)
     path = f"{API}/knowledge-bases/{kb_id}/files/{file_id}/chunks"
     with serving(create_app(make_settings())) as base:
-        token = owner_token(base)
+        token = register_at(base, "owner@example.com")
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
         # Only the head is sent, announcing a byte more than the limit: the answer comes without the body.
