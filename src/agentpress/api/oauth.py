@@ -13,7 +13,7 @@ from litestar.response import Redirect
 from agentpress import oauth
 from agentpress.auth import authenticate, bearer_token
 from agentpress.config import Settings
-from agentpress.dependencies import AppSettings, Conn
+from agentpress.dependencies import AppSettings, Conn, Db
 from agentpress.errors import ApiError, FieldError, field_error, not_found, unauthorized
 from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
@@ -102,6 +102,7 @@ class OAuthController(Controller):
     )
     async def callback(
         self,
+        db: Db,
         settings: AppSettings,
         request: Request[Any, Any, Any],
         provider: ProviderParam,
@@ -110,11 +111,10 @@ class OAuthController(Controller):
         error: ErrorParam = None,
     ) -> SignedIn:
         config = _config(settings, provider)
-        # Not the request-scoped `conn`: that would stay checked out of the pool while the provider
-        # answers (up to three calls of up to 10 s), so a slow provider could starve every other request.
-        pool = resources(request.app.state).pool
+        # `db`, not `conn`: a connection only around the SQL, none while the provider answers (up to three
+        # calls of up to 10 s), so that a slow provider cannot starve every other request.
         browser_nonce = request.cookies.get(BROWSER_COOKIE)
-        async with pool.connection() as conn:
+        async with db.connection() as conn:
             spent = None
             if oauth_state and browser_nonce:
                 spent = await oauth_repo.consume_oauth_state(
@@ -146,7 +146,7 @@ class OAuthController(Controller):
             code_verifier=code_verifier,
             redirect_uri=_redirect_uri(request, settings, config.name),
         )
-        async with pool.connection() as conn:
+        async with db.connection() as conn:
             return await oauth.complete_sign_in(
                 conn,
                 settings,
