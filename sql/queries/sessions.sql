@@ -7,7 +7,8 @@ VALUES (%(user_id)s, %(token_hash)s, %(expires_at)s, %(user_agent)s, %(ip)s::ine
 RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip;
 
 -- name: get_session_user :one
--- The user behind a live session token (not expired, not revoked, user not disabled), with their
+-- The user behind a live session token (not expired, not idle longer than the idle timeout, not
+-- revoked, user not disabled), with their
 -- home org, where a request that names no org acts: the default org if they belong to it, else the
 -- org they joined first; null when they belong to none. Runs on every authenticated request, so
 -- both come in one round trip: one probe of each index.
@@ -30,6 +31,7 @@ LEFT JOIN LATERAL (
 WHERE s.token_hash = %(token_hash)s
   AND s.revoked_at IS NULL
   AND s.expires_at > now()
+  AND s.last_seen_at > now() - %(idle_timeout)s::interval
   AND NOT u.is_disabled;
 
 -- name: touch_session :exec

@@ -11,7 +11,8 @@ from litestar import Request
 from litestar.di import NamedDependency
 from psycopg import AsyncConnection
 
-from agentpress.dependencies import Db
+from agentpress.config import Settings
+from agentpress.dependencies import AppSettings, Db
 from agentpress.errors import field_error, forbidden, not_found, unauthorized
 from agentpress.models.orgs import OrgRole
 from agentpress.models.users import SessionUser
@@ -72,19 +73,21 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token
 
 
-async def provide_current_user(request: Request[Any, Any, Any], db: Db) -> SessionUser:
+async def provide_current_user(request: Request[Any, Any, Any], db: Db, settings: AppSettings) -> SessionUser:
     token = bearer_token(request)
     if token is None:
         raise unauthorized()
     async with db.connection() as conn:
-        return await authenticate(conn, token)
+        return await authenticate(conn, settings, token)
 
 
-async def authenticate(conn: AsyncConnection[Any], token: str) -> SessionUser:
-    """The user of a session token; 401 when it is invalid, expired or revoked."""
-    user = await sessions.get_session_user(conn, token_hash=hash_token(token))
+async def authenticate(conn: AsyncConnection[Any], settings: Settings, token: str) -> SessionUser:
+    """The user of a session token; 401 when it is invalid, expired, idle too long or revoked."""
+    user = await sessions.get_session_user(
+        conn, token_hash=hash_token(token), idle_timeout=timedelta(hours=settings.session_idle_timeout_hours)
+    )
     if user is None:
-        raise unauthorized("the token is invalid, expired or revoked")
+        raise unauthorized("the token is invalid, expired, idle too long or revoked")
     if datetime.now(UTC) - user.session_last_seen_at > TOUCH_INTERVAL:
         await sessions.touch_session(conn, session_id=user.session_id)
     return user

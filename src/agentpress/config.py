@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
     password_hash_parallelism: int = Field(default=4, ge=1, le=64)
     session_ttl_hours: int = Field(default=24 * 30, ge=1)
+    # A session unused this long ends before its absolute expiry (last use is recorded at most once a minute).
+    session_idle_timeout_hours: int = Field(default=24 * 7, ge=1)
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
     mail_from: str = "AgentPress <no-reply@agentpress.local>"

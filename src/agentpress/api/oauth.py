@@ -64,7 +64,7 @@ class OAuthController(Controller):
             token = bearer_token(request)
             if token is None:
                 raise unauthorized()
-            link_user_id = (await authenticate(conn, token)).id
+            link_user_id = (await authenticate(conn, settings, token)).id
         state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
         await oauth_repo.create_oauth_state(

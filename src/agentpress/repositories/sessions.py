@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,8 +28,12 @@ async def create_session(
     return session
 
 
-async def get_session_user(conn: AsyncConnection[Any], *, token_hash: bytes) -> SessionUser | None:
-    return await queries.sessions.get_session_user.one(conn, SessionUser, token_hash=token_hash)
+async def get_session_user(
+    conn: AsyncConnection[Any], *, token_hash: bytes, idle_timeout: timedelta
+) -> SessionUser | None:
+    return await queries.sessions.get_session_user.one(
+        conn, SessionUser, token_hash=token_hash, idle_timeout=idle_timeout
+    )
 
 
 async def touch_session(conn: AsyncConnection[Any], *, session_id: UUID) -> None:
