@@ -147,6 +147,9 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "password_hash_time_cost": 1,
             "password_hash_memory_kib": 1024,
             "password_hash_parallelism": 1,
+            # New users join the default org, as on a single-team install: the API tests' fixtures put their
+            # people in one org that way. Private orgs, the default, have tests of their own (test_signup.py).
+            "signup_org": "default",
             # Every test signs people up from the same address; the rate limit tests set their own limits.
             **{name: "1000000/second" for name in RATE_LIMITS},
         }

@@ -1,13 +1,5 @@
 -- Orgs and their members.
 
--- name: get_default_org_for_update :one
--- The default org, locked until the transaction ends: registrations take turns on it, so that
--- exactly one of them is the installation's first user.
-SELECT id, name, slug, is_default, created_at, updated_at
-FROM orgs
-WHERE is_default
-FOR UPDATE;
-
 -- name: create_org_member :one
 -- Add a user to an org with a role; a second row for the same pair is a 409.
 INSERT INTO org_members (org_id, user_id, role)

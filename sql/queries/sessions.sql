@@ -57,7 +57,7 @@ SET revoked_at = now()
 WHERE id = %(session_id)s AND user_id = %(user_id)s AND revoked_at IS NULL;
 
 -- name: revoke_sessions_for_user :execrows
--- Revoke every live session of a user: a password reset, or the user disabled.
+-- Revoke every live session of a user: a password reset, the user disabled, or sign out everywhere.
 UPDATE sessions
 SET revoked_at = now()
 WHERE user_id = %(user_id)s AND revoked_at IS NULL;

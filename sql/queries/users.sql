@@ -13,10 +13,6 @@ VALUES (
 RETURNING id, email, username, first_name, last_name, display_name, avatar_url, github_id, github_username,
     google_id, role, provider, is_email_verified, is_disabled, created_at, updated_at;
 
--- name: has_any_user :scalar
--- Whether anyone has registered yet: the first user of an installation becomes its admin.
-SELECT EXISTS (SELECT 1 FROM users);
-
 -- name: get_user :one
 -- A user by id.
 -- uses: users_pkey

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
+import psycopg
 from litestar import Request
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.config import Settings
 from agentpress.errors import ApiError, field_error
 from agentpress.mail import queue_email
-from agentpress.models.orgs import OrgRole
-from agentpress.models.users import SignedIn, User
+from agentpress.models.orgs import Org, OrgRole
+from agentpress.models.users import PlatformRole, SignedIn, User
 from agentpress.repositories import orgs, password_resets, sessions, users
-from agentpress.security import MAX_PASSWORD_LENGTH, hash_token, new_token
+from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
 from agentpress.web.clients import UNKNOWN, client_ip
+
+log = logging.getLogger("agentpress.accounts")
 
 
 def check_password_rules(password: str, settings: Settings) -> None:
@@ -27,19 +34,72 @@ def check_password_rules(password: str, settings: Settings) -> None:
         raise field_error(422, "invalid_value", "password", f"must be at most {MAX_PASSWORD_LENGTH} characters")
 
 
-async def create_user_in_default_org(conn: AsyncConnection[Any], settings: Settings, **fields: Any) -> User:
-    """Create a user and make them a member of the default org, both or neither.
+async def create_account(
+    conn: AsyncConnection[Any], settings: Settings, *, platform_role: PlatformRole | None = None, **fields: Any
+) -> User:
+    """Create a user with their first org, both or neither.
 
-    The first user of an empty installation becomes a platform admin and owner of the default org.
+    Nobody becomes a platform admin by coming first: admins are made by the operator (`agentpress users
+    create --admin`, or BOOTSTRAP_ADMIN_EMAIL). A new user owns a personal org of their own, unless
+    SIGNUP_ORG names a shared org, which they join as a member (an admin the operator creates, as an owner).
     """
     async with conn.transaction():
-        default_org = await orgs.get_default_org_for_update(conn)
-        is_first = not await users.has_any_user(conn)
-        user = await users.create_user(conn, role="admin" if is_first else settings.default_user_role, **fields)
-        if default_org is not None:
-            role: OrgRole = "owner" if is_first else "member"
-            await orgs.create_org_member(conn, org_id=default_org.id, user_id=user.id, role=role)
+        user = await users.create_user(conn, role=platform_role or settings.default_user_role, **fields)
+        shared = await signup_org(conn, settings)
+        if shared is not None:
+            role: OrgRole = "owner" if platform_role == "admin" else "member"
+            await orgs.create_org_member(conn, org_id=shared.id, user_id=user.id, role=role)
+        else:
+            slug = f"personal-{secrets.token_hex(6)}"  # 48 random bits: a collision is not worth a retry
+            await orgs.create_org_with_owner(conn, name=_personal_org_name(user), slug=slug, owner_id=user.id)
     return user
+
+
+async def signup_org(conn: AsyncConnection[Any], settings: Settings) -> Org | None:
+    """The shared org SIGNUP_ORG names, or None when new users get an org of their own.
+
+    Startup refuses to serve when the named org does not exist (check_signup_org): this never guesses.
+    """
+    if settings.signup_org is None:
+        return None
+    org = await orgs.get_org_by_slug(conn, slug=settings.signup_org)
+    if org is None:
+        raise SignupOrgMissing(f"SIGNUP_ORG is {settings.signup_org!r}, but no org has that slug")
+    return org
+
+
+class SignupOrgMissing(Exception):
+    """SIGNUP_ORG names an org that does not exist: startup refuses to serve rather than guess."""
+
+
+async def create_admin(conn: AsyncConnection[Any], settings: Settings, *, email: str, password_hash: str) -> User:
+    """A platform admin made by the operator, who vouches for the address: it counts as verified."""
+    return await create_account(
+        conn, settings, platform_role="admin", email=email, password_hash=password_hash, is_email_verified=True
+    )
+
+
+async def bootstrap_accounts(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
+    """At startup: check SIGNUP_ORG, and create BOOTSTRAP_ADMIN_EMAIL's admin unless that email has an account."""
+    async with pool.connection() as conn:
+        await signup_org(conn, settings)
+        email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
+        if email is None or password is None or await users.get_user_by_email(conn, email=email) is not None:
+            return
+    # Off the event loop and with no connection held: a hash is a tenth of a second of CPU.
+    password_hash = await anyio.to_thread.run_sync(hash_password, password.get_secret_value())
+    try:
+        async with pool.connection() as conn:
+            await create_admin(conn, settings, email=email, password_hash=password_hash)
+        log.warning("created the platform admin %s from BOOTSTRAP_ADMIN_EMAIL", email)
+    except psycopg.errors.UniqueViolation:
+        pass  # another process of the deployment created it first
+
+
+def _personal_org_name(user: User) -> str:
+    # Not the email: the org's name is shown to whoever the owner invites, and emails are not.
+    who = user.display_name or user.first_name or user.username
+    return f"{who}'s org"[:200] if who else "Personal"
 
 
 async def start_session(

@@ -95,9 +95,20 @@ class Settings(BaseSettings):
     # Encrypts secrets at rest (provider tokens and API keys, PKCE verifiers, mail bodies).
     # Unset: a random key kept in DATA_DIR/app_secret_key.
     app_secret_key: SecretStr | None = None
+    # Key rotation: the keys APP_SECRET_KEY replaced, comma-separated, newest first. They still decrypt
+    # (nothing encrypts with them) until `agentpress secrets rotate` has re-encrypted everything under
+    # APP_SECRET_KEY; then remove them.
+    app_previous_secret_keys: SecretStr | None = None
     # Where links in mail point, and the base of OAuth redirect URIs.
     public_base_url: str = "http://127.0.0.1:8000"
     default_user_role: Literal["user", "guest"] = "user"
+    # Unset (the default): each new user gets an org of their own. The slug of an existing org that every
+    # new user joins instead, as a member: for an install used by one team.
+    signup_org: str | None = None
+    # Read once at startup: when no user has this email, one is created as a platform admin with this
+    # password (for deployments that cannot run `agentpress users create --admin`). Both or neither.
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = Field(default=None, validate_default=True)
     password_min_length: int = Field(default=8, ge=1, le=256)
     # argon2id's cost for password hashes: RFC 9106's low-memory profile (3 passes over 64 MiB, 4 lanes)
     # by default, about 0.1 s of CPU a hash. A hash made with other costs is redone at its user's next
@@ -110,6 +121,12 @@ class Settings(BaseSettings):
     session_idle_timeout_hours: int = Field(default=24 * 7, ge=1)
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
+    # Mail goes out only over TLS (smtps://, or STARTTLS, which the server must offer); true allows
+    # plaintext SMTP, for a relay on this host or its private network.
+    smtp_allow_plaintext: bool = False
+    # With SMTP_URL unset, mail is logged with its links redacted (they sign in, reset passwords); true
+    # shows them, for development (`make run` sets it), where the log is the only inbox.
+    mail_log_links: bool = False
     mail_from: str = "AgentPress <no-reply@agentpress.local>"
     # How often the outbox is checked for mail to send.
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
@@ -198,6 +215,7 @@ class Settings(BaseSettings):
         "redis_url",
         "smtp_url",
         "app_secret_key",
+        "app_previous_secret_keys",
         "embeddings_url",
         "embeddings_model",
         "embeddings_api_key",
@@ -205,6 +223,9 @@ class Settings(BaseSettings):
         "github_client_secret",
         "google_client_id",
         "google_client_secret",
+        "signup_org",
+        "bootstrap_admin_email",
+        "bootstrap_admin_password",
         mode="before",
     )
     @classmethod
@@ -256,11 +277,25 @@ class Settings(BaseSettings):
             raise ValueError("must be an smtp:// or smtps:// URL")
         return value
 
+    @field_validator("bootstrap_admin_password")
+    @classmethod
+    def _with_bootstrap_email(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if (value is None) != (info.data.get("bootstrap_admin_email") is None):
+            raise ValueError("is set with BOOTSTRAP_ADMIN_EMAIL, both or neither")
+        return value
+
     @field_validator("app_secret_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("app_previous_secret_keys")
+    @classmethod
+    def _each_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(len(key.strip()) < 32 for key in value.get_secret_value().split(",")):
+            raise ValueError("must be keys of at least 32 characters each, separated by commas")
         return value
 
     @field_validator("redis_url")

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from agentpress import migrations
+from agentpress.accounts import SignupOrgMissing, bootstrap_accounts
 from agentpress.analytics import run_refresh_loop
 from agentpress.cache import Cache, connect_redis
 from agentpress.config import Settings
@@ -115,6 +116,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
                 f"the database has {len(pending)} pending migration(s) ({', '.join(pending)}): "
                 "run `make db-migrate`, or start with AUTO_MIGRATE=1"
             )
+        try:
+            await bootstrap_accounts(pool, settings)
+        except SignupOrgMissing as exc:
+            raise StartupError(f"{exc}: create it, or unset SIGNUP_ORG to give each new user an org") from None
         redis = _connect_redis(settings)
         app.state.resources = Resources(
             settings=settings,

@@ -17,14 +17,14 @@ from litestar import Request
 from psycopg import AsyncConnection
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from agentpress.accounts import create_user_in_default_org, start_session
+from agentpress.accounts import create_account, start_session
 from agentpress.config import Settings
 from agentpress.errors import ApiError, FieldError, field_error, unauthorized
 from agentpress.models.oauth import OAuthProvider
 from agentpress.models.users import SignedIn, User
 from agentpress.repositories import oauth as oauth_repo
 from agentpress.repositories import users
-from agentpress.security import encryptor
+from agentpress.security import encryptor, oauth_token
 from agentpress.web.upstream import upstream_failure
 
 log = logging.getLogger("agentpress.oauth")
@@ -329,8 +329,14 @@ async def complete_sign_in(
             user_id=user.id,
             provider=identity.provider,
             provider_id=identity.provider_id,
-            access_token=token_encryptor.encrypt(tokens.access_token),
-            refresh_token=token_encryptor.encrypt(tokens.refresh_token) if tokens.refresh_token else None,
+            access_token=token_encryptor.encrypt(
+                tokens.access_token, binding=oauth_token("access_token", identity.provider, identity.provider_id)
+            ),
+            refresh_token=token_encryptor.encrypt(
+                tokens.refresh_token, binding=oauth_token("refresh_token", identity.provider, identity.provider_id)
+            )
+            if tokens.refresh_token
+            else None,
             scopes=tokens.scopes,
             expires_at=tokens.expires_at,
         )
@@ -382,7 +388,7 @@ async def _create_user(conn: AsyncConnection[Any], settings: Settings, identity:
         )
     is_github = identity.provider == "github"
     # An email that belongs to another account fails users_email_key: 409 naming email, all rolled back.
-    return await create_user_in_default_org(
+    return await create_account(
         conn,
         settings,
         email=identity.email,

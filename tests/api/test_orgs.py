@@ -180,13 +180,14 @@ def test_only_owners_delete_an_org_and_its_members_go_with_it(team: dict[str, An
     assert roles(database_url, org_id) == {}
 
 
-def test_the_default_org_cannot_be_deleted(
+def test_the_org_new_users_join_cannot_be_deleted(
     client: TestClient[Litestar], admin: dict[str, Any], database_url: str
 ) -> None:
+    # The test settings' SIGNUP_ORG is the default org.
     response = client.delete(f"{API}/orgs/{default_org_id(database_url)}", headers=bearer(admin["token"]))
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
-    assert "default org cannot be deleted" in response.json()["detail"]
+    assert "new users join it" in response.json()["detail"]
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM orgs WHERE is_default").fetchone() == (1,)
 
@@ -286,10 +287,35 @@ def test_another_orgs_id_is_404_on_every_org_route(
 # Members
 
 
-def test_members_are_listed_with_who_they_are(team: dict[str, Any]) -> None:
+def test_members_see_who_is_in_the_org_and_their_roles_but_not_their_emails(team: dict[str, Any]) -> None:
     client: TestClient[Litestar] = team["client"]
     org_id = team["org"]["id"]
     listed = client.get(f"{API}/orgs/{org_id}/members", headers=token(team, "member"))
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [(m["user_id"], m["role"], m["email"]) for m in items] == [
+        (uid(team, "manager"), "admin", None),
+        (uid(team, "member"), "member", None),
+        (uid(team, "owner"), "owner", None),
+    ]
+
+
+def test_owners_admins_and_platform_admins_see_members_with_their_emails(team: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = team["client"]
+    org_id = team["org"]["id"]
+    for who in ("owner", "manager", "admin"):
+        listed = client.get(f"{API}/orgs/{org_id}/members", headers=token(team, who)).json()
+        assert [m["email"] for m in listed["items"]] == [
+            "manager@example.com",
+            "member@example.com",
+            "owner@example.com",
+        ], who
+
+
+def test_members_are_listed_with_who_they_are(team: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = team["client"]
+    org_id = team["org"]["id"]
+    listed = client.get(f"{API}/orgs/{org_id}/members", headers=token(team, "owner"))
     assert listed.status_code == 200
     body = listed.json()
     assert (body["total"], body["page"], body["page_size"]) == (3, 1, 20)
@@ -312,7 +338,7 @@ def test_members_are_listed_with_who_they_are(team: dict[str, Any]) -> None:
         "created_at",
     }
     assert (first["org_id"], first["user_id"]) == (org_id, uid(team, "manager"))
-    page = client.get(f"{API}/orgs/{org_id}/members", params={"page": 2, "page_size": 2}, headers=token(team, "member"))
+    page = client.get(f"{API}/orgs/{org_id}/members", params={"page": 2, "page_size": 2}, headers=token(team, "owner"))
     assert [m["email"] for m in page.json()["items"]] == ["owner@example.com"]
 
 

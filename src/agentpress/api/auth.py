@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from agentpress.accounts import (
     check_password_rules,
     check_reset_token,
-    create_user_in_default_org,
+    create_account,
     request_password_reset,
     reset_password,
     start_session,
@@ -48,7 +48,7 @@ class AuthController(Controller):
         password_hash = await passwords.hash(data.password)
         # The account and its first session together: a failure leaves nothing to collide with on a retry.
         async with db.connection() as conn, conn.transaction():
-            user = await create_user_in_default_org(
+            user = await create_account(
                 conn,
                 settings,
                 email=data.email,
@@ -96,6 +96,15 @@ class AuthController(Controller):
     @get("/me", operation_id="get_me", summary="The signed-in user")
     async def me(self, current_user: CurrentUser) -> User:
         return User.model_validate(current_user.model_dump(include=set(User.model_fields)))
+
+    @post(
+        "/sessions/revoke-all",
+        operation_id="revoke_all_my_sessions",
+        summary="Sign out everywhere: revoke every session of the signed-in user, this one included",
+        status_code=204,
+    )
+    async def revoke_all_sessions(self, conn: Conn, current_user: CurrentUser) -> None:
+        await sessions.revoke_sessions_for_user(conn, user_id=current_user.id)
 
     @get("/sessions", operation_id="list_my_sessions", summary="The signed-in user's live sessions, newest first")
     async def list_sessions(self, conn: Conn, current_user: CurrentUser) -> list[Session]:

@@ -103,17 +103,23 @@ class OrgsController(Controller):
         return OrgWithRole(**updated.model_dump(), role=org.role)
 
     @delete(ORG_PATH, operation_id="delete_org", summary="Delete an org with its members and invitations (owners)")
-    async def delete_org(self, conn: Conn, current_user: CurrentUser, org_id: FromPath[UUID]) -> None:
+    async def delete_org(
+        self, conn: Conn, settings: AppSettings, current_user: CurrentUser, org_id: FromPath[UUID]
+    ) -> None:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
         org.require_writer()
         _require_owner(org, "only the org's owners may delete it")
         found = await orgs.get_org(conn, org_id=org_id)
-        if found is not None and found.is_default:
-            raise ApiError(409, "conflict", "the default org cannot be deleted: new users join it")
+        if found is not None and found.slug == settings.signup_org:
+            raise ApiError(409, "conflict", "this org cannot be deleted: new users join it (SIGNUP_ORG)")
         if not await orgs.delete_org(conn, org_id=org_id):
             raise not_found("org")
 
-    @get(f"{ORG_PATH}/members", operation_id="list_org_members", summary="An org's members, by email")
+    @get(
+        f"{ORG_PATH}/members",
+        operation_id="list_org_members",
+        summary="An org's members, by email; their emails only for owners and admins",
+    )
     async def list_members(
         self,
         conn: Conn,
@@ -122,8 +128,11 @@ class OrgsController(Controller):
         page: FromQuery[PageNumber] = 1,
         page_size: FromQuery[PageSize] = DEFAULT_PAGE_SIZE,
     ) -> Page[OrgMemberDetail]:
-        await org_context_for(conn, org_id=org_id, user=current_user)
+        org = await org_context_for(conn, org_id=org_id, user=current_user)
         items = await orgs.list_org_members(conn, org_id=org_id, limit=page_size, offset=offset(page, page_size))
+        if not org.can_manage:
+            # Members see who is in the org and their roles; an address is for those who manage it.
+            items = [item.model_copy(update={"email": None}) for item in items]
         total = await orgs.count_org_members(conn, org_id=org_id)
         return Page(items=items, total=total, page=page, page_size=page_size)
 

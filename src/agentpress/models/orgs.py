@@ -56,11 +56,12 @@ class OrgUpdate(BaseModel):
 
 
 class OrgMemberDetail(BaseModel):
-    """A member as the API lists them: the membership and who the user is."""
+    """A member as the API lists them: the membership and who the user is (email: null unless the caller is an
+    owner or admin of the org, or a platform admin)."""
 
     org_id: UUID
     user_id: UUID
-    email: str
+    email: str | None
     username: str | None
     first_name: str | None
     last_name: str | None

@@ -11,10 +11,6 @@ from agentpress.models.orgs import Org, OrgAccess, OrgMember, OrgMemberDetail, O
 from agentpress.queries import queries
 
 
-async def get_default_org_for_update(conn: AsyncConnection[Any]) -> Org | None:
-    return await queries.orgs.get_default_org_for_update.one(conn, Org)
-
-
 async def create_org_member(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, role: OrgRole) -> OrgMember:
     member = await queries.orgs.create_org_member.one(conn, OrgMember, org_id=org_id, user_id=user_id, role=role)
     assert member is not None

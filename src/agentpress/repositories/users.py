@@ -49,10 +49,6 @@ async def create_user(
     return user
 
 
-async def has_any_user(conn: AsyncConnection[Any]) -> bool:
-    return bool(await queries.users.has_any_user.scalar(conn))
-
-
 async def get_user(conn: AsyncConnection[Any], *, user_id: UUID) -> User | None:
     return await queries.users.get_user.one(conn, User, user_id=user_id)
 
