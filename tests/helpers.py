@@ -20,7 +20,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress import embedded
-from agentpress.security import Encryptor
+from agentpress.security import Encryptor, outbox_body
 
 PASSWORD = "correct horse battery staple"
 # APP_SECRET_KEY of every app the tests start.
@@ -93,10 +93,10 @@ def outbox_bodies(database_url: str, *, kind: str, to_email: str) -> list[str]:
     """The decrypted bodies of the mail queued for an address, oldest first."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT body FROM email_outbox WHERE kind = %s AND to_email = %s ORDER BY created_at, id",
+            "SELECT id, body FROM email_outbox WHERE kind = %s AND to_email = %s ORDER BY created_at, id",
             [kind, to_email],
         ).fetchall()
-    decrypted = [Encryptor(SECRET_KEY).decrypt(body) for (body,) in rows]
+    decrypted = [Encryptor(SECRET_KEY).decrypt(body, binding=outbox_body(email_id)) for (email_id, body) in rows]
     assert None not in decrypted
     return [body for body in decrypted if body is not None]
 

@@ -8,6 +8,7 @@ import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -17,7 +18,7 @@ from psycopg.types.json import Jsonb
 from agentpress import cli
 from agentpress.desktop import layout
 from agentpress.desktop.layout import LayoutError, parse_tree, read_archive, read_directory
-from agentpress.security import Encryptor
+from agentpress.security import Encryptor, provider_api_key
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "desktop"
 ANTHROPIC_KEY = "sk-ant-test-0123456789"
@@ -38,6 +39,18 @@ def one(database_url: str, statement: str, *params: Any) -> Any:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(statement, params).fetchone()
     return None if row is None else row[0]
+
+
+def provider_key(provider_id: UUID, api_key: bytes | None) -> str | None:
+    """A provider's stored key, decrypted."""
+    return None if api_key is None else Encryptor(SECRET_KEY).decrypt(api_key, binding=provider_api_key(provider_id))
+
+
+def stored_provider_key(database_url: str, name: str) -> str | None:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT id, api_key FROM model_providers WHERE name = %s", [name]).fetchone()
+    assert row is not None
+    return provider_key(*row)
 
 
 def make_org(database_url: str, slug: str) -> str:
@@ -61,12 +74,13 @@ def make_tool_and_knowledge_base(database_url: str, org_id: str) -> tuple[str, s
 def seed_source(database_url: str, org_id: str) -> None:
     """An org configured through the API (no import): keys set directly, agents with their own ids, one archived."""
     tool, kb = make_tool_and_knowledge_base(database_url, org_id)
-    key = Encryptor(SECRET_KEY).encrypt(ANTHROPIC_KEY)
+    anthropic_id = uuid4()
+    key = Encryptor(SECRET_KEY).encrypt(ANTHROPIC_KEY, binding=provider_api_key(anthropic_id))
     with psycopg.connect(database_url) as conn:
         anthropic = conn.execute(
-            "INSERT INTO model_providers (org_id, name, kind, api_key) VALUES (%s, 'anthropic', 'anthropic', %s) "
-            "RETURNING id",
-            [org_id, key],
+            "INSERT INTO model_providers (id, org_id, name, kind, api_key) "
+            "VALUES (%s, %s, 'anthropic', 'anthropic', %s) RETURNING id",
+            [anthropic_id, org_id, key],
         ).fetchone()[0]  # type: ignore[index]
         local = conn.execute(
             "INSERT INTO model_providers (org_id, name, kind, base_url, is_enabled) "
@@ -108,7 +122,7 @@ def configuration(database_url: str, org_id: str) -> dict[str, list[tuple[Any, .
     """Everything the layout carries of an org, field by field, without ids and timestamps (keys decrypted)."""
     with psycopg.connect(database_url) as conn:
         providers = conn.execute(
-            "SELECT name, kind, base_url, is_enabled, api_key FROM model_providers WHERE org_id = %s ORDER BY name",
+            "SELECT name, kind, base_url, is_enabled, id, api_key FROM model_providers WHERE org_id = %s ORDER BY name",
             [org_id],
         ).fetchall()
         models = conn.execute(
@@ -130,9 +144,8 @@ def configuration(database_url: str, org_id: str) -> dict[str, list[tuple[Any, .
             "LEFT JOIN agents AS a ON a.id = c.agent_id WHERE c.org_id = %s ORDER BY c.name",
             [org_id],
         ).fetchall()
-    decrypt = Encryptor(SECRET_KEY).decrypt
     return {
-        "providers": [(*row[:4], None if row[4] is None else decrypt(row[4])) for row in providers],
+        "providers": [(*row[:4], provider_key(row[4], row[5])) for row in providers],
         "models": models,
         "agents": agents,
         "channels": channels,
@@ -262,7 +275,7 @@ def test_the_sample_tree_imports_cleanly_and_api_keys_come_only_from_the_environ
         keys = dict(conn.execute("SELECT name, api_key FROM model_providers").fetchall())
         envs = dict(conn.execute("SELECT name, api_key_env FROM model_providers").fetchall())
     assert keys["anthropic"] is None
-    assert Encryptor(SECRET_KEY).decrypt(keys["openai"]) == "sk-openai-test"
+    assert stored_provider_key(env, "openai") == "sk-openai-test"
     assert envs == {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
     channels = configuration(env, default_org(env))["channels"]
     assert channels[1] == (
@@ -281,8 +294,7 @@ def test_the_sample_tree_imports_cleanly_and_api_keys_come_only_from_the_environ
     code, out, _ = run(capsys, "config", "import", str(SAMPLE))
     assert "warning: providers/anthropic.yaml: ANTHROPIC_API_KEY is not set: the provider keeps its stored key" in out
     assert out.rstrip().endswith("0 created, 0 updated, 10 unchanged")
-    stored = one(env, "SELECT api_key FROM model_providers WHERE name = 'anthropic'")
-    assert Encryptor(SECRET_KEY).decrypt(stored) == ANTHROPIC_KEY
+    assert stored_provider_key(env, "anthropic") == ANTHROPIC_KEY
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

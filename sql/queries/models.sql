@@ -39,22 +39,28 @@ WHERE id = %(provider_id)s AND org_id = %(org_id)s
 FOR UPDATE;
 
 -- name: create_model_provider :one
--- Insert a model provider; api_key is already encrypted (or null). A name the org already uses
--- fails model_providers_org_id_name_key.
-INSERT INTO model_providers (org_id, name, kind, base_url, api_key, is_enabled)
-VALUES (%(org_id)s, %(name)s, %(kind)s, %(base_url)s, %(api_key)s, %(is_enabled)s)
+-- Insert a model provider; api_key is already encrypted (or null), bound to the id the service
+-- chose. A name the org already uses fails model_providers_org_id_name_key.
+INSERT INTO model_providers (id, org_id, name, kind, base_url, api_key, is_enabled)
+VALUES (%(provider_id)s, %(org_id)s, %(name)s, %(kind)s, %(base_url)s, %(api_key)s, %(is_enabled)s)
 RETURNING id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at;
 
 -- name: update_model_provider :one
--- Write every field of a model provider. api_key changes only when set_api_key is true: then to
--- the given ciphertext, or to null to remove the key. No row for an unknown id or another org's.
+-- Write every field of a model provider. api_key changes when set_api_key is true: to the given
+-- ciphertext, or to null to remove the key. Otherwise a new kind or base_url removes it: a key
+-- must not follow its provider's address to a server it was never meant for. No row for an
+-- unknown id or another org's.
 -- uses: model_providers_id_org_id_key
 -- never: Seq Scan
 UPDATE model_providers
 SET name = %(name)s,
     kind = %(kind)s,
     base_url = %(base_url)s,
-    api_key = CASE WHEN %(set_api_key)s::boolean THEN %(api_key)s::bytea ELSE api_key END,
+    api_key = CASE
+        WHEN %(set_api_key)s::boolean THEN %(api_key)s::bytea
+        WHEN kind IS DISTINCT FROM %(kind)s OR base_url IS DISTINCT FROM %(base_url)s THEN NULL
+        ELSE api_key
+    END,
     is_enabled = %(is_enabled)s,
     updated_at = now()
 WHERE id = %(provider_id)s AND org_id = %(org_id)s

@@ -1,9 +1,10 @@
 -- The outbox of mail to send (invitations, password resets), and its delivery.
 
 -- name: create_outbox_email :one
--- Queue a message; it is sent after the transaction that queued it commits, or never.
-INSERT INTO email_outbox (kind, to_email, subject, body)
-VALUES (%(kind)s, %(to_email)s, %(subject)s, %(body)s)
+-- Queue a message; it is sent after the transaction that queued it commits, or never. The id
+-- comes from the service: the encrypted body is bound to it.
+INSERT INTO email_outbox (id, kind, to_email, subject, body)
+VALUES (%(email_id)s, %(kind)s, %(to_email)s, %(subject)s, %(body)s)
 RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at;
 
 -- name: claim_next_email :one

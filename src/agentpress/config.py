@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     mail_from: str = "AgentPress <no-reply@agentpress.local>"
     # How often the outbox is checked for mail to send.
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    # How often queued password reset requests are looked for: each is worked on (account lookup, token,
+    # mail) off the request that queued it, so that request is the same for any address.
+    password_reset_poll_seconds: float = Field(default=1.0, gt=0)
 
     # Unset: the service embeds nothing itself (clients send their chunks). The base URL of an
     # OpenAI-compatible API (https://api.openai.com/v1): POST {EMBEDDINGS_URL}/embeddings.
@@ -173,6 +176,10 @@ class Settings(BaseSettings):
     rate_limit_invitation_accept_per_ip: RateSetting = Rate(30, 3600)
     # Mail to one address (reset links, invitations), whoever asks for it.
     rate_limit_mail_per_recipient: RateSetting = Rate(3, 3600)
+    # Email verification: verification mails a signed-in user asks to be sent again (besides the mail
+    # limit above), and verification links tried from one address.
+    rate_limit_email_verification_resend_per_user: RateSetting = Rate(5, 3600)
+    rate_limit_email_verification_confirm_per_ip: RateSetting = Rate(30, 3600)
     # Invitations of one org that are neither accepted, revoked nor expired.
     max_pending_invitations_per_org: int = Field(default=100, ge=1)
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed for the client IP.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
+from uuid import uuid4
 
 import anyio
 import psycopg
@@ -19,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from agentpress.config import Settings
 from agentpress.models.outbox import EmailKind
 from agentpress.repositories import outbox
-from agentpress.security import Encryptor, encryptor
+from agentpress.security import Encryptor, encryptor, outbox_body
 
 log = logging.getLogger("agentpress.mail")
 
@@ -43,28 +45,45 @@ async def queue_email(
     conn: AsyncConnection[Any], settings: Settings, *, kind: EmailKind, to_email: str, subject: str, body: str
 ) -> None:
     """Put a message in the outbox, its body encrypted: bodies carry single-use links."""
+    email_id = uuid4()  # made here, so that the ciphertext can be bound to its row before the insert
+    sealed = encryptor(settings).encrypt(body, binding=outbox_body(email_id))
     await outbox.create_outbox_email(
-        conn, kind=kind, to_email=to_email, subject=subject, body=encryptor(settings).encrypt(body)
+        conn, email_id=email_id, kind=kind, to_email=to_email, subject=subject, body=sealed
     )
 
 
+# A link in a body: what a reader of the log must not be able to follow (reset, verification, invitation).
+_LINK = re.compile(r"\bhttps?://\S+")
+REDACTED_LINK = "[link redacted: MAIL_LOG_LINKS=true shows it]"
+
+
 class LogSender:
-    """Development default: the message goes to the log, where its links can be followed."""
+    """The default without SMTP_URL: the message goes to the log, its links redacted unless `show_links`."""
+
+    def __init__(self, *, show_links: bool = False) -> None:
+        self.show_links = show_links
 
     async def send(self, mail: Mail) -> None:
+        body = mail.body if self.show_links else _LINK.sub(REDACTED_LINK, mail.body)
         log.info(
             "mail to %s: %s",
             mail.to_email,
             mail.subject,
-            extra={"to_email": mail.to_email, "subject": mail.subject, "body": mail.body, "kind": mail.kind},
+            extra={"to_email": mail.to_email, "subject": mail.subject, "body": body, "kind": mail.kind},
         )
 
 
-class SmtpSender:
-    """Sends through the server in SMTP_URL: smtp://user:password@host:port (STARTTLS when offered) or smtps://."""
+class PlaintextRefused(Exception):
+    """The SMTP server offers no TLS and SMTP_ALLOW_PLAINTEXT is off."""
 
-    def __init__(self, smtp_url: str, mail_from: str) -> None:
+
+class SmtpSender:
+    """Sends through the server in SMTP_URL: smtps://, or smtp://user:password@host:port with STARTTLS, which the
+    server must offer unless `allow_plaintext` (a local relay): bodies carry links that sign in."""
+
+    def __init__(self, smtp_url: str, mail_from: str, *, allow_plaintext: bool = False) -> None:
         url = urlsplit(smtp_url)
+        self.allow_plaintext = allow_plaintext
         self.use_tls = url.scheme == "smtps"
         self.host = url.hostname or "localhost"
         self.port = url.port or (465 if self.use_tls else 25)
@@ -94,6 +113,12 @@ class SmtpSender:
             if not self.use_tls and smtp.has_extn("starttls"):
                 smtp.starttls(context=context)
                 smtp.ehlo()
+            elif not self.use_tls and not self.allow_plaintext:
+                # Before the password and the message: neither goes out in the clear.
+                raise PlaintextRefused(
+                    f"the SMTP server {self.host}:{self.port} offers no STARTTLS: refused to send without TLS "
+                    "(use smtps://, or set SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
+                )
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)
@@ -101,9 +126,12 @@ class SmtpSender:
 
 def create_sender(settings: Settings) -> MailSender:
     if settings.smtp_url:
-        return SmtpSender(settings.smtp_url, settings.mail_from)
-    log.warning("SMTP_URL is unset: mail is written to the log, with its single-use links; set it in production")
-    return LogSender()
+        return SmtpSender(settings.smtp_url, settings.mail_from, allow_plaintext=settings.smtp_allow_plaintext)
+    if settings.mail_log_links:
+        log.warning("SMTP_URL is unset: mail is written to the log, with its single-use links (MAIL_LOG_LINKS)")
+    else:
+        log.warning("SMTP_URL is unset: mail is written to the log, its links redacted; set SMTP_URL in production")
+    return LogSender(show_links=settings.mail_log_links)
 
 
 async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryptor: Encryptor) -> int:
@@ -117,10 +145,10 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryp
         email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS)
         if email is None:
             break
-        body = decryptor.decrypt(email.body)
+        body = decryptor.decrypt(email.body, binding=outbox_body(email.id))
         if body is None:
-            # Encrypted under another APP_SECRET_KEY: it can never be sent.
-            error = "the body does not decrypt with the current APP_SECRET_KEY"
+            # Encrypted under a key that is gone, or copied from another message: it can never be sent.
+            error = "the body does not decrypt with APP_SECRET_KEY (or APP_PREVIOUS_SECRET_KEYS) for this message"
             await outbox.abandon_email(conn, email_id=email.id, error=error, max_attempts=MAX_ATTEMPTS)
             continue
         try:

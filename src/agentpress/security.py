@@ -9,12 +9,15 @@ import hashlib
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from uuid import UUID
 
 import bcrypt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -96,35 +99,112 @@ def _burn_time(password: str) -> None:
         _hashing.hasher.verify(_hashing.dummy_hash, password)
 
 
+@dataclass(frozen=True)
+class Binding:
+    """Where a ciphertext is stored: its table, column and row. It is sealed inside the ciphertext, so a
+    value copied to another row or column (by someone who can write the database but has no key) is refused."""
+
+    table: str
+    column: str
+    row: str
+
+    def label(self) -> bytes:
+        return f"{self.table}.{self.column}:{self.row}".encode()
+
+
+# Every column that holds a ciphertext, with what identifies its row (`agentpress secrets rotate` walks them all).
+def outbox_body(email_id: UUID) -> Binding:
+    return Binding("email_outbox", "body", str(email_id))
+
+
+def provider_api_key(provider_id: UUID) -> Binding:
+    return Binding("model_providers", "api_key", str(provider_id))
+
+
+def oauth_token(column: Literal["access_token", "refresh_token"], provider: str, provider_id: str) -> Binding:
+    # The identity at the provider, not the row's id: it is unique (oauth_connections_provider_provider_id_key),
+    # known before the upsert that writes the tokens, and the same whichever row the upsert lands on.
+    return Binding("oauth_connections", column, f"{provider}:{provider_id}")
+
+
+def oauth_code_verifier(state_hash: bytes) -> Binding:
+    return Binding("oauth_states", "code_verifier", state_hash.hex())
+
+
+# What a bound plaintext starts with: 0xff never begins UTF-8 text, and every plaintext sealed before
+# bindings existed was a str encoded as UTF-8, so the two cannot be confused. 0x01 is the envelope's version.
+_BOUND_V1 = b"\xff\x01"
+
+
+@dataclass(frozen=True)
+class Opened:
+    plaintext: str
+    is_bound: bool  # False: sealed before bindings existed; `agentpress secrets rotate` binds it
+
+
 class Encryptor:
-    """Encrypts secrets at rest (Fernet: AES-128-CBC with HMAC-SHA256), keyed from APP_SECRET_KEY."""
+    """Encrypts secrets at rest (Fernet: AES-128-CBC with HMAC-SHA256), each bound to where it is stored.
 
-    def __init__(self, secret: str) -> None:
-        # The info string predates the other uses of the key; changing it would make stored data unreadable.
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"agentpress provider tokens").derive(
-            secret.encode()
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+    Keyed from APP_SECRET_KEY (which encrypts) and APP_PREVIOUS_SECRET_KEYS (which still decrypt, until
+    `agentpress secrets rotate` has re-encrypted everything under the current key).
+    """
 
-    def encrypt(self, plaintext: str) -> bytes:
-        return self._fernet.encrypt(plaintext.encode())
+    def __init__(self, secret: str, *previous: str) -> None:
+        self._fernet = MultiFernet([Fernet(_fernet_key(key)) for key in (secret, *previous)])
 
-    def decrypt(self, ciphertext: bytes) -> str | None:
-        """The plaintext, or None when the key has changed since it was encrypted."""
+    def encrypt(self, plaintext: str, *, binding: Binding) -> bytes:
+        label = binding.label()
+        envelope = _BOUND_V1 + len(label).to_bytes(2, "big") + label + plaintext.encode()
+        return self._fernet.encrypt(envelope)
+
+    def decrypt(self, ciphertext: bytes, *, binding: Binding) -> str | None:
+        """The plaintext, or None when no key decrypts it or it was sealed for another place."""
+        opened = self.open(ciphertext, binding=binding)
+        return None if opened is None else opened.plaintext
+
+    def open(self, ciphertext: bytes, *, binding: Binding) -> Opened | None:
+        """Like decrypt, and whether the ciphertext is bound; an unbound one (older than bindings) is accepted."""
         try:
-            return self._fernet.decrypt(ciphertext).decode()
+            envelope = self._fernet.decrypt(bytes(ciphertext))
         except InvalidToken:
+            return None
+        try:
+            if not envelope.startswith(b"\xff"):
+                return Opened(envelope.decode(), is_bound=False)
+            if not envelope.startswith(_BOUND_V1) or len(envelope) < 4:
+                return None  # a version this code does not know
+            length = int.from_bytes(envelope[2:4], "big")
+            label, plaintext = envelope[4 : 4 + length], envelope[4 + length :]
+            if label != binding.label():
+                return None
+            return Opened(plaintext.decode(), is_bound=True)
+        except UnicodeDecodeError:
             return None
 
 
+def _fernet_key(secret: str) -> bytes:
+    # The info string predates the other uses of the key; changing it would make stored data unreadable.
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"agentpress provider tokens").derive(
+        secret.encode()
+    )
+    return base64.urlsafe_b64encode(key)
+
+
 @functools.cache
-def _encryptor(secret: str) -> Encryptor:
-    return Encryptor(secret)
+def _encryptor(secret: str, *previous: str) -> Encryptor:
+    return Encryptor(secret, *previous)
 
 
 def encryptor(settings: Settings) -> Encryptor:
-    """The service's encryptor for secrets at rest (built once per key)."""
-    return _encryptor(app_secret_key(settings))
+    """The service's encryptor for secrets at rest (built once per set of keys)."""
+    return _encryptor(app_secret_key(settings), *previous_secret_keys(settings))
+
+
+def previous_secret_keys(settings: Settings) -> list[str]:
+    """APP_PREVIOUS_SECRET_KEYS: keys that no longer encrypt but still decrypt, newest first."""
+    if settings.app_previous_secret_keys is None:
+        return []
+    return [key.strip() for key in settings.app_previous_secret_keys.get_secret_value().split(",") if key.strip()]
 
 
 def app_secret_key(settings: Settings) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -11,7 +12,7 @@ from helpers import SECRET_KEY, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.security import Encryptor
+from agentpress.security import Encryptor, provider_api_key
 
 API = "/api/v1"
 PROVIDERS = f"{API}/model-providers"
@@ -61,6 +62,10 @@ def create(people: dict[str, Any], who: str = "admin", org: str | None = None, *
     return body
 
 
+def decrypted(stored: bytes, provider_id: str, key: str = SECRET_KEY) -> str | None:
+    return Encryptor(key).decrypt(stored, binding=provider_api_key(UUID(provider_id)))
+
+
 def stored_key(database_url: str, provider_id: str) -> bytes | None:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT api_key FROM model_providers WHERE id = %s", [provider_id]).fetchone()
@@ -89,9 +94,12 @@ def test_the_api_key_is_stored_encrypted_and_decrypts_to_the_key(people: dict[st
     assert stored is not None
     assert KEYS[0].encode() not in stored
     assert KEYS[0].encode().hex() not in stored.hex()
-    assert Encryptor(SECRET_KEY).decrypt(stored) == KEYS[0]
+    assert decrypted(stored, created["id"]) == KEYS[0]
     # Not decryptable under another key: the stored bytes are the ciphertext, nothing else.
-    assert Encryptor("another-secret-key-that-is-long-enough-012345").decrypt(stored) is None
+    assert decrypted(stored, created["id"], "another-secret-key-that-is-long-enough-012345") is None
+    # Nor as another provider's key: the ciphertext is bound to its row.
+    other = create(people, name="other", api_key=KEYS[1])
+    assert decrypted(stored, other["id"]) is None
 
 
 def test_has_api_key_follows_set_replace_and_remove(people: dict[str, Any], database_url: str) -> None:
@@ -103,7 +111,7 @@ def test_has_api_key_follows_set_replace_and_remove(people: dict[str, Any], data
     set_key = send(people, "PATCH", path, "admin", json={"api_key": KEYS[0]})
     assert (set_key.status_code, set_key.json()["has_api_key"]) == (200, True)
     first = stored_key(database_url, created["id"])
-    assert first is not None and Encryptor(SECRET_KEY).decrypt(first) == KEYS[0]
+    assert first is not None and decrypted(first, created["id"]) == KEYS[0]
 
     # Left out, the key stays as it was.
     renamed = send(people, "PATCH", path, "admin", json={"name": "claude", "is_enabled": False})
@@ -114,7 +122,7 @@ def test_has_api_key_follows_set_replace_and_remove(people: dict[str, Any], data
     replaced = send(people, "PATCH", path, "admin", json={"api_key": KEYS[1]})
     assert replaced.json()["has_api_key"] is True
     second = stored_key(database_url, created["id"])
-    assert second is not None and Encryptor(SECRET_KEY).decrypt(second) == KEYS[1]
+    assert second is not None and decrypted(second, created["id"]) == KEYS[1]
 
     removed = send(people, "PATCH", path, "admin", json={"api_key": None})
     assert (removed.status_code, removed.json()["has_api_key"]) == (200, False)
@@ -127,7 +135,7 @@ def test_has_api_key_follows_set_replace_and_remove(people: dict[str, Any], data
 def test_a_partial_update_changes_only_what_is_sent(people: dict[str, Any]) -> None:
     created = create(people, kind="openai_compatible", base_url="http://localhost:8080/v1", api_key=KEYS[0])
     path = f"{PROVIDERS}/{created['id']}"
-    changed = send(people, "PATCH", path, "admin", json={"kind": "openai"})
+    changed = send(people, "PATCH", path, "admin", json={"kind": "openai", "api_key": KEYS[1]})
     assert changed.status_code == 200
     body = changed.json()
     assert (body["kind"], body["base_url"], body["name"], body["has_api_key"]) == (
@@ -145,6 +153,35 @@ def test_a_partial_update_changes_only_what_is_sent(people: dict[str, Any]) -> N
     assert {k: v for k, v in unchanged.json().items() if k != "updated_at"} == {
         k: v for k, v in cleared.json().items() if k != "updated_at"
     }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"base_url": "https://attacker.example.com/v1"}, {"base_url": None}, {"kind": "openai_compatible"}],
+    ids=["new-base-url", "base-url-removed", "new-kind"],
+)
+def test_a_new_address_or_kind_removes_the_key_unless_one_is_sent_with_it(
+    people: dict[str, Any], database_url: str, change: dict[str, Any]
+) -> None:
+    """A manager who may not read the key must not be able to send it to a server of their choosing."""
+    created = create(people, kind="openai", base_url="https://api.openai.com/v1", api_key=KEYS[0])
+    path = f"{PROVIDERS}/{created['id']}"
+    # The same address and kind again, or other fields: the key stays.
+    same = send(people, "PATCH", path, "manager", json={"kind": "openai", "base_url": "https://api.openai.com/v1"})
+    assert same.json()["has_api_key"] is True
+    assert send(people, "PATCH", path, "manager", json={"name": "gpt"}).json()["has_api_key"] is True
+
+    moved = send(people, "PATCH", path, "manager", json=change)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["has_api_key"] is False
+    assert stored_key(database_url, created["id"]) is None
+
+    # With a key in the same request, the new key is stored.
+    send(people, "PATCH", path, "manager", json={"kind": "openai", "base_url": "https://api.openai.com/v1"})
+    rekeyed = send(people, "PATCH", path, "manager", json={**change, "api_key": KEYS[1]})
+    assert rekeyed.json()["has_api_key"] is True
+    stored = stored_key(database_url, created["id"])
+    assert stored is not None and decrypted(stored, created["id"]) == KEYS[1]
 
 
 def test_providers_are_listed_by_name_in_pages(people: dict[str, Any]) -> None:

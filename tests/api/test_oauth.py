@@ -18,7 +18,7 @@ from oauth_provider import CLIENT_IDS, RunningProvider, StandInProvider
 
 from agentpress.app import create_app
 from agentpress.config import Settings
-from agentpress.security import Encryptor
+from agentpress.security import Encryptor, oauth_token
 
 APP_SECRET_KEY = "test-app-secret-key-long-enough-for-fernet-0123456789"
 PUBLIC_BASE_URL = "http://testserver.local"  # the TestClient's own base, so callback URLs resolve to it
@@ -214,7 +214,8 @@ def test_provider_tokens_are_stored_encrypted_and_never_answered(
         for column, plaintext in (("access_token", issued.access_token), ("refresh_token", issued.refresh_token)):
             ciphertext = bytes(row[column])
             assert plaintext.encode() not in ciphertext
-            assert encryptor.decrypt(ciphertext) == plaintext
+            binding = oauth_token(column, row["provider"], row["provider_id"])
+            assert encryptor.decrypt(ciphertext, binding=binding) == plaintext
     with psycopg.connect(database_url) as conn:
         dump = str(conn.execute("SELECT u.*, c.* FROM users u JOIN oauth_connections c ON c.user_id = u.id").fetchall())
     assert all(plaintext not in dump for plaintext in provider.plaintext_tokens())
@@ -271,7 +272,9 @@ def test_a_returning_identity_signs_in_the_same_user(
     assert count(database_url, "users") == 1
     (connection,) = connections(database_url)
     # The connection holds the tokens of the latest sign-in.
-    assert Encryptor(APP_SECRET_KEY).decrypt(bytes(connection["access_token"])) == provider.issued[-1].access_token
+    binding = oauth_token("access_token", connection["provider"], connection["provider_id"])
+    access_token = Encryptor(APP_SECRET_KEY).decrypt(bytes(connection["access_token"]), binding=binding)
+    assert access_token == provider.issued[-1].access_token
 
 
 def test_a_signed_in_user_links_github_and_google(

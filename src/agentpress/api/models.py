@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -23,7 +23,7 @@ from agentpress.models.models import (
 )
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import models
-from agentpress.security import encryptor
+from agentpress.security import encryptor, provider_api_key
 
 PROVIDER_PATH = "/{provider_id:uuid}"
 MODEL_PATH = "/{model_id:uuid}"
@@ -87,10 +87,16 @@ class ModelProvidersController(Controller):
         self, conn: Conn, settings: AppSettings, org: Org, data: JSONBody[ModelProviderCreate]
     ) -> ModelProvider:
         org.require_manager()
-        api_key = None if data.api_key is None else encryptor(settings).encrypt(data.api_key)
+        provider_id = uuid4()  # made here, so that the key's ciphertext can be bound to its row
+        api_key = (
+            None
+            if data.api_key is None
+            else encryptor(settings).encrypt(data.api_key, binding=provider_api_key(provider_id))
+        )
         with _constraint_errors():
             return await models.create_model_provider(
                 conn,
+                provider_id=provider_id,
                 org_id=org.org_id,
                 name=data.name,
                 kind=data.kind,
@@ -109,7 +115,10 @@ class ModelProvidersController(Controller):
     @patch(
         PROVIDER_PATH,
         operation_id="update_model_provider",
-        summary="Change a model provider (owners and admins): api_key left out keeps the key, null removes it",
+        summary=(
+            "Change a model provider (owners and admins): api_key left out keeps the key (unless kind or base_url "
+            "changes: then it is removed), null removes it"
+        ),
     )
     async def update_model_provider(
         self,
@@ -122,7 +131,11 @@ class ModelProvidersController(Controller):
         org.require_manager()
         sent = data.model_fields_set
         set_api_key = "api_key" in sent
-        api_key = None if data.api_key is None else encryptor(settings).encrypt(data.api_key)
+        api_key = (
+            None
+            if data.api_key is None
+            else encryptor(settings).encrypt(data.api_key, binding=provider_api_key(provider_id))
+        )
         with _constraint_errors():
             async with conn.transaction():
                 current = await models.get_model_provider_for_update(conn, org_id=org.org_id, provider_id=provider_id)

@@ -18,7 +18,7 @@ from agentpress.errors import ApiError, FieldError, field_error, not_found, unau
 from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
 from agentpress.repositories import oauth as oauth_repo
-from agentpress.security import encryptor, hash_token, new_token
+from agentpress.security import encryptor, hash_token, new_token, oauth_code_verifier
 from agentpress.web.ratelimits import LimitsDep
 
 CALLBACK_ROUTE = "oauth_callback"
@@ -67,11 +67,12 @@ class OAuthController(Controller):
             link_user_id = (await authenticate(conn, settings, token)).id
         state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
+        state_hash = hash_token(state)
         await oauth_repo.create_oauth_state(
             conn,
-            state_hash=hash_token(state),
+            state_hash=state_hash,
             provider=config.name,
-            code_verifier=encryptor(settings).encrypt(code_verifier),
+            code_verifier=encryptor(settings).encrypt(code_verifier, binding=oauth_code_verifier(state_hash)),
             browser_hash=hash_token(browser_nonce),
             user_id=link_user_id,
             expires_at=oauth.state_expires_at(),
@@ -130,8 +131,12 @@ class OAuthController(Controller):
                 f"{config.label} did not sign you in: {error}",
                 [FieldError(field="error", message=error)],
             )
-        # A verifier that no longer decrypts means APP_SECRET_KEY changed while the sign-in was in flight.
-        code_verifier = encryptor(settings).decrypt(spent.code_verifier) if spent else None
+        # A verifier that does not decrypt: APP_SECRET_KEY changed mid sign-in, or it was copied from another state.
+        code_verifier = (
+            encryptor(settings).decrypt(spent.code_verifier, binding=oauth_code_verifier(hash_token(oauth_state)))
+            if spent and oauth_state
+            else None
+        )
         if spent is None or code_verifier is None:
             raise field_error(
                 400, "invalid_request", "state", "is missing, unknown, expired or already used; start the sign-in again"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg import AsyncConnection, IsolationLevel, Rollback
 from pydantic import BaseModel
@@ -31,7 +31,7 @@ from agentpress.models.channels import Channel, ChannelFields
 from agentpress.models.config import ModelProviderApiKey
 from agentpress.models.models import Model, ModelProvider
 from agentpress.repositories import agents, channels, config, knowledge_bases, models, tools
-from agentpress.security import Encryptor
+from agentpress.security import Encryptor, provider_api_key
 
 T = TypeVar("T")
 PAGE_SIZE = 500
@@ -308,10 +308,13 @@ class _Import:
             wanted, name = document.value, document.key
             current = self.state.providers.get(name)
             secret = self._api_key(document, current)
-            api_key = None if secret is None else self.encryptor.encrypt(secret)
+            # A new provider's id is made here, so that its key's ciphertext can be bound to its row.
+            provider_id = uuid4() if current is None else current.id
+            api_key = None if secret is None else self.encryptor.encrypt(secret, binding=provider_api_key(provider_id))
             if current is None:
                 provider = await models.create_model_provider(
                     self.conn,
+                    provider_id=provider_id,
                     org_id=self.org_id,
                     name=name,
                     kind=wanted.kind,
@@ -332,9 +335,13 @@ class _Import:
             # Left out, api_key_env keeps what is stored: files never carry keys, so none is removed by one.
             if wanted.api_key_env is not None and wanted.api_key_env != current_env:
                 changed.append("api_key_env")
-            set_api_key = secret is not None and self._stored_key(current) != secret
-            if set_api_key:
+            # A new kind or base_url removes the stored key (see update_model_provider) unless it is set again.
+            moved = (wanted.kind, wanted.base_url) != (current.kind, current.base_url)
+            set_api_key = secret is not None and (moved or self._stored_key(current) != secret)
+            if set_api_key or (moved and current.has_api_key):
                 changed.append("api_key")
+            if moved and current.has_api_key and not set_api_key:
+                self.warnings.append(f"{document.file}: kind or base_url changed: the stored API key was removed")
             if changed:
                 updated = await models.update_model_provider(
                     self.conn,
@@ -359,7 +366,7 @@ class _Import:
         stored = self.state.provider_keys.get(provider.id)
         if stored is None or stored.api_key is None:
             return None
-        return self.encryptor.decrypt(stored.api_key)
+        return self.encryptor.decrypt(stored.api_key, binding=provider_api_key(provider.id))
 
     async def apply_models(self, document: Document[ModelsFile] | None, default: tuple[str, str] | None) -> None:
         if document is None:

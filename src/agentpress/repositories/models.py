@@ -40,6 +40,7 @@ async def get_model_provider_for_update(
 async def create_model_provider(
     conn: AsyncConnection[Any],
     *,
+    provider_id: UUID,
     org_id: UUID,
     name: str,
     kind: ProviderKind,
@@ -47,10 +48,11 @@ async def create_model_provider(
     api_key: bytes | None,
     is_enabled: bool,
 ) -> ModelProvider:
-    """Insert a provider; `api_key` is the ciphertext, never the key itself."""
+    """Insert a provider; `api_key` is the ciphertext (bound to `provider_id`), never the key itself."""
     provider = await queries.models.create_model_provider.one(
         conn,
         ModelProvider,
+        provider_id=provider_id,
         org_id=org_id,
         name=name,
         kind=kind,
@@ -74,7 +76,8 @@ async def update_model_provider(
     api_key: bytes | None,
     is_enabled: bool,
 ) -> ModelProvider | None:
-    """Write every field; the stored key becomes `api_key` (ciphertext, or None to remove it) only if `set_api_key`."""
+    """Write every field; the stored key becomes `api_key` (ciphertext, or None to remove it) if `set_api_key`,
+    and is removed if not but `kind` or `base_url` changes: the key of one server is not sent to another."""
     return await queries.models.update_model_provider.one(
         conn,
         ModelProvider,

@@ -12,10 +12,11 @@ from agentpress.queries import queries
 
 
 async def create_outbox_email(
-    conn: AsyncConnection[Any], *, kind: EmailKind, to_email: str, subject: str, body: bytes
+    conn: AsyncConnection[Any], *, email_id: UUID, kind: EmailKind, to_email: str, subject: str, body: bytes
 ) -> OutboxEmail:
+    """Queue a message; `body` is the ciphertext, bound to `email_id`."""
     email = await queries.outbox.create_outbox_email.one(
-        conn, OutboxEmail, kind=kind, to_email=to_email, subject=subject, body=body
+        conn, OutboxEmail, email_id=email_id, kind=kind, to_email=to_email, subject=subject, body=body
     )
     assert email is not None
     return email
