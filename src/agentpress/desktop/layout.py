@@ -38,7 +38,13 @@ CONFIG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Channel settings are stored and exported as they are, into files meant for git: a key that names a
 # secret is refused, and the secret goes in an environment variable (bot_token_env: SLACK_BOT_TOKEN).
-SECRET_SETTING = re.compile(r"(^|_)(token|secret|password|passwd|api_key|apikey|private_key|credentials?)$", re.I)
+# Strict on purpose: a false alarm costs a rename to ..._env, a miss puts a secret in git. A key is split
+# into words (snake_case, kebab-case, camelCase, dots) and refused when a word is one of SECRET_WORDS,
+# contains one of SECRET_PARTS (bottoken, clientsecret) or ends in "key" (secretkey, accessKey).
+SECRET_WORDS = frozenset({"auth", "authorization", "bearer", "cookie", "dsn", "jwt", "passphrase", "pwd", "salt"})
+# A hook's URL is its secret: whoever has a Slack or Discord webhook URL can post with it.
+SECRET_PARTS = ("token", "secret", "passw", "credential", "apikey", "hook")
+_KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # A file of the layout: the longest field (a system prompt) is 200,000 characters, and the pure-Python
 # YAML parser takes about 2 s a MiB, so a larger file is a mistake or an attack, not a configuration.
 MAX_FILE_BYTES = 1 << 20
@@ -370,6 +376,17 @@ def _validate(file: str, schema: type[M], data: Any, lines: dict[FieldPath, int]
         return None
 
 
+def is_secret_setting(key: str) -> bool:
+    """Whether a channel setting's key names a secret (bot_token, botToken, client-secret, webhook_url,
+    secret_key, access_key); one that ends in _env names the environment variable that holds it, and is not."""
+    words = [word.lower() for word in _KEY_WORDS.findall(key)]
+    if words[-1:] == ["env"]:
+        return False
+    return any(
+        word in SECRET_WORDS or word.endswith("key") or any(part in word for part in SECRET_PARTS) for word in words
+    )
+
+
 def _check_settings(document: Document[ChannelsFile], problems: list[Problem]) -> None:
     """Settings go into jsonb and into files meant for git: JSON values only, and no secrets."""
 
@@ -378,7 +395,7 @@ def _check_settings(document: Document[ChannelsFile], problems: list[Problem]) -
             for key, item in value.items():
                 if not isinstance(key, str):
                     problems.append(document.problem(path, f"has the key {key!r}: keys must be strings"))
-                elif SECRET_SETTING.search(key):
+                elif is_secret_setting(key):
                     problems.append(
                         document.problem(
                             (*path, key),
