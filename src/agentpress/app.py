@@ -15,8 +15,10 @@ from litestar.types import ControllerRouterHandler
 from agentpress import __doc__ as description
 from agentpress.api.agents import AgentsController
 from agentpress.api.analytics import AnalyticsController
+from agentpress.api.api_keys import ApiKeysController
 from agentpress.api.auth import AuthController
 from agentpress.api.config import ConfigController
+from agentpress.api.email_verification import EmailVerificationController
 from agentpress.api.embedding_jobs import EmbeddingJobsController
 from agentpress.api.health import HealthController
 from agentpress.api.kb_search import KnowledgeBaseSearchController
@@ -32,7 +34,7 @@ from agentpress.api.tasks import TasksController
 from agentpress.api.threads import MessagesController, ThreadsController
 from agentpress.api.tools import ToolsController
 from agentpress.api.users import UsersController
-from agentpress.auth import provide_current_user, provide_org
+from agentpress.auth import provide_caller, provide_current_user, provide_org
 from agentpress.config import Settings, load_settings
 from agentpress.dependencies import (
     provide_analytics_connection,
@@ -46,15 +48,19 @@ from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
 from agentpress.security import configure_password_hashing
+from agentpress.services.reset_requests import password_reset_worker
+from agentpress.web.headers import security_headers_middleware
 from agentpress.web.ratelimits import provide_limits
 
 api_v1 = Router(
     path="/api/v1",
     route_handlers=[
         AuthController,
+        EmailVerificationController,
         OAuthController,
         OrgsController,
         InvitationsController,
+        ApiKeysController,
         UsersController,
         AgentsController,
         PersonasController,
@@ -83,7 +89,8 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     configure_password_hashing(settings)
     app = Litestar(
         route_handlers=[HealthController, api_v1, *route_handlers],
-        lifespan=[lifespan],
+        # Entered in order, left in reverse: the reset worker uses the pool the first one opens.
+        lifespan=[lifespan, password_reset_worker],
         state=State({"settings": settings}),
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "limits": Provide(provide_limits, sync_to_thread=False),
             "current_user": Provide(provide_current_user),
             "org": Provide(provide_org),
+            "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
@@ -115,4 +123,6 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     # Around the whole handler rather than as route middleware, so that requests which match no
     # route (404, 405) are logged too.
     app.asgi_handler = request_logging_middleware(app.asgi_handler)
+    # Likewise outermost, so that errors and unmatched routes carry the security headers too.
+    app.asgi_handler = security_headers_middleware(app.asgi_handler, settings)
     return app

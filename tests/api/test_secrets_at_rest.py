@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from helpers import PASSWORD, bearer, link_token, outbox_bodies, register
+from helpers import PASSWORD, bearer, link_token, mailed_bodies, outbox_bodies, register, verify_email
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg import sql
@@ -39,9 +39,11 @@ def test_session_reset_and_invitation_tokens_are_stored_only_as_hashes(
         client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}).json()["token"]
     )
     client.post("/api/v1/auth/password-resets", json={"email": "ada@example.com"})
+    mailed_bodies(database_url, kind="password_reset", to_email="ada@example.com")
     client.post("/api/v1/auth/password-resets", json={"email": "ada@example.com"})
     resets = [
-        link_token(body) for body in outbox_bodies(database_url, kind="password_reset", to_email="ada@example.com")
+        link_token(body)
+        for body in mailed_bodies(database_url, kind="password_reset", to_email="ada@example.com", count=2)
     ]
     seen += resets
     client.post("/api/v1/auth/password-resets/confirm", json={"token": resets[-1], "password": "another passphrase"})
@@ -58,6 +60,7 @@ def test_session_reset_and_invitation_tokens_are_stored_only_as_hashes(
     assert invited.status_code == 201, invited.text
     (invitation,) = [link_token(b) for b in outbox_bodies(database_url, kind="invitation", to_email="bob@example.com")]
     bob = register(client, "bob@example.com")["token"]
+    verify_email(database_url, "bob@example.com")  # an unverified account cannot accept an invitation
     assert client.post("/api/v1/invitations/accept", json={"token": invitation}, headers=bearer(bob)).status_code == 200
     seen += [bob, invitation]
 
