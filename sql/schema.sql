@@ -162,6 +162,32 @@ COMMENT ON TABLE public.analytics_refreshes IS 'How far the rollups of an org re
 
 COMMENT ON COLUMN public.analytics_refreshes.complete_before IS 'The rollups hold every day before this one (UTC); reports read the source tables from it on. Null: never refreshed.';
 
+-- TABLE api_keys
+
+CREATE TABLE public.api_keys (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    org_id uuid NOT NULL,
+    name text NOT NULL,
+    token_hash bytea NOT NULL,
+    scopes text[] NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT api_keys_scopes_check CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['tasks:work'::text, 'messages:read'::text, 'messages:write'::text]))),
+    CONSTRAINT api_keys_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+COMMENT ON TABLE public.api_keys IS 'Service credentials of an org (workers, the agent runtime): a bearer token starting with apk., stored only as its SHA-256. A key acts for its org only, within its scopes; it is never a signed-in user.';
+
+COMMENT ON COLUMN public.api_keys.scopes IS 'What the key may do: tasks:work (claim, heartbeat, complete and fail the org''s tasks), messages:read and messages:write (read and append to any thread of the org).';
+
+COMMENT ON COLUMN public.api_keys.expires_at IS 'Null: the key lasts until it is revoked.';
+
+COMMENT ON COLUMN public.api_keys.last_used_at IS 'Written at most once a minute per key, like sessions.last_seen_at.';
+
 -- TABLE channels
 
 CREATE TABLE public.channels (
@@ -198,7 +224,7 @@ CREATE TABLE public.email_outbox (
     next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
     last_error text,
     sent_at timestamp with time zone,
-    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['invitation'::text, 'password_reset'::text])))
+    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['invitation'::text, 'password_reset'::text, 'email_verification'::text, 'oauth_linked'::text])))
 );
 
 COMMENT ON TABLE public.email_outbox IS 'Mail the service has to send; a sender delivers the unsent rows oldest first and sets sent_at.';
@@ -210,6 +236,25 @@ COMMENT ON COLUMN public.email_outbox.body IS 'Encrypted (Fernet, key from APP_S
 COMMENT ON COLUMN public.email_outbox.attempts IS 'Sends tried so far, counted at each claim (which backs next_attempt_at off further); at the sender''s maximum it is no longer tried.';
 
 COMMENT ON COLUMN public.email_outbox.next_attempt_at IS 'When a sender may next take the message: claiming it moves this on (a lease while it is sent), and each failure backs off further.';
+
+-- TABLE email_verifications
+
+CREATE TABLE public.email_verifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    email public.citext NOT NULL,
+    token_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT email_verifications_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+COMMENT ON TABLE public.email_verifications IS 'Tokens mailed to prove an address is its user''s; stored as their SHA-256, single use.';
+
+COMMENT ON COLUMN public.email_verifications.email IS 'The address the token was mailed to: it verifies the user only while that is still their email.';
+
+COMMENT ON COLUMN public.email_verifications.used_at IS 'Set when the token is used, and when a newer token for the same user supersedes it.';
 
 -- TABLE embeddings
 
@@ -506,6 +551,7 @@ CREATE TABLE public.oauth_connections (
     expires_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    is_linked_unverified boolean DEFAULT false NOT NULL,
     CONSTRAINT oauth_connections_provider_check CHECK ((provider = ANY (ARRAY['github'::text, 'google'::text])))
 );
 
@@ -516,6 +562,8 @@ COMMENT ON COLUMN public.oauth_connections.provider_id IS 'The user''s id at the
 COMMENT ON COLUMN public.oauth_connections.access_token IS 'Encrypted (Fernet, key from APP_SECRET_KEY); never returned by the API.';
 
 COMMENT ON COLUMN public.oauth_connections.refresh_token IS 'Encrypted (Fernet, key from APP_SECRET_KEY); never returned by the API.';
+
+COMMENT ON COLUMN public.oauth_connections.is_linked_unverified IS 'The user''s email was unverified when this link was made: a password reset removes the link.';
 
 -- TABLE oauth_states
 
@@ -561,6 +609,17 @@ CREATE TABLE public.orgs (
 );
 
 COMMENT ON TABLE public.orgs IS 'Tenants. Every tenant resource belongs to one org; is_default marks the org new users join.';
+
+-- TABLE password_reset_requests
+
+CREATE TABLE public.password_reset_requests (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email public.citext NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT password_reset_requests_email_check CHECK ((length((email)::text) <= 320))
+);
+
+COMMENT ON TABLE public.password_reset_requests IS 'Password reset requests as they came, whether or not the address has an account; the service works through them in the background (the account lookup, the token, the mail) and deletes each.';
 
 -- TABLE password_resets
 
@@ -686,6 +745,7 @@ CREATE TABLE public.tasks (
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
     created_by uuid,
+    lease_token_hash bytea,
     CONSTRAINT tasks_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT tasks_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
     CONSTRAINT tasks_running_check CHECK (((status <> 'running'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
@@ -711,6 +771,8 @@ COMMENT ON COLUMN public.tasks.run_after IS 'Not claimed before this time: when 
 COMMENT ON COLUMN public.tasks.claimed_by IS 'The worker holding (or last holding) the task, as named to the claim.';
 
 COMMENT ON COLUMN public.tasks.lease_expires_at IS 'A running task whose lease has passed is claimable again: its worker is presumed gone. Heartbeats extend it.';
+
+COMMENT ON COLUMN public.tasks.lease_token_hash IS 'The SHA-256 of the lease token the last claim returned; heartbeat, complete and fail must present the token. Cleared when the task leaves running.';
 
 -- TABLE threads
 
@@ -860,6 +922,16 @@ ALTER TABLE ONLY public.analytics_daily_users
 ALTER TABLE ONLY public.analytics_refreshes
     ADD CONSTRAINT analytics_refreshes_pkey PRIMARY KEY (org_id);
 
+-- CONSTRAINT api_keys api_keys_pkey
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
+-- CONSTRAINT api_keys api_keys_token_hash_key
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_token_hash_key UNIQUE (token_hash);
+
 -- CONSTRAINT channels channels_id_org_id_key
 
 ALTER TABLE ONLY public.channels
@@ -879,6 +951,16 @@ ALTER TABLE ONLY public.channels
 
 ALTER TABLE ONLY public.email_outbox
     ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (id);
+
+-- CONSTRAINT email_verifications email_verifications_pkey
+
+ALTER TABLE ONLY public.email_verifications
+    ADD CONSTRAINT email_verifications_pkey PRIMARY KEY (id);
+
+-- CONSTRAINT email_verifications email_verifications_token_hash_key
+
+ALTER TABLE ONLY public.email_verifications
+    ADD CONSTRAINT email_verifications_token_hash_key UNIQUE (token_hash);
 
 -- CONSTRAINT embeddings embeddings_pkey
 
@@ -1020,6 +1102,11 @@ ALTER TABLE ONLY public.orgs
 ALTER TABLE ONLY public.orgs
     ADD CONSTRAINT orgs_slug_key UNIQUE (slug);
 
+-- CONSTRAINT password_reset_requests password_reset_requests_pkey
+
+ALTER TABLE ONLY public.password_reset_requests
+    ADD CONSTRAINT password_reset_requests_pkey PRIMARY KEY (id);
+
 -- CONSTRAINT password_resets password_resets_pkey
 
 ALTER TABLE ONLY public.password_resets
@@ -1064,6 +1151,11 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.task_claim_turns
     ADD CONSTRAINT task_claim_turns_pkey PRIMARY KEY (org_id);
+
+-- CHECK CONSTRAINT tasks tasks_lease_token_hash_check
+
+ALTER TABLE public.tasks
+    ADD CONSTRAINT tasks_lease_token_hash_check CHECK ((length(lease_token_hash) = 32)) NOT VALID;
 
 -- CONSTRAINT tasks tasks_pkey
 
@@ -1142,6 +1234,18 @@ CREATE INDEX agents_org_id_created_at_idx ON public.agents USING btree (org_id, 
 
 CREATE INDEX agents_persona_id_idx ON public.agents USING btree (persona_id) WHERE (persona_id IS NOT NULL);
 
+-- INDEX api_keys_created_by_idx
+
+CREATE INDEX api_keys_created_by_idx ON public.api_keys USING btree (created_by) WHERE (created_by IS NOT NULL);
+
+COMMENT ON INDEX public.api_keys_created_by_idx IS 'Deleting a user clears the created_by of the keys they made (api_keys_created_by_fkey ON DELETE SET NULL).';
+
+-- INDEX api_keys_org_id_created_at_idx
+
+CREATE INDEX api_keys_org_id_created_at_idx ON public.api_keys USING btree (org_id, created_at DESC, id DESC);
+
+COMMENT ON INDEX public.api_keys_org_id_created_at_idx IS 'An org''s keys, newest first (list_api_keys, count_api_keys), and the cascade when an org is deleted.';
+
 -- INDEX channels_agent_id_idx
 
 CREATE INDEX channels_agent_id_idx ON public.channels USING btree (agent_id) WHERE (agent_id IS NOT NULL);
@@ -1151,6 +1255,12 @@ COMMENT ON INDEX public.channels_agent_id_idx IS 'Deleting an agent clears its c
 -- INDEX email_outbox_unsent_idx
 
 CREATE INDEX email_outbox_unsent_idx ON public.email_outbox USING btree (next_attempt_at) WHERE (sent_at IS NULL);
+
+-- INDEX email_verifications_user_id_idx
+
+CREATE INDEX email_verifications_user_id_idx ON public.email_verifications USING btree (user_id) WHERE (used_at IS NULL);
+
+COMMENT ON INDEX public.email_verifications_user_id_idx IS 'A user''s live tokens, superseded by each new one.';
 
 -- INDEX embeddings_embedding_hnsw_idx
 
@@ -1275,6 +1385,12 @@ CREATE INDEX org_members_user_id_idx ON public.org_members USING btree (user_id,
 CREATE UNIQUE INDEX orgs_is_default_idx ON public.orgs USING btree (is_default) WHERE is_default;
 
 COMMENT ON INDEX public.orgs_is_default_idx IS 'At most one default org: unique over the rows where is_default.';
+
+-- INDEX password_reset_requests_created_at_idx
+
+CREATE INDEX password_reset_requests_created_at_idx ON public.password_reset_requests USING btree (created_at);
+
+COMMENT ON INDEX public.password_reset_requests_created_at_idx IS 'The oldest request first.';
 
 -- INDEX password_resets_user_id_idx
 
@@ -1416,6 +1532,16 @@ ALTER TABLE ONLY public.analytics_daily_users
 ALTER TABLE ONLY public.analytics_refreshes
     ADD CONSTRAINT analytics_refreshes_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) ON DELETE CASCADE;
 
+-- FK CONSTRAINT api_keys api_keys_created_by_fkey
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+-- FK CONSTRAINT api_keys api_keys_org_id_fkey
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) ON DELETE CASCADE;
+
 -- FK CONSTRAINT channels channels_agent_id_fkey
 
 ALTER TABLE ONLY public.channels
@@ -1425,6 +1551,11 @@ ALTER TABLE ONLY public.channels
 
 ALTER TABLE ONLY public.channels
     ADD CONSTRAINT channels_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) ON DELETE CASCADE;
+
+-- FK CONSTRAINT email_verifications email_verifications_user_id_fkey
+
+ALTER TABLE ONLY public.email_verifications
+    ADD CONSTRAINT email_verifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT embeddings embeddings_file_id_fkey
 

@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +72,18 @@ def headers(people: dict[str, Any], who: str, org_id: str | None = None) -> dict
     return bearer(people[who]["token"]) | ({"X-Org-Id": org_id} if org_id else {})
 
 
+def api_key(
+    client: TestClient[Litestar] | httpx.Client,
+    owner_headers: dict[str, str],
+    scopes: Sequence[str],
+    name: str = "worker",
+) -> dict[str, str]:
+    """Make an org API key as an owner or admin of the org `owner_headers` act in; the headers that sign with it."""
+    response = client.post("/api/v1/api-keys", json={"name": name, "scopes": list(scopes)}, headers=owner_headers)
+    assert response.status_code == 201, response.text
+    return bearer(response.json()["token"])
+
+
 def register(
     client: TestClient[Litestar] | httpx.Client, email: str, password: str = PASSWORD, **fields: Any
 ) -> dict[str, Any]:
@@ -127,3 +139,23 @@ def serving(app: Litestar) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def verify_email(database_url: str, email: str) -> None:
+    """Mark an account's email verified, as its verification link would (tests/api/test_email_verification.py
+    follows the link itself): what invitations and OAuth links need of a user."""
+    with psycopg.connect(database_url) as conn:
+        verified = conn.execute(
+            "UPDATE users SET is_email_verified = true WHERE email = %s::citext RETURNING id", [email]
+        ).fetchall()
+    assert verified, f"no user has the email {email}"
+
+
+def mailed_bodies(database_url: str, *, kind: str, to_email: str, count: int = 1, seconds: float = 10) -> list[str]:
+    """outbox_bodies once at least `count` have been queued: mail queued off the request (password resets,
+    worked through every PASSWORD_RESET_POLL_SECONDS) shows up a moment after the answer."""
+    deadline = time.monotonic() + seconds
+    while len(bodies := outbox_bodies(database_url, kind=kind, to_email=to_email)) < count:
+        assert time.monotonic() < deadline, f"{count} {kind} mail(s) to {to_email} were not queued in {seconds} s"
+        time.sleep(0.02)
+    return bodies

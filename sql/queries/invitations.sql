@@ -85,3 +85,22 @@ JOIN locked ON locked.id = invitations.org_id
 WHERE invitations.accepted_at IS NULL
   AND invitations.revoked_at IS NULL
   AND invitations.expires_at > now();
+
+-- name: can_inviter_grant_role :scalar
+-- Whether whoever sent an invitation may still grant its role in its org, as when they sent it:
+-- a platform admin, an owner of the org, or for the admin role an admin of it; never a disabled or
+-- deleted user (invited_by is then null). Accepting an owner or admin invitation checks it again.
+-- uses: users_pkey
+-- never: Seq Scan
+SELECT EXISTS (
+    SELECT 1
+    FROM users
+    LEFT JOIN org_members ON org_members.org_id = %(org_id)s AND org_members.user_id = users.id
+    WHERE users.id = %(inviter_id)s
+      AND NOT users.is_disabled
+      AND (
+          users.role = 'admin'
+          OR org_members.role = 'owner'
+          OR (org_members.role = 'admin' AND %(role)s::text = 'admin')
+      )
+);

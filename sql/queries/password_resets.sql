@@ -33,3 +33,23 @@ SELECT EXISTS (
     FROM password_resets
     WHERE token_hash = %(token_hash)s AND used_at IS NULL AND expires_at > now()
 );
+
+-- name: create_password_reset_request :exec
+-- Queue a reset request as it came: the same one statement whether or not the address has an
+-- account (the lookup happens in the background, claim_password_reset_request).
+INSERT INTO password_reset_requests (email)
+VALUES (%(email)s);
+
+-- name: claim_password_reset_request :one
+-- Take the oldest queued request off the queue; no row when it is empty. SKIP LOCKED: several
+-- processes work through the queue without waiting for each other. The caller's transaction holds
+-- the request until its reset and mail are queued (a failure puts it back).
+DELETE FROM password_reset_requests
+WHERE id = (
+    SELECT id
+    FROM password_reset_requests
+    ORDER BY created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, email, created_at;

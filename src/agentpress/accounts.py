@@ -18,7 +18,8 @@ from agentpress.errors import ApiError, field_error
 from agentpress.mail import queue_email
 from agentpress.models.orgs import Org, OrgRole
 from agentpress.models.users import PlatformRole, SignedIn, User
-from agentpress.repositories import orgs, password_resets, sessions, users
+from agentpress.repositories import email_verifications, orgs, password_resets, sessions, users
+from agentpress.repositories import oauth as oauth_repo
 from agentpress.security import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
 from agentpress.web.clients import UNKNOWN, client_ip
 
@@ -122,10 +123,17 @@ RESET_TOKEN_TTL = timedelta(hours=1)
 
 
 async def request_password_reset(conn: AsyncConnection[Any], settings: Settings, email: str) -> None:
-    """Mail a reset link if the account exists and is enabled; the caller answers the same either way."""
+    """Queue a reset request: one and the same statement whether or not the address has an account, so that
+    neither the answer nor the work done before it tells them apart. send_password_reset does the rest off
+    the request (services.reset_requests)."""
+    await password_resets.create_password_reset_request(conn, email=email)
+
+
+async def send_password_reset(conn: AsyncConnection[Any], settings: Settings, email: str) -> bool:
+    """Mail a reset link if the account exists and is enabled; whether one was mailed."""
     user = await users.get_user_by_email(conn, email=email)
     if user is None or user.is_disabled:
-        return
+        return False
     token = new_token()
     async with conn.transaction():
         await password_resets.supersede_password_resets(conn, user_id=user.id)
@@ -144,6 +152,7 @@ async def request_password_reset(conn: AsyncConnection[Any], settings: Settings,
                 "The link works once, for an hour. If you did not ask, ignore this message."
             ),
         )
+    return True
 
 
 async def check_reset_token(conn: AsyncConnection[Any], *, token: str) -> None:
@@ -158,10 +167,20 @@ def _dead_reset_token() -> ApiError:
 
 
 async def reset_password(conn: AsyncConnection[Any], *, token: str, password_hash: str) -> None:
-    """Spend the token, set the password and end every session of the user, all or nothing."""
+    """Spend the token, set the password and end every session of the user, all or nothing.
+
+    The link reached the account's mailbox, so whoever opened it holds the address: the email is verified
+    from now on, and what was linked to the account before it was verified goes (OAuth links and links in
+    flight): someone who registered another's address could have linked their own GitHub to it.
+    """
     async with conn.transaction():
         user_id = await password_resets.use_password_reset(conn, token_hash=hash_token(token))
         if user_id is None:
             raise _dead_reset_token()
         await users.update_user_password_hash(conn, user_id=user_id, password_hash=password_hash)
         await sessions.revoke_sessions_for_user(conn, user_id=user_id)
+        await oauth_repo.delete_unverified_oauth_links(conn, user_id=user_id)
+        await oauth_repo.delete_oauth_states_for_user(conn, user_id=user_id)
+        user = await users.get_user(conn, user_id=user_id)
+        if user is not None:
+            await email_verifications.mark_email_verified(conn, user_id=user_id, email=user.email)

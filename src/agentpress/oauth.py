@@ -20,11 +20,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from agentpress.accounts import create_account, start_session
 from agentpress.config import Settings
 from agentpress.errors import ApiError, FieldError, field_error, unauthorized
+from agentpress.mail import queue_email
 from agentpress.models.oauth import OAuthProvider
 from agentpress.models.users import SignedIn, User
+from agentpress.repositories import email_verifications, users
 from agentpress.repositories import oauth as oauth_repo
-from agentpress.repositories import users
 from agentpress.security import encryptor, oauth_token
+from agentpress.services.verification import require_verified
 from agentpress.web.upstream import upstream_failure
 
 log = logging.getLogger("agentpress.oauth")
@@ -321,9 +323,16 @@ async def complete_sign_in(
     """Find, link or create the user of this provider account, store its tokens and start a session: all or nothing."""
     token_encryptor = encryptor(settings)
     async with conn.transaction():
-        user = await _resolve_user(conn, settings, identity, link_user_id)
+        user, is_new_link = await _resolve_user(conn, settings, identity, link_user_id)
         if user.is_disabled:
             raise unauthorized("this account is disabled")
+        if link_user_id is not None:
+            # Checked when the link started too; again here for links started before that check existed.
+            require_verified(user, f"link a {LABELS[identity.provider]} account")
+        elif not user.is_email_verified and _vouches_for(identity, user.email):
+            # The provider says this very address is its account holder's, verified: as good as our link.
+            await email_verifications.mark_email_verified(conn, user_id=user.id, email=user.email)
+            user = user.model_copy(update={"is_email_verified": True})
         connection = await oauth_repo.upsert_oauth_connection(
             conn,
             user_id=user.id,
@@ -343,15 +352,48 @@ async def complete_sign_in(
         if connection is None:
             # Linked to someone else since _resolve_user looked: a concurrent sign-in won.
             raise _linked_to_another_user(identity)
+        if is_new_link:
+            await _queue_linked_mail(conn, settings, user, identity)
         return await start_session(conn, settings, user, request)
+
+
+def _vouches_for(identity: ProviderIdentity, email: str) -> bool:
+    return identity.is_email_verified and identity.email is not None and identity.email.casefold() == email.casefold()
+
+
+async def _queue_linked_mail(
+    conn: AsyncConnection[Any], settings: Settings, user: User, identity: ProviderIdentity
+) -> None:
+    """Tell the account's address of every new way into it: a link its owner did not make is then noticed."""
+    label = LABELS[identity.provider]
+    account = f" ({identity.username})" if identity.username else ""
+    await queue_email(
+        conn,
+        settings,
+        kind="oauth_linked",
+        to_email=user.email,
+        subject=f"A {label} account was linked to your AgentPress account",
+        body=(
+            f"A {label} account{account} was linked to your AgentPress account: it can sign in as you from now on.\n\n"
+            "If that was you, there is nothing to do. If it was not, reset your password at "
+            f"{settings.public_base_url}/reset-password and tell your administrator."
+        ),
+    )
 
 
 async def _resolve_user(
     conn: AsyncConnection[Any], settings: Settings, identity: ProviderIdentity, link_user_id: UUID | None
-) -> User:
+) -> tuple[User, bool]:
+    """The user, and whether the provider account is newly linked to an account that existed before.
+
+    Never by email: a sign-in whose verified email belongs to an existing account is refused (409 naming
+    email), not attached to it. That account may be unverified, registered by someone who is not the
+    address's owner, and the address's owner may not be the one signing in.
+    """
     connection = await oauth_repo.get_oauth_connection(
         conn, provider=identity.provider, provider_id=identity.provider_id
     )
+    is_new_link = connection is None
     if connection is not None:
         if link_user_id is not None and connection.user_id != link_user_id:
             raise _linked_to_another_user(identity)
@@ -360,10 +402,13 @@ async def _resolve_user(
         user = await _set_provider_id(conn, identity, link_user_id)
     else:
         # Users imported with a provider id but no connection yet sign in as themselves.
-        user = await _get_user_by_provider_id(conn, identity) or await _create_user(conn, settings, identity)
+        user = await _get_user_by_provider_id(conn, identity)
+        if user is None:
+            # A new account: its own address, verified by the provider; no mail about a link to it.
+            user, is_new_link = await _create_user(conn, settings, identity), False
     if user is None:
         raise unauthorized("the account no longer exists")
-    return user
+    return user, is_new_link
 
 
 async def _set_provider_id(conn: AsyncConnection[Any], identity: ProviderIdentity, user_id: UUID) -> User | None:

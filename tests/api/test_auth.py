@@ -273,6 +273,7 @@ PUBLIC_ROUTES = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/password-resets"),
     ("post", "/api/v1/auth/password-resets/confirm"),
+    ("post", "/api/v1/auth/email-verifications/confirm"),
     ("get", "/api/v1/auth/oauth/{provider}/start"),
     ("get", "/api/v1/auth/oauth/{provider}/callback"),
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, link_token, outbox_bodies, register
+from helpers import bearer, link_token, outbox_bodies, register, verify_email
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -50,6 +50,13 @@ def membership(database_url: str, org_id: str, user_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def register_verified(client: TestClient[Litestar], database_url: str, email: str) -> dict[str, Any]:
+    """Register someone whose email is verified: only they may accept an invitation."""
+    person = register(client, email)
+    verify_email(database_url, email)
+    return person
+
+
 @pytest.fixture
 def org(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
     """An org "acme" with an owner, an org admin and a member, none of them a platform admin."""
@@ -66,7 +73,7 @@ def test_an_invitation_is_mailed_with_its_link_and_stored_only_as_a_hash(
     from agentpress.app import create_app
 
     with TestClient(app=create_app(make_settings(public_base_url="https://agentpress.example/"))) as app:
-        owner = register(app, "owner@example.com")
+        owner = register_verified(app, database_url, "owner@example.com")
         org_id = create_org(app, owner["token"], "acme")
         response = invite(app, owner["token"], org_id, "Newcomer@Example.com", "admin")
     assert response.status_code == 201, response.text
@@ -107,7 +114,7 @@ def test_the_invited_user_accepts_once_and_joins_with_the_role(org: dict[str, An
     invitation = invite(client, org["owner"], org["id"], "Newcomer@Example.com", "admin").json()
     token = mailed_token(database_url, "newcomer@example.com")
     # The same address in another case is the same address.
-    newcomer = register(client, "NEWCOMER@example.com")
+    newcomer = register_verified(client, database_url, "NEWCOMER@example.com")
     accepted = client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"]))
     assert accepted.status_code == 200, accepted.text
     assert set(accepted.json()) == {"org_id", "user_id", "role", "created_at"}
@@ -138,12 +145,12 @@ def test_another_email_is_403_and_leaves_the_invitation_usable(org: dict[str, An
     client: TestClient[Litestar] = org["client"]
     invite(client, org["owner"], org["id"], "newcomer@example.com")
     token = mailed_token(database_url, "newcomer@example.com")
-    intruder = register(client, "intruder@example.com")
+    intruder = register_verified(client, database_url, "intruder@example.com")
     refused = client.post(ACCEPT, json={"token": token}, headers=bearer(intruder["token"]))
     assert refused.status_code == 403
     assert "another email address" in refused.json()["detail"]
     assert membership(database_url, org["id"], intruder["user"]["id"]) is None
-    newcomer = register(client, "newcomer@example.com")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
     assert client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"])).status_code == 200
 
 
@@ -162,7 +169,7 @@ def test_an_expired_revoked_or_unknown_token_is_400_naming_token(
         assert revoked.status_code == 204
     else:
         token = token[:-4] + "AAAA" if not token.endswith("AAAA") else token[:-4] + "BBBB"
-    newcomer = register(client, "newcomer@example.com")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
     response = client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"]))
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "invalid_request"
@@ -180,7 +187,7 @@ def test_a_malformed_accept_is_400_naming_token(org: dict[str, Any], payload: di
 
 def test_a_member_accepting_again_is_409_and_the_invitation_stays_open(org: dict[str, Any], database_url: str) -> None:
     client: TestClient[Litestar] = org["client"]
-    newcomer = register(client, "newcomer@example.com")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
     invite(client, org["owner"], org["id"], "newcomer@example.com", "member")
     first = mailed_token(database_url, "newcomer@example.com")
     invite(client, org["owner"], org["id"], "newcomer@example.com", "admin")
@@ -201,7 +208,7 @@ def test_inviting_a_member_is_409_naming_email(org: dict[str, Any], database_url
     assert response.json()["errors"] == [{"field": "email", "message": "already belongs to a member of this org"}]
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM invitations").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM email_outbox").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM email_outbox WHERE kind = 'invitation'").fetchone() == (0,)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +234,9 @@ def test_who_may_invite(org: dict[str, Any], database_url: str) -> None:
     assert invite(client, org["owner"], org["id"], "d@example.com", "owner").status_code == 201
     with psycopg.connect(database_url) as conn:
         invited = conn.execute("SELECT email::text, role FROM invitations ORDER BY email").fetchall()
-        mailed = conn.execute("SELECT to_email::text FROM email_outbox ORDER BY to_email").fetchall()
+        mailed = conn.execute(
+            "SELECT to_email::text FROM email_outbox WHERE kind = 'invitation' ORDER BY to_email"
+        ).fetchall()
     assert invited == [("c@example.com", "admin"), ("d@example.com", "owner")]
     assert mailed == [("c@example.com",), ("d@example.com",)]
 
@@ -282,7 +291,7 @@ def test_an_invitation_is_revoked_only_through_its_own_org(org: dict[str, Any], 
 def test_an_accepted_invitation_cannot_be_revoked(org: dict[str, Any], database_url: str) -> None:
     client: TestClient[Litestar] = org["client"]
     invitation_id = invite(client, org["owner"], org["id"], "newcomer@example.com").json()["id"]
-    newcomer = register(client, "newcomer@example.com")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
     token = mailed_token(database_url, "newcomer@example.com")
     assert client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"])).status_code == 200
     response = client.delete(f"{API}/orgs/{org['id']}/invitations/{invitation_id}", headers=bearer(org["owner"]))
@@ -294,7 +303,7 @@ def test_a_guest_may_accept_an_invitation(org: dict[str, Any], database_url: str
     """Joining is how a guest gets an org to read; it changes nothing in the org's resources."""
     client: TestClient[Litestar] = org["client"]
     invite(client, org["owner"], org["id"], "guest@example.com")
-    guest = register(client, "guest@example.com")
+    guest = register_verified(client, database_url, "guest@example.com")
     with psycopg.connect(database_url) as conn:
         conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [guest["user"]["id"]])
     token = mailed_token(database_url, "guest@example.com")
@@ -307,7 +316,7 @@ def test_two_accepts_of_one_invitation_cannot_both_succeed(org: dict[str, Any], 
     client: TestClient[Litestar] = org["client"]
     invite(client, org["owner"], org["id"], "newcomer@example.com")
     token = mailed_token(database_url, "newcomer@example.com")
-    newcomer = register(client, "newcomer@example.com")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
     with psycopg.connect(database_url) as other, ThreadPoolExecutor(1) as pool:
         # The first accept, stopped between its claim and its commit.
         claimed = other.execute(
@@ -323,3 +332,83 @@ def test_two_accepts_of_one_invitation_cannot_both_succeed(org: dict[str, Any], 
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "token"
     assert membership(database_url, org["id"], newcomer["user"]["id"]) is None
+
+
+def test_an_unverified_account_cannot_accept_and_is_told_why(org: dict[str, Any], database_url: str) -> None:
+    client: TestClient[Litestar] = org["client"]
+    invite(client, org["owner"], org["id"], "newcomer@example.com")
+    token = mailed_token(database_url, "newcomer@example.com")
+    # Anyone may register an address they do not hold: the email match alone proves nothing.
+    squatter = register(client, "newcomer@example.com")
+    refused = client.post(ACCEPT, json={"token": token}, headers=bearer(squatter["token"]))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "email_unverified"
+    assert "verify your email address" in refused.json()["detail"]
+    assert membership(database_url, org["id"], squatter["user"]["id"]) is None
+    verify_email(database_url, "newcomer@example.com")
+    assert client.post(ACCEPT, json={"token": token}, headers=bearer(squatter["token"])).status_code == 200
+
+
+def set_role(database_url: str, org_id: str, token: str, client: TestClient[Litestar], role: str | None) -> None:
+    """Change (or with None, remove) the org role of the user of `token`, behind the API's back."""
+    user_id = client.get(f"{API}/auth/me", headers=bearer(token)).json()["id"]
+    with psycopg.connect(database_url) as conn:
+        if role is None:
+            conn.execute("DELETE FROM org_members WHERE org_id = %s AND user_id = %s", [org_id, user_id])
+        else:
+            conn.execute("UPDATE org_members SET role = %s WHERE org_id = %s AND user_id = %s", [role, org_id, user_id])
+
+
+@pytest.mark.parametrize(
+    ("inviter", "role", "inviter_now"),
+    [("manager", "admin", "member"), ("manager", "admin", None), ("owner", "owner", "admin"), ("owner", "admin", None)],
+)
+def test_an_owner_or_admin_invitation_needs_its_sender_to_still_hold_the_power(
+    org: dict[str, Any], database_url: str, inviter: str, role: str, inviter_now: str | None
+) -> None:
+    client: TestClient[Litestar] = org["client"]
+    assert invite(client, org[inviter], org["id"], "newcomer@example.com", role).status_code == 201
+    token = mailed_token(database_url, "newcomer@example.com")
+    if inviter == "owner":
+        # Someone else keeps the org owned while the sender steps down.
+        set_role(database_url, org["id"], org["manager"], client, "owner")
+    set_role(database_url, org["id"], org[inviter], client, inviter_now)
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
+    refused = client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"]))
+    assert refused.status_code == 403, refused.text
+    assert f"may no longer grant the {role} role" in refused.json()["detail"]
+    assert membership(database_url, org["id"], newcomer["user"]["id"]) is None
+
+
+def test_a_disabled_or_deleted_sender_grants_no_admin_role(org: dict[str, Any], database_url: str) -> None:
+    client: TestClient[Litestar] = org["client"]
+    invite(client, org["manager"], org["id"], "one@example.com", "admin")
+    invite(client, org["owner"], org["id"], "two@example.com", "admin")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE users SET is_disabled = true WHERE email = 'manager@example.com'")
+        conn.execute("DELETE FROM org_members WHERE user_id = (SELECT id FROM users WHERE email = 'owner@example.com')")
+        conn.execute("DELETE FROM users WHERE email = 'owner@example.com'")
+    for email in ("one@example.com", "two@example.com"):
+        person = register_verified(client, database_url, email)
+        answer = client.post(ACCEPT, json={"token": mailed_token(database_url, email)}, headers=bearer(person["token"]))
+        assert answer.status_code == 403, answer.text
+
+
+def test_a_member_invitation_outlives_its_senders_role(org: dict[str, Any], database_url: str) -> None:
+    client: TestClient[Litestar] = org["client"]
+    invite(client, org["manager"], org["id"], "newcomer@example.com", "member")
+    set_role(database_url, org["id"], org["manager"], client, "member")
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
+    token = mailed_token(database_url, "newcomer@example.com")
+    assert client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"])).status_code == 200
+
+
+def test_a_platform_admins_admin_invitation_holds_without_membership(
+    org: dict[str, Any], admin: dict[str, Any], database_url: str
+) -> None:
+    client: TestClient[Litestar] = org["client"]
+    assert invite(client, admin["token"], org["id"], "newcomer@example.com", "owner").status_code == 201
+    newcomer = register_verified(client, database_url, "newcomer@example.com")
+    token = mailed_token(database_url, "newcomer@example.com")
+    assert client.post(ACCEPT, json={"token": token}, headers=bearer(newcomer["token"])).status_code == 200
+    assert membership(database_url, org["id"], newcomer["user"]["id"]) == "owner"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -11,14 +12,14 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import bearer, link_token, register, verify_email
 from litestar import Litestar
 from litestar.testing import TestClient
 from oauth_provider import CLIENT_IDS, RunningProvider, StandInProvider
 
 from agentpress.app import create_app
 from agentpress.config import Settings
-from agentpress.security import Encryptor, oauth_token
+from agentpress.security import Encryptor, oauth_token, outbox_body
 
 APP_SECRET_KEY = "test-app-secret-key-long-enough-for-fernet-0123456789"
 PUBLIC_BASE_URL = "http://testserver.local"  # the TestClient's own base, so callback URLs resolve to it
@@ -63,7 +64,13 @@ def responses() -> list[httpx.Response]:
 @pytest.fixture
 def oauth_settings(make_settings: Callable[..., Settings], provider: StandInProvider) -> Callable[..., Settings]:
     def build(**overrides: object) -> Settings:
-        values = {"public_base_url": PUBLIC_BASE_URL, "app_secret_key": APP_SECRET_KEY, **provider.settings()}
+        values = {
+            "public_base_url": PUBLIC_BASE_URL,
+            "app_secret_key": APP_SECRET_KEY,
+            # Reset requests are worked through off the request: quickly, for the tests that reset passwords.
+            "password_reset_poll_seconds": 0.02,
+            **provider.settings(),
+        }
         return make_settings(**{**values, **overrides})
 
     return build
@@ -192,7 +199,7 @@ def test_a_new_github_user_signs_up_end_to_end(
     with psycopg.connect(database_url) as conn:
         member = conn.execute("SELECT role FROM org_members WHERE user_id = %s", [user["id"]]).fetchone()
         (password_hash,) = conn.execute("SELECT password_hash FROM users").fetchone() or (None,)
-    assert member == ("owner",)  # the installation's first user
+    assert member == ("member",)  # of the shared org the test settings name (SIGNUP_ORG=default)
     assert password_hash is None
 
 
@@ -281,6 +288,7 @@ def test_a_signed_in_user_links_github_and_google(
     oauth_client: TestClient[Litestar], provider: StandInProvider, database_url: str
 ) -> None:
     ada = register(oauth_client, "ada@example.com")
+    verify_email(database_url, "ada@example.com")
     linked = sign_in(oauth_client, "github", "octocat", headers=bearer(ada["token"]))
     assert linked.status_code == 200, linked.text
     user = linked.json()["user"]
@@ -307,6 +315,7 @@ def test_linking_an_account_that_signs_in_another_user_is_409(
 ) -> None:
     octocat = sign_in(oauth_client, "github", "octocat").json()["user"]
     ada = register(oauth_client, "ada@example.com")
+    verify_email(database_url, "ada@example.com")
     answer = sign_in(oauth_client, "github", "octocat", headers=bearer(ada["token"]))
     assert answer.status_code == 409, answer.text
     assert answer.json()["code"] == "conflict"
@@ -555,3 +564,142 @@ def test_a_providers_error_body_never_reaches_the_caller(
     assert secret not in answer.text and "HTTP 500" not in answer.text
     request_id = answer.headers["x-request-id"]
     assert answer.json()["detail"].endswith(f"(request id {request_id})")
+
+
+def mailed(database_url: str, kind: str, to_email: str, count: int = 1) -> list[str]:
+    """The bodies of the mail of `kind` queued for an address (under this module's APP_SECRET_KEY), once
+    `count` are: reset mail is queued a moment after the request."""
+    deadline = time.monotonic() + 10
+    while True:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT id, body FROM email_outbox WHERE kind = %s AND to_email = %s ORDER BY created_at, id",
+                [kind, to_email],
+            ).fetchall()
+        if len(rows) >= count:
+            cipher = Encryptor(APP_SECRET_KEY)
+            return [cipher.decrypt(body, binding=outbox_body(email_id)) or "" for email_id, body in rows]
+        assert time.monotonic() < deadline, f"no {kind} mail to {to_email}"
+        time.sleep(0.02)
+
+
+def reset_password(client: TestClient[Litestar], database_url: str, email: str, password: str) -> None:
+    """What the address's owner does: ask for a reset link, open it from their mailbox, choose a password."""
+    before = len(mailed(database_url, "password_reset", email, count=0))
+    assert client.post("/api/v1/auth/password-resets", json={"email": email}).status_code == 202
+    token = link_token(mailed(database_url, "password_reset", email, count=before + 1)[-1])
+    answer = client.post("/api/v1/auth/password-resets/confirm", json={"token": token, "password": password})
+    assert answer.status_code == 204, answer.text
+
+
+def test_an_unverified_account_cannot_link_and_is_told_why(
+    oauth_client: TestClient[Litestar], database_url: str
+) -> None:
+    ada = register(oauth_client, "ada@example.com")
+    answer = oauth_client.get("/api/v1/auth/oauth/github/start", headers=bearer(ada["token"]), follow_redirects=False)
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "email_unverified"
+    assert "verify your email address before you link a GitHub account" in answer.json()["detail"]
+    assert count(database_url, "oauth_states") == 0
+
+
+def test_the_pre_hijack_fails(oauth_client: TestClient[Litestar], database_url: str) -> None:
+    """An attacker registers the victim's address and links their own GitHub (hubot); the victim takes the
+    account back with a password reset; the attacker's GitHub must not sign in as the victim."""
+    attacker = register(oauth_client, "victim@example.com", password="the attacker's password")
+    victim_account = attacker["user"]["id"]
+    linking = oauth_client.get(
+        "/api/v1/auth/oauth/github/start", headers=bearer(attacker["token"]), follow_redirects=False
+    )
+    assert linking.status_code == 403  # the address is not verified: no link
+    reset_password(oauth_client, database_url, "victim@example.com", "the victim's new password")
+    hubot = sign_in(oauth_client, "github", "hubot")
+    assert hubot.status_code == 200, hubot.text
+    assert hubot.json()["user"]["id"] != victim_account
+    assert hubot.json()["user"]["email"] == "hubot@example.com"  # an account of the attacker's own
+    victim = oauth_client.post(
+        "/api/v1/auth/login", json={"email": "victim@example.com", "password": "the victim's new password"}
+    )
+    assert victim.json()["user"]["is_email_verified"] is True  # the reset link proved the address
+    assert victim.json()["user"]["github_id"] is None
+
+
+def link_made_before_verification(client: TestClient[Litestar], database_url: str, token: str, account: str) -> None:
+    """A link as one made before email verification existed is left by migration 0016: made while the
+    account was unverified (the migration flags those links of unverified users)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE users SET is_email_verified = true")
+        assert sign_in(client, "github", account, headers=bearer(token)).status_code == 200
+        conn.execute("UPDATE users SET is_email_verified = false WHERE github_id IS NOT NULL")
+        conn.execute("UPDATE oauth_connections SET is_linked_unverified = true")
+
+
+def test_a_reset_removes_links_made_while_unverified_and_links_in_flight(
+    oauth_client: TestClient[Litestar], database_url: str
+) -> None:
+    attacker = register(oauth_client, "victim@example.com", password="the attacker's password")
+    link_made_before_verification(oauth_client, database_url, attacker["token"], "hubot")
+    assert sign_in(oauth_client, "github", "hubot").json()["user"]["id"] == attacker["user"]["id"]  # the hijack
+    # A link the attacker started, still in flight when the victim resets.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE users SET is_email_verified = true")
+        in_flight = authorize(start(oauth_client, "google", headers=bearer(attacker["token"])), "grace")
+        conn.execute("UPDATE users SET is_email_verified = false")
+
+    reset_password(oauth_client, database_url, "victim@example.com", "the victim's new password")
+    assert connections(database_url) == []
+    assert count(database_url, "oauth_states") == 0
+    hubot = sign_in(oauth_client, "github", "hubot")
+    assert hubot.status_code == 200, hubot.text
+    assert hubot.json()["user"]["id"] != attacker["user"]["id"]
+    path, params = in_flight
+    assert oauth_client.get(path, params=params).status_code == 400
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(
+            "SELECT github_id, github_username, google_id FROM users WHERE email = 'victim@example.com'"
+        ).fetchone() == (None, None, None)
+
+
+def test_a_reset_keeps_links_made_after_verification(oauth_client: TestClient[Litestar], database_url: str) -> None:
+    ada = register(oauth_client, "ada@example.com")
+    verify_email(database_url, "ada@example.com")
+    assert sign_in(oauth_client, "github", "octocat", headers=bearer(ada["token"])).status_code == 200
+    reset_password(oauth_client, database_url, "ada@example.com", "a new passphrase")
+    assert sign_in(oauth_client, "github", "octocat").json()["user"]["id"] == ada["user"]["id"]
+
+
+def test_every_new_link_is_mailed_to_the_account(oauth_client: TestClient[Litestar], database_url: str) -> None:
+    ada = register(oauth_client, "ada@example.com")
+    verify_email(database_url, "ada@example.com")
+    assert sign_in(oauth_client, "github", "octocat", headers=bearer(ada["token"])).status_code == 200
+    (body,) = mailed(database_url, "oauth_linked", "ada@example.com")
+    assert "A GitHub account (octocat) was linked to your AgentPress account" in body
+    # Signing in again through the link is not a new link; an account made by a sign-up is not told of its own.
+    assert sign_in(oauth_client, "github", "octocat").status_code == 200
+    assert sign_in(oauth_client, "google", "grace").status_code == 200
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM email_outbox WHERE kind = 'oauth_linked'").fetchone() == (1,)
+
+
+def test_a_provider_vouching_for_the_accounts_own_address_verifies_it(
+    oauth_client: TestClient[Litestar], database_url: str
+) -> None:
+    legacy = register(oauth_client, "octocat@example.com")
+    link_made_before_verification(oauth_client, database_url, legacy["token"], "octocat")
+    # GitHub says octocat@example.com is octocat's primary address, verified.
+    answer = sign_in(oauth_client, "github", "octocat")
+    assert answer.json()["user"]["id"] == legacy["user"]["id"]
+    assert answer.json()["user"]["is_email_verified"] is True
+
+
+def test_a_sign_in_never_attaches_to_an_unverified_account_by_email(
+    oauth_client: TestClient[Litestar], database_url: str
+) -> None:
+    # Someone registered octocat's address; octocat signs in with GitHub, whose verified email it is.
+    squatter = register(oauth_client, "octocat@example.com")
+    answer = sign_in(oauth_client, "github", "octocat")
+    assert answer.status_code == 409
+    assert answer.json()["errors"][0]["field"] == "email"
+    assert connections(database_url) == []
+    me = oauth_client.get("/api/v1/auth/me", headers=bearer(squatter["token"])).json()
+    assert (me["github_id"], me["is_email_verified"]) == (None, False)

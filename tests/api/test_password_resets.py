@@ -1,21 +1,46 @@
-"""Password reset: 202 either way, a single-use hour-long token by mail, the newest token only, sessions ended."""
+"""Password reset: 202 either way, the same statements either way (the work is queued), a single-use hour-long
+token by mail, the newest token only, sessions ended, the email verified."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import PASSWORD, bearer, link_token, outbox_bodies, register
+from helpers import PASSWORD, bearer, link_token, mailed_bodies, register
 from litestar import Litestar
 from litestar.testing import TestClient
+
+from agentpress.app import create_app
+from agentpress.config import Settings
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def mailed_tokens(database_url: str, to_email: str) -> list[str]:
-    """The reset tokens mailed to an address, oldest first."""
-    return [link_token(body) for body in outbox_bodies(database_url, kind="password_reset", to_email=to_email)]
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
+    """The service, working through queued reset requests every 20 ms rather than every second."""
+    with TestClient(app=create_app(make_settings(password_reset_poll_seconds=0.02))) as test_client:
+        yield test_client
+
+
+def mailed_tokens(database_url: str, to_email: str, count: int = 1) -> list[str]:
+    """The reset tokens mailed to an address, oldest first, once `count` of them are."""
+    bodies = mailed_bodies(database_url, kind="password_reset", to_email=to_email, count=count)
+    return [link_token(body) for body in bodies]
+
+
+def wait_for_empty_queue(database_url: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        with psycopg.connect(database_url) as conn:
+            if conn.execute("SELECT count(*) FROM password_reset_requests").fetchone() == (0,):
+                return
+        assert time.monotonic() < deadline, "the reset requests were not worked through"
+        time.sleep(0.02)
 
 
 def ask_reset(client: TestClient[Litestar], email: str) -> None:
@@ -43,6 +68,7 @@ def test_reset_flow_sets_the_password_and_ends_every_session(client: TestClient[
 
 def test_unknown_email_gets_202_and_nothing_is_mailed(client: TestClient[Litestar], database_url: str) -> None:
     ask_reset(client, "nobody@example.com")
+    wait_for_empty_queue(database_url)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM email_outbox").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM password_resets").fetchone() == (0,)
@@ -62,8 +88,9 @@ def test_a_token_works_once(client: TestClient[Litestar], database_url: str) -> 
 def test_a_newer_token_voids_older_ones(client: TestClient[Litestar], database_url: str) -> None:
     register(client, "ada@example.com")
     ask_reset(client, "ada@example.com")
+    mailed_tokens(database_url, "ada@example.com")
     ask_reset(client, "ada@example.com")
-    older, newer = mailed_tokens(database_url, "ada@example.com")
+    older, newer = mailed_tokens(database_url, "ada@example.com", 2)
     assert confirm(client, older).status_code == 400
     assert confirm(client, newer).status_code == 204
 
@@ -97,3 +124,71 @@ def test_a_short_new_password_is_422_and_keeps_the_token_usable(
     assert short.status_code == 422
     assert short.json()["errors"] == [{"field": "password", "message": "must be at least 8 characters"}]
     assert confirm(client, token).status_code == 204
+
+
+def test_a_reset_verifies_the_email(client: TestClient[Litestar], database_url: str) -> None:
+    ada = register(client, "ada@example.com")
+    assert ada["user"]["is_email_verified"] is False
+    ask_reset(client, "ada@example.com")
+    (token,) = mailed_tokens(database_url, "ada@example.com")
+    assert confirm(client, token).status_code == 204
+    signed_in = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": NEW_PASSWORD})
+    assert signed_in.json()["user"]["is_email_verified"] is True
+
+
+def statements_run(database_url: str, action: Callable[[], None]) -> Counter[str]:
+    """The statements the service ran on this test's database during `action`, with how often, as
+    pg_stat_statements counts them (constants and parameters taken out of the text)."""
+    this_db = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"SELECT pg_stat_statements_reset(0, {this_db}, 0)")
+        action()
+        rows = conn.execute(
+            f"SELECT query, calls FROM pg_stat_statements WHERE dbid = {this_db}"  # noqa: S608 (no input)
+            " AND query NOT LIKE '%%pg_stat_statements%%'"
+        ).fetchall()
+    return Counter({query: calls for query, calls in rows})
+
+
+def test_a_reset_request_runs_the_same_statements_for_known_and_unknown_emails(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    # The background loops wait an hour between rounds: what runs meanwhile is the requests' own work.
+    settings = make_settings(password_reset_poll_seconds=3600, outbox_poll_seconds=3600)
+    with TestClient(app=create_app(settings)) as quiet:
+        register(quiet, "ada@example.com")
+        register(quiet, "disabled@example.com")
+        with psycopg.connect(database_url) as conn:
+            conn.execute("UPDATE users SET is_disabled = true WHERE email = 'disabled@example.com'")
+        # Until the loops' first round (at startup) is over, statements run that no request sent.
+        deadline = time.monotonic() + 10
+        while statements_run(database_url, lambda: time.sleep(0.2)):
+            assert time.monotonic() < deadline, "the service never went quiet"
+        runs = {
+            email: statements_run(database_url, lambda email=email: ask_reset(quiet, email))  # type: ignore[misc]
+            for email in ("ada@example.com", "nobody@example.com", "disabled@example.com", "ADA@example.com")
+        }
+    known = runs["ada@example.com"]
+    assert known, "pg_stat_statements saw nothing"
+    assert all(statements == known for statements in runs.values()), runs
+    # Nothing about the account was looked up: that happens off the request, from the queue.
+    assert not any("FROM users" in query for query in known), known
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM password_reset_requests").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM password_resets").fetchone() == (0,)
+
+
+def test_queued_requests_are_worked_through_oldest_first_and_survive_a_restart(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    with TestClient(app=create_app(make_settings(password_reset_poll_seconds=3600))) as first:
+        register(first, "ada@example.com")
+        ask_reset(first, "ada@example.com")
+        ask_reset(first, "nobody@example.com")
+    # Queued by a process that stopped before working on them: the next one mails them.
+    with TestClient(app=create_app(make_settings(password_reset_poll_seconds=0.02))):
+        (token,) = mailed_tokens(database_url, "ada@example.com")
+        wait_for_empty_queue(database_url)
+    assert token
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM email_outbox WHERE kind = 'password_reset'").fetchone() == (1,)

@@ -22,6 +22,7 @@ from agentpress.errors import not_found, unauthorized
 from agentpress.models.password_resets import PasswordResetConfirm, PasswordResetRequest
 from agentpress.models.users import Login, Register, Session, SignedIn, User
 from agentpress.repositories import sessions, users
+from agentpress.services.verification import queue_verification_mail
 from agentpress.web.ratelimits import LimitsDep
 
 MAX_LISTED_SESSIONS = 100
@@ -57,6 +58,7 @@ class AuthController(Controller):
                 first_name=data.first_name,
                 last_name=data.last_name,
             )
+            await queue_verification_mail(conn, settings, user)
             return await start_session(conn, settings, user, request)
 
     @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)

@@ -19,6 +19,7 @@ from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
 from agentpress.repositories import oauth as oauth_repo
 from agentpress.security import encryptor, hash_token, new_token, oauth_code_verifier
+from agentpress.services.verification import require_verified
 from agentpress.web.ratelimits import LimitsDep
 
 CALLBACK_ROUTE = "oauth_callback"
@@ -64,7 +65,9 @@ class OAuthController(Controller):
             token = bearer_token(request)
             if token is None:
                 raise unauthorized()
-            link_user_id = (await authenticate(conn, settings, token)).id
+            linking = await authenticate(conn, settings, token)
+            require_verified(linking, f"link a {config.label} account")
+            link_user_id = linking.id
         state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
         state_hash = hash_token(state)

@@ -27,6 +27,7 @@ from agentpress.models.users import SessionUser
 from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import invitations, orgs
 from agentpress.security import hash_token, new_token
+from agentpress.services.verification import require_verified
 from agentpress.web.ratelimits import LimitsDep
 
 INVITATION_TTL = timedelta(days=7)
@@ -289,6 +290,8 @@ class InvitationsController(Controller):
         await limits.per_ip(
             "invitation-accept", settings.rate_limit_invitation_accept_per_ip, "invitation attempts from this address"
         )
+        # The invitation is matched by email: an address nobody has proved could be anyone's.
+        require_verified(current_user, "accept an invitation")
         token_hash = hash_token(data.token)
         async with conn.transaction():
             invitation = await invitations.claim_invitation(conn, token_hash=token_hash, email=current_user.email)
@@ -296,6 +299,15 @@ class InvitationsController(Controller):
                 if await invitations.get_live_invitation_by_token_hash(conn, token_hash=token_hash) is not None:
                     raise forbidden("this invitation was sent to another email address; sign in with that one")
                 raise field_error(400, "invalid_request", "token", "is unknown, expired, revoked or already used")
+            # A role that gives power is granted only while its sender could still grant it: an admin
+            # demoted or removed since (or disabled, or deleted) no longer hands it out.
+            if invitation.role in ("owner", "admin") and not await invitations.can_inviter_grant_role(
+                conn, org_id=invitation.org_id, inviter_id=invitation.invited_by, role=invitation.role
+            ):
+                raise forbidden(
+                    f"whoever sent this invitation may no longer grant the {invitation.role} role; "
+                    "ask an owner of the org to invite you again"
+                )
             member = await orgs.add_org_member(
                 conn, org_id=invitation.org_id, user_id=current_user.id, role=invitation.role
             )

@@ -28,5 +28,7 @@ class OAuthConnection(BaseModel):
     provider_id: str
     scopes: list[str]
     expires_at: datetime | None
+    # Made while the user's email was unverified: a password reset removes it.
+    is_linked_unverified: bool
     created_at: datetime
     updated_at: datetime

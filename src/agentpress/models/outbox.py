@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-EmailKind = Literal["invitation", "password_reset"]
+EmailKind = Literal["invitation", "password_reset", "email_verification", "oauth_linked"]
 
 
 class OutboxEmail(BaseModel):

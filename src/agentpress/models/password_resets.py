@@ -16,6 +16,14 @@ class PasswordReset(BaseModel):
     used_at: datetime | None
 
 
+class QueuedPasswordReset(BaseModel):
+    """A reset request waiting to be worked on: the address as it was asked for."""
+
+    id: UUID
+    email: str
+    created_at: datetime
+
+
 class PasswordResetRequest(BaseModel):
     email: str = Field(max_length=320)
 

@@ -72,3 +72,15 @@ async def lock_org_and_count_pending_invitations(conn: AsyncConnection[Any], *, 
     """The org's pending invitations, with the org locked until the caller's transaction ends."""
     count: int = await queries.invitations.lock_org_and_count_pending_invitations.scalar(conn, org_id=org_id)
     return count
+
+
+async def can_inviter_grant_role(
+    conn: AsyncConnection[Any], *, org_id: UUID, inviter_id: UUID | None, role: OrgRole
+) -> bool:
+    """Whether the invitation's sender may still grant `role` in the org (False when they were deleted)."""
+    if inviter_id is None:
+        return False
+    allowed: bool = await queries.invitations.can_inviter_grant_role.scalar(
+        conn, org_id=org_id, inviter_id=inviter_id, role=role
+    )
+    return allowed

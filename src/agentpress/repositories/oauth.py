@@ -76,3 +76,13 @@ async def upsert_oauth_connection(
         scopes=scopes,
         expires_at=expires_at,
     )
+
+
+async def delete_unverified_oauth_links(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
+    """Remove the user's links made while their email was unverified, and the provider ids they set; how many."""
+    removed: int = await queries.oauth.delete_unverified_oauth_links.scalar(conn, user_id=user_id)
+    return removed
+
+
+async def delete_oauth_states_for_user(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
+    return await queries.oauth.delete_oauth_states_for_user.execrows(conn, user_id=user_id)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.password_resets import PasswordReset
+from agentpress.models.password_resets import PasswordReset, QueuedPasswordReset
 from agentpress.queries import queries
 
 
@@ -35,3 +35,12 @@ async def use_password_reset(conn: AsyncConnection[Any], *, token_hash: bytes) -
 async def is_password_reset_live(conn: AsyncConnection[Any], *, token_hash: bytes) -> bool:
     live: bool = await queries.password_resets.is_password_reset_live.scalar(conn, token_hash=token_hash)
     return live
+
+
+async def create_password_reset_request(conn: AsyncConnection[Any], *, email: str) -> None:
+    await queries.password_resets.create_password_reset_request.exec(conn, email=email)
+
+
+async def claim_password_reset_request(conn: AsyncConnection[Any]) -> QueuedPasswordReset | None:
+    """The oldest queued request, deleted as it is read (held by the caller's transaction); None when none."""
+    return await queries.password_resets.claim_password_reset_request.one(conn, QueuedPasswordReset)

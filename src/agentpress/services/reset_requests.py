@@ -1,0 +1,66 @@
+"""The queue of password reset requests, worked through in the background: the account lookup, the token, the mail."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from litestar import Litestar
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agentpress.accounts import send_password_reset
+from agentpress.config import Settings
+from agentpress.lifespan import SHUTDOWN_SECONDS, resources
+from agentpress.repositories import password_resets
+
+log = logging.getLogger("agentpress.reset_requests")
+
+# Requests worked on per poll at most, so that a flood is spread out rather than taken in one go.
+BATCH_SIZE = 50
+
+
+async def process_password_reset_requests(conn: AsyncConnection[Any], settings: Settings) -> int:
+    """Work on the queued requests, oldest first, each in its own transaction; how many were taken."""
+    taken = 0
+    for _ in range(BATCH_SIZE):
+        async with conn.transaction():
+            request = await password_resets.claim_password_reset_request(conn)
+            if request is None:
+                break
+            # A failure rolls the claim back: the request is tried again at the next poll.
+            await send_password_reset(conn, settings, request.email)
+        taken += 1
+    return taken
+
+
+async def run_password_reset_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
+    """Work through the queue every PASSWORD_RESET_POLL_SECONDS until cancelled; database outages are waited out."""
+    while True:
+        try:
+            async with pool.connection() as conn:
+                await process_password_reset_requests(conn, settings)
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("password reset requests skipped: %s", exc)
+        except Exception:
+            # The loop must outlive any bug: a reset that is never mailed locks its user out.
+            log.exception("password reset requests failed")
+        await asyncio.sleep(settings.password_reset_poll_seconds)
+
+
+@asynccontextmanager
+async def password_reset_worker(app: Litestar) -> AsyncIterator[None]:
+    """A lifespan after agentpress.lifespan's (whose pool it uses): the loop runs while the app serves."""
+    found = resources(app.state)
+    task = asyncio.create_task(run_password_reset_loop(found.pool, found.settings))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, SHUTDOWN_SECONDS)
