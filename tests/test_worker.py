@@ -19,6 +19,7 @@ from agentpress import cli
 from agentpress.database import create_pool
 from agentpress.models.tasks import Task
 from agentpress.repositories import tasks
+from agentpress.security import hash_token
 from agentpress.worker import Pool, Worker, load_handler, run_worker
 
 pytestmark = pytest.mark.anyio
@@ -162,6 +163,32 @@ async def test_heartbeats_keep_the_lease_while_the_handler_runs(pool: Pool, data
     assert await Worker(pool=pool, worker_id="w1", handler=slow, lease_seconds=1, once=True).run() == 1
     assert stolen == []
     assert task_rows(database_url)[task_id][:3] == ("succeeded", 1, "w1")
+
+
+async def test_a_restarted_worker_of_the_same_id_cannot_finish_its_predecessors_attempt(
+    pool: Pool, database_url: str
+) -> None:
+    # The worker id is a label: what lets an attempt act is the lease token its claim returned.
+    (task_id,) = seed_tasks(database_url, 1)
+    claim = {"org_id": None, "worker_id": "w1", "agent_ids": None, "limit": 1, "lease_seconds": 60}
+    async with pool.connection() as conn:
+        (before,) = await tasks.claim_tasks(conn, **claim)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %s", [task_id])
+        (stored,) = conn.execute("SELECT lease_token_hash FROM tasks WHERE id = %s", [task_id]).fetchone()  # type: ignore[misc]
+    assert stored == hash_token(before.lease_token)  # only the token's SHA-256 is kept
+    async with pool.connection() as conn:
+        (after,) = await tasks.claim_tasks(conn, **claim)  # w1 again, restarted
+        assert (after.id, after.claimed_by, after.attempt) == (task_id, "w1", 2)
+        old = {"org_id": None, "task_id": task_id, "lease_token": before.lease_token}
+        assert await tasks.heartbeat_task(conn, **old, lease_seconds=60) is None
+        assert await tasks.fail_task(conn, **old, error="late", retryable=True) is None
+        assert await tasks.complete_task(conn, **old, output={"by": "before"}) is None
+        done = await tasks.complete_task(
+            conn, org_id=None, task_id=task_id, lease_token=after.lease_token, output={"by": "after"}
+        )
+    assert done is not None and done.output == {"by": "after"}
+    assert task_rows(database_url)[task_id] == ("succeeded", 2, "w1", {"by": "after"})
 
 
 async def test_a_stopped_worker_finishes_what_it_holds_and_max_tasks_bounds_it(pool: Pool, database_url: str) -> None:

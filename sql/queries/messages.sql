@@ -1,6 +1,16 @@
 -- Messages of a thread, oldest first, with the reader's own feedback. The caller has checked that
 -- the thread is the user's; appends and deletes run under the thread's row lock (threads.sql).
 
+-- name: get_thread_owner :scalar
+-- The user whose thread this is, for an org API key with the message scopes: a key acts for the
+-- whole org and reads and writes a thread as its owner's (the thread queries and the cache keys
+-- name the owner). Null when the org has no such thread.
+-- uses: threads_id_org_id_key
+-- never: Seq Scan
+SELECT user_id
+FROM threads
+WHERE id = %(thread_id)s AND org_id = %(org_id)s;
+
 -- name: list_messages :many
 -- The first messages of a thread, oldest first, each with the user's feedback or null.
 -- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_key

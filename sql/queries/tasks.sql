@@ -2,10 +2,14 @@
 -- transition is one conditional UPDATE ... RETURNING, so two workers racing for a task are decided
 -- by the database: the loser gets no row. The queue statements take a nullable org_id: the REST
 -- API always passes the caller's org, the `agentpress worker` operator tool passes NULL for all.
+-- A claim hands out a random lease token per task and keeps only its SHA-256 (lease_token_hash):
+-- heartbeat, complete and fail must present it, so only the attempt the claim started can finish
+-- (a restarted worker of the same worker_id cannot finish its predecessor's); claimed_by, the
+-- worker_id, is a label for people.
 
 -- name: list_tasks :many
--- The org's tasks, newest first, optionally only of one status, agent and schedule; the page is
--- (page - 1) * page_size.
+-- The org's tasks, newest first, optionally only of one status, agent and schedule, and only those
+-- created by one user (what a member sees); the page is (page - 1) * page_size.
 -- uses: tasks_org_id_queued_at_idx
 -- never: Seq Scan
 SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
@@ -15,6 +19,7 @@ WHERE org_id = %(org_id)s
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
   AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
   AND (%(schedule_id)s::uuid IS NULL OR schedule_id = %(schedule_id)s::uuid)
+  AND (%(created_by)s::uuid IS NULL OR created_by = %(created_by)s::uuid)
 ORDER BY queued_at DESC, id DESC
 LIMIT %(limit)s OFFSET %(offset)s;
 
@@ -27,7 +32,8 @@ FROM tasks
 WHERE org_id = %(org_id)s
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
   AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
-  AND (%(schedule_id)s::uuid IS NULL OR schedule_id = %(schedule_id)s::uuid);
+  AND (%(schedule_id)s::uuid IS NULL OR schedule_id = %(schedule_id)s::uuid)
+  AND (%(created_by)s::uuid IS NULL OR created_by = %(created_by)s::uuid);
 
 -- name: get_task :one
 -- A task of the org.
@@ -60,13 +66,15 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
 -- name: cancel_task :one
--- Cancel a queued or running task of the org; no row when there is none or it has finished. A
--- running task's worker learns it on its next heartbeat or completion (no row there either).
+-- Cancel a queued or running task of the org, when created_by is set only one that user created
+-- (members cancel their own); no row when there is none or it has finished. A running task's
+-- worker learns it on its next heartbeat or completion (no row there either).
 -- uses: tasks_pkey
 -- never: Seq Scan
 UPDATE tasks
-SET status = 'cancelled', lease_expires_at = NULL, finished_at = now()
+SET status = 'cancelled', lease_expires_at = NULL, lease_token_hash = NULL, finished_at = now()
 WHERE id = %(task_id)s AND org_id = %(org_id)s AND status IN ('queued', 'running')
+  AND (%(created_by)s::uuid IS NULL OR created_by = %(created_by)s::uuid)
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
@@ -88,6 +96,11 @@ RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, e
 -- org_id NULL claims in every org (the worker command); agent_ids NULL claims for every agent.
 -- A task whose lease expired on its last attempt is not run again but failed, in the same
 -- statement (a worker that dies on a task every time must not take the queue down with it).
+-- Each claimed task gets a fresh lease token, returned once as lease_token and stored as its
+-- SHA-256 (what security.hash_token computes): 32 bytes of two gen_random_uuid() (PostgreSQL's
+-- strong random source; 244 random bits, the rest are version bits), base64url like session
+-- tokens. Made in `chosen`, which PostgreSQL evaluates once (it holds volatile functions), so the
+-- returned token is the one whose hash is stored.
 -- uses: tasks_org_id_queue_idx, tasks_lease_expires_at_idx
 -- never: Seq Scan on tasks
 WITH RECURSIVE queued_orgs (org_id) AS (
@@ -119,7 +132,7 @@ WITH RECURSIVE queued_orgs (org_id) AS (
 ), exhausted AS (
     UPDATE tasks
     SET status = 'failed', error = 'the worker''s lease expired on the last attempt', lease_expires_at = NULL,
-        finished_at = now()
+        lease_token_hash = NULL, finished_at = now()
     WHERE id IN (
         SELECT id
         FROM tasks
@@ -154,16 +167,25 @@ WITH RECURSIVE queued_orgs (org_id) AS (
         FOR UPDATE SKIP LOCKED
     ) AS task
     LIMIT %(limit)s
+), chosen AS (
+    SELECT picked.id,
+           rtrim(translate(encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 'base64'),
+                           '+/', '-_'), '=') AS lease_token
+    FROM (SELECT id FROM expired UNION ALL SELECT id FROM queued LIMIT %(limit)s) AS picked
 ), claimed AS (
     UPDATE tasks
     SET status = 'running',
         claimed_by = %(worker_id)s,
         lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
-        attempt = attempt + 1,
-        started_at = coalesce(started_at, now())
-    WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM queued LIMIT %(limit)s)
-    RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
-              priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+        lease_token_hash = sha256(convert_to(chosen.lease_token, 'UTF8')),
+        attempt = tasks.attempt + 1,
+        started_at = coalesce(tasks.started_at, now())
+    FROM chosen
+    WHERE tasks.id = chosen.id
+    RETURNING tasks.id, tasks.org_id, tasks.agent_id, tasks.schedule_id, tasks.thread_id, tasks.status, tasks.input,
+              tasks.output, tasks.error, tasks.attempt, tasks.max_attempts, tasks.priority, tasks.run_after,
+              tasks.claimed_by, tasks.lease_expires_at, tasks.queued_at, tasks.started_at, tasks.finished_at,
+              tasks.created_by, chosen.lease_token
 ), served AS (
     INSERT INTO task_claim_turns (org_id, last_claimed_at)
     SELECT DISTINCT org_id, now()
@@ -173,32 +195,36 @@ WITH RECURSIVE queued_orgs (org_id) AS (
     SET last_claimed_at = greatest(task_claim_turns.last_claimed_at, excluded.last_claimed_at)
 )
 SELECT id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
-       priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by
+       priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by,
+       lease_token
 FROM claimed;
 
 -- name: heartbeat_task :one
--- Extend the lease of a task the worker holds: running, claimed by it, lease not yet expired. No
--- row otherwise (lost, cancelled or finished): the worker should stop working on it.
+-- Extend the lease of a task the worker holds: running, under the lease token its claim returned,
+-- lease not yet expired. No row otherwise (lost, reclaimed, cancelled or finished): the worker
+-- should stop working on it.
 -- uses: tasks_pkey
 -- never: Seq Scan
 UPDATE tasks
 SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
 WHERE id = %(task_id)s
   AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
-  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+  AND status = 'running' AND lease_token_hash = %(lease_token_hash)s AND lease_expires_at >= now()
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
 -- name: complete_task :one
--- Record a task's output: succeeded, if the worker still holds its lease; no row otherwise (the
--- lease expired and maybe another worker has it, or it was cancelled or has finished).
+-- Record a task's output: succeeded, if the lease token is still the task's and its lease has not
+-- expired; no row otherwise (the lease expired and maybe another attempt has it, or it was
+-- cancelled or has finished).
 -- uses: tasks_pkey
 -- never: Seq Scan
 UPDATE tasks
-SET status = 'succeeded', output = %(output)s::jsonb, error = NULL, lease_expires_at = NULL, finished_at = now()
+SET status = 'succeeded', output = %(output)s::jsonb, error = NULL, lease_expires_at = NULL, lease_token_hash = NULL,
+    finished_at = now()
 WHERE id = %(task_id)s
   AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
-  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+  AND status = 'running' AND lease_token_hash = %(lease_token_hash)s AND lease_expires_at >= now()
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
 
@@ -217,9 +243,10 @@ SET status = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN 'q
     END,
     claimed_by = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN NULL ELSE claimed_by END,
     lease_expires_at = NULL,
+    lease_token_hash = NULL,
     finished_at = CASE WHEN %(retryable)s::boolean AND attempt < max_attempts THEN NULL ELSE now() END
 WHERE id = %(task_id)s
   AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
-  AND status = 'running' AND claimed_by = %(worker_id)s AND lease_expires_at >= now()
+  AND status = 'running' AND lease_token_hash = %(lease_token_hash)s AND lease_expires_at >= now()
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;

@@ -16,7 +16,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from agentpress.database import create_pool
-from agentpress.models.tasks import DEFAULT_LEASE_SECONDS, Task
+from agentpress.models.tasks import DEFAULT_LEASE_SECONDS, ClaimedTask, Task
 from agentpress.repositories import tasks
 
 log = logging.getLogger("agentpress.worker")
@@ -79,7 +79,7 @@ class Worker:
                     room = min(room, self.max_tasks - self.claimed)
                     if room <= 0 and not running:
                         break
-                claimed: list[Task] = []
+                claimed: list[ClaimedTask] = []
                 if room > 0:
                     async with self.pool.connection() as conn:
                         claimed = await tasks.claim_tasks(
@@ -115,7 +115,7 @@ class Worker:
                 await asyncio.gather(*running, return_exceptions=True)
         return self.claimed
 
-    async def _work(self, task: Task) -> None:
+    async def _work(self, task: ClaimedTask) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(task))
         try:
             output = await self.handler(task)
@@ -123,12 +123,12 @@ class Worker:
             log.warning("task %s failed in attempt %d: %r", task.id, task.attempt, exc)
             async with self.pool.connection() as conn:
                 finished = await tasks.fail_task(
-                    conn, org_id=None, task_id=task.id, worker_id=self.worker_id, error=repr(exc), retryable=True
+                    conn, org_id=None, task_id=task.id, lease_token=task.lease_token, error=repr(exc), retryable=True
                 )
         else:
             async with self.pool.connection() as conn:
                 finished = await tasks.complete_task(
-                    conn, org_id=None, task_id=task.id, worker_id=self.worker_id, output=output
+                    conn, org_id=None, task_id=task.id, lease_token=task.lease_token, output=output
                 )
         finally:
             heartbeat.cancel()
@@ -137,13 +137,13 @@ class Worker:
         if finished is None:
             log.warning("task %s: its lease was lost or it was cancelled; the result is dropped", task.id)
 
-    async def _heartbeat(self, task: Task) -> None:
+    async def _heartbeat(self, task: ClaimedTask) -> None:
         """Extend the lease every third of it while the handler runs; stop once it is lost."""
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             async with self.pool.connection() as conn:
                 held = await tasks.heartbeat_task(
-                    conn, org_id=None, task_id=task.id, worker_id=self.worker_id, lease_seconds=self.lease_seconds
+                    conn, org_id=None, task_id=task.id, lease_token=task.lease_token, lease_seconds=self.lease_seconds
                 )
             if held is None:
                 log.warning("task %s: lease lost or task cancelled", task.id)

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import api_key, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -29,18 +29,18 @@ def owner(client: TestClient[Litestar]) -> str:
 
 
 @pytest.fixture
-def conversation(client: TestClient[Litestar], owner: str) -> tuple[str, list[str]]:
-    """(thread id, [message ids]) of a thread of the owner with two messages."""
+def conversation(client: TestClient[Litestar], admin: dict[str, Any], owner: str) -> tuple[str, list[str]]:
+    """(thread id, [message ids]) of a thread of the owner with two messages: the owner's question and the
+    agent runtime's answer (an API key of the org with messages:write)."""
     thread_id = client.post(THREADS, json={}, headers=bearer(owner)).json()["id"]
-    body = {
-        "messages": [
-            {"role": "user", "parts": [{"type": "text", "text": "Question"}]},
-            {"role": "assistant", "parts": [{"type": "text", "text": "Answer"}]},
-        ]
-    }
-    response = client.post(f"{THREADS}/{thread_id}/messages", json=body, headers=bearer(owner))
-    assert response.status_code == 201, response.text
-    return thread_id, [m["id"] for m in response.json()["messages"]]
+    runtime = api_key(client, bearer(admin["token"]), ["messages:write"], name="runtime")
+    ids = []
+    for role, text, signed in (("user", "Question", bearer(owner)), ("assistant", "Answer", runtime)):
+        body = {"messages": [{"role": role, "parts": [{"type": "text", "text": text}]}]}
+        response = client.post(f"{THREADS}/{thread_id}/messages", json=body, headers=signed)
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["messages"][0]["id"])
+    return thread_id, ids
 
 
 def listed_feedback(client: TestClient[Litestar], token: str, thread_id: str) -> list[Any]:

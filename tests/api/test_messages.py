@@ -1,5 +1,6 @@
 """Messages: appends (one or a batch, in one transaction), typed parts and their 422s, keyset pages,
-deletes, and 50 concurrent appends to one thread."""
+deletes, and 50 concurrent appends to one thread; who may write what: users `user` messages to their own
+threads, the agent runtime's API key any role and token counts to any thread of its org."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
@@ -39,6 +40,12 @@ def owner(client: TestClient[Litestar]) -> str:
 
 
 @pytest.fixture
+def runtime(client: TestClient[Litestar], admin: dict[str, Any]) -> dict[str, str]:
+    """The agent runtime: an API key of the (default) org the owner's threads are in, with the message scopes."""
+    return api_key(client, bearer(admin["token"]), ["messages:read", "messages:write"], name="runtime")
+
+
+@pytest.fixture
 def thread(client: TestClient[Litestar], owner: str) -> str:
     response = client.post(THREADS, json={"name": "Chat"}, headers=bearer(owner))
     assert response.status_code == 201, response.text
@@ -46,8 +53,15 @@ def thread(client: TestClient[Litestar], owner: str) -> str:
     return thread_id
 
 
-def append(client: TestClient[Litestar], token: str, thread_id: str, *messages: dict[str, Any]) -> list[dict[str, Any]]:
-    response = client.post(f"{THREADS}/{thread_id}/messages", json={"messages": list(messages)}, headers=bearer(token))
+def signed(who: str | dict[str, str]) -> dict[str, str]:
+    """A user's session token, or the headers of an API key."""
+    return bearer(who) if isinstance(who, str) else who
+
+
+def append(
+    client: TestClient[Litestar], who: str | dict[str, str], thread_id: str, *messages: dict[str, Any]
+) -> list[dict[str, Any]]:
+    response = client.post(f"{THREADS}/{thread_id}/messages", json={"messages": list(messages)}, headers=signed(who))
     assert response.status_code == 201, response.text
     created: list[dict[str, Any]] = response.json()["messages"]
     return created
@@ -60,8 +74,8 @@ def get_thread(client: TestClient[Litestar], token: str, thread_id: str) -> dict
     return body
 
 
-def list_page(client: TestClient[Litestar], token: str, thread_id: str, **params: Any) -> dict[str, Any]:
-    response = client.get(f"{THREADS}/{thread_id}/messages", params=params, headers=bearer(token))
+def list_page(client: TestClient[Litestar], who: str | dict[str, str], thread_id: str, **params: Any) -> dict[str, Any]:
+    response = client.get(f"{THREADS}/{thread_id}/messages", params=params, headers=signed(who))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -107,9 +121,11 @@ def test_append_one_message(client: TestClient[Litestar], owner: str, thread: st
     assert list_page(client, owner, thread)["items"] == [message]
 
 
-def test_append_an_agent_turn_in_order(client: TestClient[Litestar], owner: str, thread: str) -> None:
+def test_append_an_agent_turn_in_order(
+    client: TestClient[Litestar], owner: str, runtime: dict[str, str], thread: str
+) -> None:
     append(client, owner, thread, text("Weather in Oslo?"))
-    created = append(client, owner, thread, *AGENT_TURN)
+    created = append(client, runtime, thread, *AGENT_TURN)
     assert [m["role"] for m in created] == ["assistant", "tool", "assistant"]
     assert [m["created_at"] for m in created] == sorted(m["created_at"] for m in created)
     assert len({m["created_at"] for m in created}) == 3
@@ -191,10 +207,16 @@ def test_the_default_page_is_50_and_the_largest_100(client: TestClient[Litestar]
     ],
 )
 def test_an_invalid_part_is_422_naming_its_index_and_field(
-    client: TestClient[Litestar], owner: str, thread: str, database_url: str, part: dict[str, Any], field: str
+    client: TestClient[Litestar],
+    owner: str,
+    runtime: dict[str, str],
+    thread: str,
+    database_url: str,
+    part: dict[str, Any],
+    field: str,
 ) -> None:
     body = {"messages": [text("fine"), {"role": "assistant", "parts": [{"type": "text", "text": "ok"}, part]}]}
-    response = client.post(f"{THREADS}/{thread}/messages", json=body, headers=bearer(owner))
+    response = client.post(f"{THREADS}/{thread}/messages", json=body, headers=runtime)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_value"
     assert [error["field"] for error in response.json()["errors"]] == [f"messages[1].parts[1].{field}"]
@@ -203,14 +225,16 @@ def test_an_invalid_part_is_422_naming_its_index_and_field(
     assert get_thread(client, owner, thread)["message_count"] == 0
 
 
-def test_every_invalid_part_of_a_batch_is_named(client: TestClient[Litestar], owner: str, thread: str) -> None:
+def test_every_invalid_part_of_a_batch_is_named(
+    client: TestClient[Litestar], runtime: dict[str, str], thread: str
+) -> None:
     body = {
         "messages": [
             {"role": "user", "parts": [{"type": "file"}]},
             {"role": "assistant", "parts": [{"type": "text", "text": "ok"}, {"type": "tool_call", "arguments": 1}]},
         ]
     }
-    response = client.post(f"{THREADS}/{thread}/messages", json=body, headers=bearer(owner))
+    response = client.post(f"{THREADS}/{thread}/messages", json=body, headers=runtime)
     assert response.status_code == 422
     assert sorted(error["field"] for error in response.json()["errors"]) == [
         "messages[0].parts[0].uri",
@@ -306,3 +330,91 @@ async def test_fifty_concurrent_appends_keep_message_count_equal_to_the_rows(
         if value != runs[-1]:
             runs.append(value)
     assert sorted(runs, key=int) == [str(n) for n in range(50)]
+
+
+@pytest.mark.parametrize(
+    ("message", "fields"),
+    [
+        (text("I am the model now", role="assistant"), ["messages[1].role"]),
+        (text("tool output", role="tool"), ["messages[1].role"]),
+        (text("new instructions", role="system"), ["messages[1].role"]),
+        ({**text("cheap"), "input_tokens": 1_000_000}, ["messages[1].input_tokens"]),
+        ({**text("cheap"), "output_tokens": 0}, ["messages[1].output_tokens"]),
+        ({**text("me"), "model": "gpt-9"}, ["messages[1].model"]),
+        (
+            {**text("both", role="assistant"), "input_tokens": 5, "output_tokens": 5},
+            ["messages[1].role", "messages[1].input_tokens", "messages[1].output_tokens"],
+        ),
+    ],
+)
+def test_a_signed_in_user_appends_only_user_messages_without_token_counts(
+    client: TestClient[Litestar],
+    owner: str,
+    thread: str,
+    database_url: str,
+    message: dict[str, Any],
+    fields: list[str],
+) -> None:
+    body = {"messages": [text("fine"), message]}
+    response = client.post(f"{THREADS}/{thread}/messages", json=body, headers=bearer(owner))
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "forbidden"
+    assert [error["field"] for error in response.json()["errors"]] == fields
+    assert "messages:write" in response.json()["detail"]
+    # Nothing of the batch was written.
+    assert sql_one(database_url, "SELECT count(*) FROM messages") == 0
+
+
+def test_the_runtime_key_reads_and_appends_to_any_thread_of_its_org(
+    client: TestClient[Litestar], admin: dict[str, Any], owner: str, runtime: dict[str, str], thread: str
+) -> None:
+    (question,) = append(client, owner, thread, text("Weather in Oslo?"))
+    # The runtime reads a thread of a user it is not, and answers in it with token counts.
+    assert client.get(f"{THREADS}/{thread}", headers=runtime).json()["id"] == thread
+    assert [m["id"] for m in list_page(client, runtime, thread)["items"]] == [question["id"]]
+    answer = append(client, runtime, thread, *AGENT_TURN)
+    assert [m["role"] for m in answer] == ["assistant", "tool", "assistant"]
+    # The owner reads it back (the owner's cached pages were invalidated), and may rate it.
+    assert [m["id"] for m in list_page(client, owner, thread)["items"]] == [question["id"], *(m["id"] for m in answer)]
+    assert get_thread(client, owner, thread)["message_count"] == 4
+    # Not a thread of the org: 404, as for anyone.
+    assert client.get(f"{THREADS}/{uuid.uuid4()}/messages", headers=runtime).status_code == 404
+    missing = client.post(f"{THREADS}/{uuid.uuid4()}/messages", json={"messages": [text("x")]}, headers=runtime)
+    assert missing.status_code == 404
+    # A key is no user: it has no threads of its own to list, create or change, and rates nothing.
+    for method, url, body in (
+        ("GET", THREADS, None),
+        ("POST", THREADS, {}),
+        ("DELETE", f"{THREADS}/{thread}", None),
+        ("DELETE", f"{THREADS}/{thread}/messages/{question['id']}", None),
+        ("PUT", f"/api/v1/messages/{question['id']}/feedback", {"rating": 1}),
+    ):
+        refused = client.request(method, url, json=body, headers=runtime)
+        assert refused.status_code == 403, (method, url, refused.text)
+        assert "API key" in refused.json()["detail"]
+
+
+def test_a_key_needs_the_message_scopes_and_stays_in_its_org(
+    client: TestClient[Litestar], admin: dict[str, Any], owner: str, thread: str
+) -> None:
+    worker = api_key(client, bearer(admin["token"]), ["tasks:work"])
+    reader = api_key(client, bearer(admin["token"]), ["messages:read"], name="reader")
+    body = {"messages": [text("x", role="assistant")]}
+    url = f"{THREADS}/{thread}/messages"
+    for key in (worker, reader):
+        refused = client.post(url, json=body, headers=key)
+        assert refused.status_code == 403, refused.text
+        assert "messages:write" in refused.json()["detail"]
+    assert client.get(url, headers=worker).status_code == 403
+    assert client.get(url, headers=reader).status_code == 200
+    # Another org's runtime does not find the thread, nor may it name this org.
+    outsider = register(client, "outsider@example.com")
+    other_org = client.post(
+        "/api/v1/orgs", json={"name": "Other", "slug": "other"}, headers=bearer(outsider["token"])
+    ).json()["id"]
+    people = {"outsider": outsider}
+    theirs = api_key(client, headers(people, "outsider", other_org), ["messages:read", "messages:write"])
+    assert client.get(url, headers=theirs).status_code == 404
+    assert client.post(url, json=body, headers=theirs).status_code == 404
+    default_org = client.get(f"{THREADS}/{thread}", headers=bearer(owner)).json()["org_id"]
+    assert client.get(url, headers={**theirs, "X-Org-Id": default_org}).status_code == 404

@@ -1,4 +1,5 @@
-"""Tasks: queue, read, list and cancel in the org; the worker queue over REST (claim, heartbeat, complete, fail)."""
+"""Tasks: queue, read, list and cancel in the org (members their own); the worker queue over REST (claim,
+heartbeat, complete, fail) under lease tokens, for API keys with tasks:work and for owners and admins."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, headers, register
+from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress.app import create_app
 from agentpress.config import Settings
+from agentpress.security import hash_token
 
 API = "/api/v1"
 TASKS = f"{API}/tasks"
@@ -45,6 +47,7 @@ def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: st
         created = client.post(f"{API}/agents", json={"name": key}, headers=headers(people, who, org_id))
         assert created.status_code == 201, created.text
         people[key] = created.json()["id"]
+    people["worker"] = api_key(client, headers(people, "admin"), ["tasks:work"])
     return people
 
 
@@ -70,8 +73,10 @@ def claim(people: dict[str, Any], worker_id: str = "w1", who: str = "manager", *
 def act(
     people: dict[str, Any], task_id: str, action: str, who: str = "manager", org_id: str | None = None, **body: Any
 ) -> Any:
+    """`who` (a person, or "worker": the org's API key with tasks:work) posts `action` on a task."""
     client: TestClient[Litestar] = people["client"]
-    return client.post(f"{TASKS}/{task_id}/{action}", json=body or None, headers=headers(people, who, org_id))
+    signed = people["worker"] if who == "worker" else headers(people, who, org_id)
+    return client.post(f"{TASKS}/{task_id}/{action}", json=body or None, headers=signed)
 
 
 def sql(database_url: str, statement: str, *params: Any) -> None:
@@ -179,12 +184,13 @@ def test_roles(people: dict[str, Any]) -> None:
         response = client.post(CLAIM, json={"worker_id": "w1"}, headers=headers(people, who))
         assert response.status_code == 403
     (claimed,) = claim(people)
+    lease = claimed["lease_token"]
     for who in ("member", "guest"):
-        assert act(people, claimed["id"], "heartbeat", who=who, worker_id="w1").status_code == 403
-        assert act(people, claimed["id"], "complete", who=who, worker_id="w1").status_code == 403
-        assert act(people, claimed["id"], "fail", who=who, worker_id="w1", error="x").status_code == 403
+        assert act(people, claimed["id"], "heartbeat", who=who, lease_token=lease).status_code == 403
+        assert act(people, claimed["id"], "complete", who=who, lease_token=lease).status_code == 403
+        assert act(people, claimed["id"], "fail", who=who, lease_token=lease, error="x").status_code == 403
     # The platform admin owns the default org and may; so may an org admin (the manager, above).
-    assert act(people, claimed["id"], "complete", who="admin", worker_id="w1").status_code == 200
+    assert act(people, claimed["id"], "complete", who="admin", lease_token=lease).status_code == 200
 
 
 def test_another_orgs_task_is_not_found(people: dict[str, Any]) -> None:
@@ -193,22 +199,27 @@ def test_another_orgs_task_is_not_found(people: dict[str, Any]) -> None:
     theirs = create_task(people, who="outsider", org_id=people["other_org"], agent_id=people["other_agent"])
     assert client.get(f"{TASKS}/{theirs['id']}", headers=headers(people, "manager")).status_code == 404
     assert client.get(f"{TASKS}/{uuid.uuid4()}", headers=headers(people, "manager")).status_code == 404
-    for action, body in (
-        ("cancel", {}),
-        ("heartbeat", {"worker_id": "w1"}),
-        ("complete", {"worker_id": "w1"}),
-        ("fail", {"worker_id": "w1", "error": "x"}),
-    ):
-        response = act(people, theirs["id"], action, **body)
-        assert response.status_code == 404, (action, response.text)
-        assert response.json()["code"] == "not_found"
+    (their_claim,) = client.post(
+        CLAIM, json={"worker_id": "w9"}, headers=headers(people, "outsider", people["other_org"])
+    ).json()
+    for who in ("manager", "worker"):
+        for action, body in (
+            ("cancel", {}),
+            ("heartbeat", {"lease_token": their_claim["lease_token"]}),
+            ("complete", {"lease_token": their_claim["lease_token"]}),
+            ("fail", {"lease_token": their_claim["lease_token"], "error": "x"}),
+        ):
+            if who == "worker" and action == "cancel":
+                continue  # not a key's route
+            response = act(people, theirs["id"], action, who=who, **body)
+            assert response.status_code == 404, (who, action, response.text)
+            assert response.json()["code"] == "not_found"
     # A claim takes only the org's own tasks, and the listing shows only them.
     assert [task["id"] for task in claim(people, limit=10)] == [ours["id"]]
     assert [task["id"] for task in client.get(TASKS, headers=headers(people, "manager")).json()["items"]] == [
         ours["id"]
     ]
-    response = client.post(CLAIM, json={"worker_id": "w9"}, headers=headers(people, "outsider", people["other_org"]))
-    assert [task["id"] for task in response.json()] == [theirs["id"]]
+    assert their_claim["id"] == theirs["id"]
 
 
 def test_a_claim_takes_due_tasks_by_priority_then_age(people: dict[str, Any]) -> None:
@@ -241,12 +252,12 @@ def test_a_claim_takes_due_tasks_by_priority_then_age(people: dict[str, Any]) ->
 def test_complete_and_cancel_transitions(people: dict[str, Any]) -> None:
     client: TestClient[Litestar] = people["client"]
     task = create_task(people)
-    assert act(people, task["id"], "complete", worker_id="w1").status_code == 409  # still queued
+    assert act(people, task["id"], "complete", lease_token="none yet").status_code == 409  # still queued
     (claimed,) = claim(people, "w1")
-    wrong = act(people, task["id"], "complete", worker_id="w2", output={})
+    wrong = act(people, task["id"], "complete", lease_token="not-the-lease", output={})
     assert wrong.status_code == 409
     assert "no longer holds" in wrong.json()["detail"]
-    done = act(people, task["id"], "complete", worker_id="w1", output={"answer": 42})
+    done = act(people, task["id"], "complete", lease_token=claimed["lease_token"], output={"answer": 42})
     assert done.status_code == 200, done.text
     body = done.json()
     assert (body["status"], body["output"], body["claimed_by"], body["lease_expires_at"]) == (
@@ -257,9 +268,9 @@ def test_complete_and_cancel_transitions(people: dict[str, Any]) -> None:
     )
     assert body["finished_at"] is not None
     for action, extra in (
-        ("complete", {"worker_id": "w1"}),
-        ("fail", {"worker_id": "w1", "error": "x"}),
-        ("heartbeat", {"worker_id": "w1"}),
+        ("complete", {"lease_token": claimed["lease_token"]}),
+        ("fail", {"lease_token": claimed["lease_token"], "error": "x"}),
+        ("heartbeat", {"lease_token": claimed["lease_token"]}),
         ("cancel", {}),
     ):
         response = act(people, task["id"], action, who="manager", **extra)
@@ -275,12 +286,12 @@ def test_complete_and_cancel_transitions(people: dict[str, Any]) -> None:
     assert claim(people, "w1") == []
 
     running = create_task(people)
-    claim(people, "w1")
+    (held,) = claim(people, "w1")
     assert act(people, running["id"], "cancel", who="member").json()["status"] == "cancelled"
     # The worker learns it on its next call: its lease is gone.
-    assert act(people, running["id"], "heartbeat", worker_id="w1").status_code == 409
-    assert act(people, running["id"], "complete", worker_id="w1").status_code == 409
-    assert act(people, running["id"], "fail", worker_id="w1", error="x").status_code == 409
+    assert act(people, running["id"], "heartbeat", lease_token=held["lease_token"]).status_code == 409
+    assert act(people, running["id"], "complete", lease_token=held["lease_token"]).status_code == 409
+    assert act(people, running["id"], "fail", lease_token=held["lease_token"], error="x").status_code == 409
     final = client.get(f"{TASKS}/{running['id']}", headers=headers(people, "member")).json()
     assert (final["status"], final["output"]) == ("cancelled", None)
     assert claimed["id"] == task["id"]
@@ -289,12 +300,12 @@ def test_complete_and_cancel_transitions(people: dict[str, Any]) -> None:
 def test_a_heartbeat_extends_the_lease_of_its_holder_only(people: dict[str, Any]) -> None:
     task = create_task(people)
     (claimed,) = claim(people, "w1", lease_seconds=10)
-    beat = act(people, task["id"], "heartbeat", worker_id="w1", lease_seconds=600)
+    beat = act(people, task["id"], "heartbeat", lease_token=claimed["lease_token"], lease_seconds=600)
     assert beat.status_code == 200, beat.text
     assert parse(beat.json()["lease_expires_at"]) > parse(claimed["lease_expires_at"]) + timedelta(seconds=500)
-    assert act(people, task["id"], "heartbeat", worker_id="w2").status_code == 409
+    assert act(people, task["id"], "heartbeat", lease_token="someone-else").status_code == 409
     expire_lease(people["database_url"], task["id"])
-    assert act(people, task["id"], "heartbeat", worker_id="w1").status_code == 409
+    assert act(people, task["id"], "heartbeat", lease_token=claimed["lease_token"]).status_code == 409
 
 
 def test_failures_back_off_exponentially_until_max_attempts(people: dict[str, Any]) -> None:
@@ -303,7 +314,7 @@ def test_failures_back_off_exponentially_until_max_attempts(people: dict[str, An
     for attempt, backoff in ((1, 2), (2, 4)):
         (claimed,) = claim(people, "w1")
         assert claimed["attempt"] == attempt
-        failed = act(people, task["id"], "fail", worker_id="w1", error=f"boom {attempt}")
+        failed = act(people, task["id"], "fail", lease_token=claimed["lease_token"], error=f"boom {attempt}")
         assert failed.status_code == 200, failed.text
         body = failed.json()
         assert (body["status"], body["attempt"], body["error"]) == ("queued", attempt, f"boom {attempt}")
@@ -315,7 +326,7 @@ def test_failures_back_off_exponentially_until_max_attempts(people: dict[str, An
         make_due(people["database_url"], task["id"])
     (claimed,) = claim(people, "w1")
     assert claimed["attempt"] == 3
-    last = act(people, task["id"], "fail", worker_id="w1", error="boom 3").json()
+    last = act(people, task["id"], "fail", lease_token=claimed["lease_token"], error="boom 3").json()
     assert (last["status"], last["attempt"], last["error"], last["claimed_by"]) == ("failed", 3, "boom 3", "w1")
     assert last["finished_at"] is not None
     assert claim(people, "w1") == []
@@ -323,22 +334,24 @@ def test_failures_back_off_exponentially_until_max_attempts(people: dict[str, An
 
     # A failure that is not retryable is final at once.
     other = create_task(people, max_attempts=5)
-    claim(people, "w1")
-    final = act(people, other["id"], "fail", worker_id="w1", error="bad input", retryable=False).json()
+    (held,) = claim(people, "w1")
+    final = act(people, other["id"], "fail", lease_token=held["lease_token"], error="bad input", retryable=False).json()
     assert (final["status"], final["attempt"]) == ("failed", 1)
 
 
 def test_an_expired_lease_is_reclaimed_and_its_old_holder_refused(people: dict[str, Any]) -> None:
     task = create_task(people)
-    claim(people, "w1", lease_seconds=60)
+    (first,) = claim(people, "w1", lease_seconds=60)
     expire_lease(people["database_url"], task["id"])
     # Expired but not yet reclaimed: the old holder may no longer finish it either.
-    assert act(people, task["id"], "complete", worker_id="w1").status_code == 409
+    assert act(people, task["id"], "complete", lease_token=first["lease_token"]).status_code == 409
     (reclaimed,) = claim(people, "w2")
     assert (reclaimed["id"], reclaimed["claimed_by"], reclaimed["attempt"]) == (task["id"], "w2", 2)
-    assert act(people, task["id"], "complete", worker_id="w1", output={"late": True}).status_code == 409
-    assert act(people, task["id"], "fail", worker_id="w1", error="late").status_code == 409
-    done = act(people, task["id"], "complete", worker_id="w2", output={"by": "w2"}).json()
+    assert reclaimed["lease_token"] != first["lease_token"]
+    late = act(people, task["id"], "complete", lease_token=first["lease_token"], output={"late": True})
+    assert late.status_code == 409
+    assert act(people, task["id"], "fail", lease_token=first["lease_token"], error="late").status_code == 409
+    done = act(people, task["id"], "complete", lease_token=reclaimed["lease_token"], output={"by": "w2"}).json()
     assert (done["status"], done["output"], done["claimed_by"]) == ("succeeded", {"by": "w2"}, "w2")
 
 
@@ -379,7 +392,8 @@ def test_members_may_not_raise_priority_above_the_cap_but_managers_may(people: d
 
 
 def test_an_orgs_queued_tasks_are_capped(make_settings: Callable[..., Settings]) -> None:
-    with TestClient(app=create_app(make_settings(max_queued_tasks_per_org=2))) as client:
+    # Personal orgs (no SIGNUP_ORG): the owner owns one, so may queue and work its tasks.
+    with TestClient(app=create_app(make_settings(max_queued_tasks_per_org=2, signup_org=None))) as client:
         owner = register(client, "owner@example.com")
         outsider = register(client, "outsider@example.com")
         other_org = client.post(
@@ -422,3 +436,93 @@ def test_a_run_after_outside_the_calendar_in_utc_is_refused(people: dict[str, An
     )
     assert response.status_code == 400, response.text
     assert [error["field"] for error in response.json()["errors"]] == ["run_after"]
+
+
+def test_members_see_and_cancel_only_the_tasks_they_created(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    people["member2"] = register(client, "member2@example.com")
+    mine = create_task(people, "member")
+    theirs = create_task(people, "member2")
+    managers = create_task(people, "manager")
+    listed = client.get(TASKS, headers=headers(people, "member")).json()
+    assert ([task["id"] for task in listed["items"]], listed["total"]) == ([mine["id"]], 1)
+    assert client.get(f"{TASKS}/{mine['id']}", headers=headers(people, "member")).status_code == 200
+    for task in (theirs, managers):
+        # Another member's task is not found, as another org's is.
+        assert client.get(f"{TASKS}/{task['id']}", headers=headers(people, "member")).status_code == 404
+        refused = act(people, task["id"], "cancel", who="member")
+        assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    assert client.get(f"{TASKS}/{theirs['id']}", headers=headers(people, "member2")).json()["status"] == "queued"
+    # Owners and admins (the platform admin owns the org) see and cancel every task.
+    everyone = {mine["id"], theirs["id"], managers["id"]}
+    for who in ("admin", "manager"):
+        assert {task["id"] for task in client.get(TASKS, headers=headers(people, who)).json()["items"]} == everyone
+    assert client.get(f"{TASKS}/{theirs['id']}", headers=headers(people, "manager")).status_code == 200
+    assert act(people, theirs["id"], "cancel", who="manager").json()["status"] == "cancelled"
+    # A member cancelling their own finished task still learns why.
+    assert act(people, mine["id"], "cancel", who="member").status_code == 200
+    assert act(people, mine["id"], "cancel", who="member").status_code == 409
+
+
+def test_a_task_names_a_thread_of_the_caller_or_any_for_owners_and_admins(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    people["member2"] = register(client, "member2@example.com")
+    threads = {}
+    for who in ("member", "member2"):
+        created = client.post(f"{API}/threads", json={"name": who}, headers=headers(people, who))
+        assert created.status_code == 201, created.text
+        threads[who] = created.json()["id"]
+    assert create_task(people, "member", thread_id=threads["member"])["thread_id"] == threads["member"]
+    payload = {"agent_id": people["agent"], "thread_id": threads["member2"]}
+    refused = client.post(TASKS, json=payload, headers=headers(people, "member"))
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["thread_id"]
+    assert create_task(people, "manager", thread_id=threads["member2"])["thread_id"] == threads["member2"]
+
+
+def test_an_api_key_with_tasks_work_works_the_queue_of_its_org(people: dict[str, Any]) -> None:
+    client: TestClient[Litestar] = people["client"]
+    task = create_task(people)
+    theirs = create_task(people, who="outsider", org_id=people["other_org"], agent_id=people["other_agent"])
+    # The key acts for its org only: naming another is 404, as for an outsider.
+    elsewhere = client.post(
+        CLAIM, json={"worker_id": "k"}, headers={**people["worker"], "X-Org-Id": people["other_org"]}
+    )
+    assert elsewhere.status_code == 404
+    (claimed,) = client.post(CLAIM, json={"worker_id": "k", "limit": 10}, headers=people["worker"]).json()
+    assert (claimed["id"], claimed["claimed_by"]) == (task["id"], "k")
+    assert act(people, theirs["id"], "heartbeat", who="worker", lease_token=claimed["lease_token"]).status_code == 404
+    beat = act(people, task["id"], "heartbeat", who="worker", lease_token=claimed["lease_token"])
+    assert beat.status_code == 200, beat.text
+    assert "lease_token" not in beat.json()  # shown by the claim only
+    done = act(people, task["id"], "complete", who="worker", lease_token=claimed["lease_token"], output={"ok": 1})
+    assert done.json()["status"] == "succeeded"
+    # Without the scope, the queue is closed; and a key is no user, so the rest of the tasks API too.
+    reader = api_key(client, headers(people, "admin"), ["messages:read"], name="reader")
+    refused = client.post(CLAIM, json={"worker_id": "k"}, headers=reader)
+    assert refused.status_code == 403
+    assert "tasks:work" in refused.json()["detail"]
+    for method, url, body in (
+        ("GET", TASKS, None),
+        ("GET", f"{TASKS}/{task['id']}", None),
+        ("POST", TASKS, {"agent_id": people["agent"]}),
+        ("POST", f"{TASKS}/{task['id']}/cancel", None),
+    ):
+        response = client.request(method, url, json=body, headers=people["worker"])
+        assert response.status_code == 403, (method, url, response.text)
+        assert "API key" in response.json()["detail"]
+
+
+def test_the_lease_token_is_required_and_only_its_hash_is_stored(people: dict[str, Any]) -> None:
+    task = create_task(people)
+    (claimed,) = claim(people, "w1")
+    # The worker id is a label, not a credential: it no longer finishes a task.
+    for action in ("heartbeat", "complete", "fail"):
+        response = act(people, task["id"], action, worker_id="w1", error="x")
+        assert response.status_code == 400, response.text
+        assert [error["field"] for error in response.json()["errors"]] == ["lease_token"]
+    with psycopg.connect(people["database_url"]) as conn:
+        (stored,) = conn.execute("SELECT lease_token_hash FROM tasks WHERE id = %s", [task["id"]]).fetchone()  # type: ignore[misc]
+    assert stored == hash_token(claimed["lease_token"])
+    assert len(claimed["lease_token"]) == 43
+    assert act(people, task["id"], "complete", lease_token=claimed["lease_token"]).status_code == 200

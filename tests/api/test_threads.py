@@ -43,9 +43,9 @@ def append_text(client: TestClient[Litestar], token: str, thread_id: str, text: 
 
 
 @pytest.fixture
-def owner(client: TestClient[Litestar]) -> str:
-    """The first user: platform admin and owner of the default org."""
-    token: str = register(client, "owner@example.com")["token"]
+def owner(admin: dict[str, Any]) -> str:
+    """The platform admin, owner of the default org."""
+    token: str = admin["token"]
     return token
 
 

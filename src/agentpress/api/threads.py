@@ -1,7 +1,9 @@
 """Conversations: a user's threads, their messages (typed parts, appended in batches) and feedback on them.
 
 A thread and the first page of its messages are read through the Redis cache; every write that
-changes them invalidates them after its transaction commits.
+changes them invalidates them after its transaction commits. A signed-in user reads and writes their
+own threads, and appends only `user` messages; an org API key with messages:read / messages:write
+(the agent runtime) reads and appends to any thread of its org, any role, with token counts.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from agentpress.auth import Org
+from agentpress.auth import Caller, CallerDep, Org
 from agentpress.dependencies import CacheDep, Conn
 from agentpress.errors import ApiError, FieldError, field_error, not_found
+from agentpress.models.api_keys import ApiKeyScope
 from agentpress.models.messages import (
     PART_ADAPTER,
     Feedback,
@@ -46,6 +50,8 @@ THREAD_PATH = "/{thread_id:uuid}"
 MESSAGE_PATH = "/{thread_id:uuid}/messages/{message_id:uuid}"
 FEEDBACK_PATH = "/{message_id:uuid}/feedback"
 MESSAGES_PAGE_SIZE = 50
+# What only a model's turn carries: a user may not set them, so analytics count what models did.
+GENERATED_FIELDS = ("model", "input_tokens", "output_tokens")
 
 ThreadCursor = Annotated[
     str | None,
@@ -131,6 +137,41 @@ def validate_messages(data: MessagesAppend) -> list[NewMessage]:
     return validated
 
 
+def require_user_messages(data: MessagesAppend) -> None:
+    """A signed-in user appends what they say: `user` messages, without a model or token counts. Anything else
+    is a 403 naming each field; assistant, tool and system messages come from an API key with messages:write."""
+    errors: list[FieldError] = []
+    for i, message in enumerate(data.messages):
+        if message.role != "user":
+            errors.append(
+                FieldError(
+                    field=f"messages[{i}].role",
+                    message=f"may not be {message.role} from a signed-in user: only an API key with messages:write "
+                    "appends assistant, tool and system messages",
+                )
+            )
+        errors.extend(
+            FieldError(field=f"messages[{i}].{name}", message="is set only by an API key with messages:write")
+            for name in GENERATED_FIELDS
+            if getattr(message, name) is not None
+        )
+    if errors:
+        detail = "; ".join(f"{error.field}: {error.message}" for error in errors)
+        raise ApiError(403, "forbidden", detail, errors)
+
+
+async def thread_user(conn: AsyncConnection[Any], caller: Caller, thread_id: UUID, scope: ApiKeyScope) -> UUID:
+    """Whose thread the caller reaches: a user their own; a key with `scope` any thread of its org, as its
+    owner's. 404 when there is no such thread."""
+    if caller.org is not None:
+        return caller.org.user.id
+    caller.require_scope(scope)
+    owner = await messages.get_thread_owner(conn, org_id=caller.org_id, thread_id=thread_id)
+    if owner is None:
+        raise not_found("thread")
+    return owner
+
+
 class ThreadsController(Controller):
     path = "/threads"
     tags = ["conversations"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
@@ -184,10 +225,15 @@ class ThreadsController(Controller):
             metadata=data.metadata,
         )
 
-    @get(THREAD_PATH, operation_id="get_thread", summary="One of my threads (cached)")
-    async def get_thread(self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID]) -> Thread:
+    @get(
+        THREAD_PATH,
+        operation_id="get_thread",
+        summary="One of my threads (cached); an API key with messages:read, any thread of its org",
+    )
+    async def get_thread(self, conn: Conn, cache: CacheDep, caller: CallerDep, thread_id: FromPath[UUID]) -> Thread:
+        user_id = await thread_user(conn, caller, thread_id, "messages:read")
         thread = await threads.get_thread_cached(
-            conn, cache, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id
+            conn, cache, org_id=caller.org_id, user_id=user_id, thread_id=thread_id
         )
         if thread is None:
             raise not_found("thread")
@@ -235,18 +281,20 @@ class ThreadsController(Controller):
     @get(
         f"{THREAD_PATH}/messages",
         operation_id="list_thread_messages",
-        summary="A thread's messages, oldest first, in keyset pages, each with my feedback; the first page is cached",
+        summary="A thread's messages, oldest first, in keyset pages, each with my feedback; the first page is "
+        "cached. An API key with messages:read reads any thread of its org (with its owner's feedback)",
     )
     async def list_messages(
         self,
         conn: Conn,
         cache: CacheDep,
-        org: Org,
+        caller: CallerDep,
         thread_id: FromPath[UUID],
         cursor: FromQuery[Cursor] = None,
         page_size: FromQuery[PageSize] = MESSAGES_PAGE_SIZE,
     ) -> CursorPage[Message]:
-        ids: dict[str, UUID] = {"org_id": org.org_id, "user_id": org.user.id, "thread_id": thread_id}
+        user_id = await thread_user(conn, caller, thread_id, "messages:read")
+        ids: dict[str, UUID] = {"org_id": caller.org_id, "user_id": user_id, "thread_id": thread_id}
         if await threads.get_thread_cached(conn, cache, **ids) is None:
             raise not_found("thread")
         if not cursor:
@@ -265,21 +313,31 @@ class ThreadsController(Controller):
         description=(
             'The body is {"messages": [...]}, a single message being a batch of one. Each message is '
             "{role, parts, model?, input_tokens?, output_tokens?}; an invalid part is a 422 naming its "
-            "field, such as messages[0].parts[2].arguments. The answer lists the new messages in order."
+            "field, such as messages[0].parts[2].arguments. The answer lists the new messages in order. "
+            "A signed-in user appends `user` messages to their own threads, without model or token counts "
+            "(else 403 naming the field); an API key with messages:write appends any role to any thread of its org."
         ),
     )
     async def append_messages(
-        self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID], data: JSONBody[MessagesAppend]
+        self,
+        conn: Conn,
+        cache: CacheDep,
+        caller: CallerDep,
+        thread_id: FromPath[UUID],
+        data: JSONBody[MessagesAppend],
     ) -> MessageList:
-        org.require_writer()
+        if caller.org is not None:
+            caller.org.require_writer()
+            require_user_messages(data)
+        user_id = await thread_user(conn, caller, thread_id, "messages:write")
         new_messages = validate_messages(data)
         created = await messages.append_messages(
-            conn, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id, messages=new_messages
+            conn, org_id=caller.org_id, user_id=user_id, thread_id=thread_id, messages=new_messages
         )
         if created is None:
             raise not_found("thread")
         await cache.invalidate(
-            *threads.conversation_cache_keys(org_id=org.org_id, user_id=org.user.id, thread_id=thread_id)
+            *threads.conversation_cache_keys(org_id=caller.org_id, user_id=user_id, thread_id=thread_id)
         )
         return MessageList(messages=created)
 

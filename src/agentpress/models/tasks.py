@@ -31,7 +31,10 @@ def in_calendar(value: datetime | None) -> datetime | None:
 CalendarDatetime = Annotated[datetime, AfterValidator(in_calendar)]
 """A datetime that stays within Python's calendar in UTC."""
 
-WorkerId = Field(min_length=1, max_length=200, description="who is working: the lease is held in this name")
+WorkerId = Field(min_length=1, max_length=200, description="who is working: a label for people (claimed_by)")
+LeaseToken = Field(
+    min_length=1, max_length=200, description="the lease_token the claim returned: only the attempt it began may act"
+)
 LeaseSeconds = Field(
     default=DEFAULT_LEASE_SECONDS, ge=1, le=MAX_LEASE_SECONDS, description="how long the lease lasts from now"
 )
@@ -59,6 +62,15 @@ class Task(BaseModel):
     created_by: UUID | None
 
 
+class ClaimedTask(Task):
+    """A task a claim handed to a worker, with the lease token that heartbeat, complete and fail require.
+
+    Shown only here: the database keeps its SHA-256.
+    """
+
+    lease_token: str
+
+
 class TaskCreate(BaseModel):
     agent_id: UUID
     input: dict[str, Any] = {}
@@ -76,16 +88,16 @@ class TaskClaim(BaseModel):
 
 
 class TaskHeartbeat(BaseModel):
-    worker_id: str = WorkerId
+    lease_token: str = LeaseToken
     lease_seconds: int = LeaseSeconds
 
 
 class TaskComplete(BaseModel):
-    worker_id: str = WorkerId
+    lease_token: str = LeaseToken
     output: dict[str, Any] = {}
 
 
 class TaskFail(BaseModel):
-    worker_id: str = WorkerId
+    lease_token: str = LeaseToken
     error: str = Field(min_length=1, max_length=10_000)
     retryable: bool = True

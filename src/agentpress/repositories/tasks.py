@@ -9,8 +9,9 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from agentpress.models.tasks import Task, TaskStatus
+from agentpress.models.tasks import ClaimedTask, Task, TaskStatus
 from agentpress.queries import queries
+from agentpress.security import hash_token
 
 
 async def list_tasks(
@@ -20,11 +21,18 @@ async def list_tasks(
     status: TaskStatus | None,
     agent_id: UUID | None,
     schedule_id: UUID | None,
+    created_by: UUID | None,
     limit: int,
     offset: int,
 ) -> tuple[list[Task], int]:
     """One page of the org's tasks and the total, newest first; a filter left None matches every task."""
-    filters = {"org_id": org_id, "status": status, "agent_id": agent_id, "schedule_id": schedule_id}
+    filters = {
+        "org_id": org_id,
+        "status": status,
+        "agent_id": agent_id,
+        "schedule_id": schedule_id,
+        "created_by": created_by,
+    }
     items = await queries.tasks.list_tasks.many(conn, Task, **filters, limit=limit, offset=offset)
     total: int = await queries.tasks.count_tasks.scalar(conn, **filters)
     return items, total
@@ -63,9 +71,11 @@ async def create_task(
     )
 
 
-async def cancel_task(conn: AsyncConnection[Any], *, org_id: UUID, task_id: UUID) -> Task | None:
-    """The cancelled task; None when there is no such task or it has finished."""
-    return await queries.tasks.cancel_task.one(conn, Task, org_id=org_id, task_id=task_id)
+async def cancel_task(
+    conn: AsyncConnection[Any], *, org_id: UUID, task_id: UUID, created_by: UUID | None
+) -> Task | None:
+    """The cancelled task; None when there is no such task (created by `created_by`, unless None) or it has finished."""
+    return await queries.tasks.cancel_task.one(conn, Task, org_id=org_id, task_id=task_id, created_by=created_by)
 
 
 async def claim_tasks(
@@ -76,12 +86,12 @@ async def claim_tasks(
     agent_ids: list[UUID] | None,
     limit: int,
     lease_seconds: int,
-) -> list[Task]:
-    """Up to `limit` runnable tasks, now running under the worker's lease: first ones whose lease expired, then
-    queued and due ones org by org, the least recently served org first (so no org's flood starves another)."""
+) -> list[ClaimedTask]:
+    """Up to `limit` runnable tasks, now running under a fresh lease token each: first ones whose lease expired,
+    then queued and due ones org by org, the least recently served org first (so no org's flood starves another)."""
     return await queries.tasks.claim_tasks.many(
         conn,
-        Task,
+        ClaimedTask,
         org_id=org_id,
         worker_id=worker_id,
         agent_ids=agent_ids,
@@ -91,27 +101,39 @@ async def claim_tasks(
 
 
 async def heartbeat_task(
-    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, lease_seconds: int
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, lease_token: str, lease_seconds: int
 ) -> Task | None:
-    """The task with its lease extended; None when the worker no longer holds it."""
+    """The task with its lease extended; None when the lease token is not (or no longer) the task's."""
     return await queries.tasks.heartbeat_task.one(
-        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, lease_seconds=lease_seconds
+        conn,
+        Task,
+        org_id=org_id,
+        task_id=task_id,
+        lease_token_hash=hash_token(lease_token),
+        lease_seconds=lease_seconds,
     )
 
 
 async def complete_task(
-    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, output: dict[str, Any]
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, lease_token: str, output: dict[str, Any]
 ) -> Task | None:
-    """The succeeded task; None when the worker no longer holds it."""
+    """The succeeded task; None when the lease token is not (or no longer) the task's."""
     return await queries.tasks.complete_task.one(
-        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, output=Jsonb(output)
+        conn, Task, org_id=org_id, task_id=task_id, lease_token_hash=hash_token(lease_token), output=Jsonb(output)
     )
 
 
 async def fail_task(
-    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, worker_id: str, error: str, retryable: bool
+    conn: AsyncConnection[Any], *, org_id: UUID | None, task_id: UUID, lease_token: str, error: str, retryable: bool
 ) -> Task | None:
-    """The task queued again with a backoff, or failed for good; None when the worker no longer holds it."""
+    """The task queued again with a backoff, or failed for good; None when the lease token is not (or no longer)
+    the task's."""
     return await queries.tasks.fail_task.one(
-        conn, Task, org_id=org_id, task_id=task_id, worker_id=worker_id, error=error, retryable=retryable
+        conn,
+        Task,
+        org_id=org_id,
+        task_id=task_id,
+        lease_token_hash=hash_token(lease_token),
+        error=error,
+        retryable=retryable,
     )
