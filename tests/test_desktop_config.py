@@ -297,6 +297,30 @@ def test_the_sample_tree_imports_cleanly_and_api_keys_come_only_from_the_environ
     assert stored_provider_key(env, "anthropic") == ANTHROPIC_KEY
 
 
+def test_a_provider_moved_to_another_base_url_keeps_its_key_only_if_the_variable_gives_it_again(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = copy_sample(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test")
+    assert run(capsys, "config", "import", str(tree))[0] == 0
+    assert stored_provider_key(env, "openai") == "sk-openai-test"
+
+    # The same key, given again with the new address: stored again (a new base_url alone would remove it).
+    _replace(tree / "providers" / "openai.yaml", "https://api.openai.com/v1", "https://proxy.example.com/v1")
+    code, out, _ = run(capsys, "config", "import", str(tree))
+    assert code == 0
+    assert "updated      provider openai  [providers/openai.yaml] (base_url, api_key)" in out
+    assert stored_provider_key(env, "openai") == "sk-openai-test"
+
+    # Without the variable, the key does not follow the provider to another address.
+    monkeypatch.delenv("OPENAI_API_KEY")
+    _replace(tree / "providers" / "openai.yaml", "https://proxy.example.com/v1", "https://elsewhere.example.com/v1")
+    code, out, _ = run(capsys, "config", "import", str(tree))
+    assert code == 0
+    assert "warning: providers/openai.yaml: kind or base_url changed: the stored API key was removed" in out
+    assert stored_provider_key(env, "openai") is None
+
+
 def test_dry_run_prints_the_plan_and_changes_nothing(
     env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
