@@ -141,6 +141,17 @@ def serving(app: Litestar) -> Iterator[str]:
         thread.join(timeout=15)
 
 
+def make_platform_admin(database_url: str, signed_in: dict[str, Any]) -> dict[str, Any]:
+    """Make a registered user what `agentpress users create --admin` makes (a platform admin whose email counts
+    as verified, owner of their orgs); the sign-in answer, updated."""
+    user_id = signed_in["user"]["id"]
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE users SET role = 'admin', is_email_verified = true WHERE id = %s", [user_id])
+        conn.execute("UPDATE org_members SET role = 'owner' WHERE user_id = %s", [user_id])
+    signed_in["user"] |= {"role": "admin", "is_email_verified": True}
+    return signed_in
+
+
 def verify_email(database_url: str, email: str) -> None:
     """Mark an account's email verified, as its verification link would (tests/api/test_email_verification.py
     follows the link itself): what invitations and OAuth links need of a user."""

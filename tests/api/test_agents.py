@@ -58,8 +58,9 @@ def create(client: TestClient[Litestar], token: str, **fields: Any) -> dict[str,
 
 
 @pytest.fixture
-def owner(client: TestClient[Litestar]) -> str:
-    token: str = register(client, "owner@example.com")["token"]
+def owner(admin: dict[str, Any]) -> str:
+    """The platform admin, owner of the default org."""
+    token: str = admin["token"]
     return token
 
 
@@ -338,7 +339,8 @@ def test_members_read_but_only_owners_and_admins_write(
 async def test_twenty_concurrent_patches_make_versions_1_to_21(
     make_settings: Callable[..., Settings], database_url: str
 ) -> None:
-    app = create_app(make_settings(pool_max_size=10))
+    # No SIGNUP_ORG: the user owns an org of their own.
+    app = create_app(make_settings(pool_max_size=10, signup_org=None))
     async with AsyncTestClient(app=app) as client:
         response = await client.post(
             "/api/v1/auth/register", json={"email": "o@example.com", "password": "long enough"}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import schemathesis
 from embeddings_provider import RunningEmbeddings, StandInEmbeddings
-from helpers import PASSWORD, bearer
+from helpers import PASSWORD, bearer, make_platform_admin
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -79,11 +79,11 @@ def stand_in() -> Iterator[StandInEmbeddings]:
 
 
 @pytest.fixture
-def api(make_settings: Callable[..., Settings], stand_in: StandInEmbeddings) -> Iterator[Any]:
-    """The app with its lifespan running on schemathesis' own event loop thread, and a client for it."""
+def api(make_settings: Callable[..., Settings], stand_in: StandInEmbeddings, database_url: str) -> Iterator[Any]:
+    """The app with its lifespan running on schemathesis' own event loop thread, a client for it, and its database."""
     app = create_app(make_settings(**stand_in.settings()))
     with asgi.get_client(app) as client:
-        yield app, client
+        yield app, client, database_url
     asgi.shutdown_lifespans()
 
 
@@ -101,10 +101,11 @@ def sign_in_again(client: Any, owner: Owner) -> None:
             owner.token = answer.json()["token"]
 
 
-def seed(client: Any) -> tuple[list[Owner], dict[str, list[str]]]:
+def seed(client: Any, database_url: str) -> tuple[list[Owner], dict[str, list[str]]]:
     """The platform admin (owner of the default org), a second owner of an org of their own, and a few real
     resources in each org, by the name of the path parameter that takes their id."""
-    admin = ok(client.post("/api/v1/auth/register", json={"email": "admin@example.com", "password": PASSWORD}))
+    registered = ok(client.post("/api/v1/auth/register", json={"email": "admin@example.com", "password": PASSWORD}))
+    admin = make_platform_admin(database_url, registered)
     orgs = ok(client.get("/api/v1/orgs", headers=bearer(admin["token"])), 200)
     default_org: str = orgs["items"][0]["id"]
     second = ok(client.post("/api/v1/auth/register", json={"email": "owner@example.com", "password": PASSWORD}))
@@ -178,8 +179,8 @@ def fuzz(operation: Any, client: Any, owners: list[Owner], ids: dict[str, list[s
 def test_no_generated_request_gets_a_server_error(
     api: Any, calendar_edges: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app, client = api
-    owners, ids = seed(client)
+    app, client, database_url = api
+    owners, ids = seed(client, database_url)
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     operations = sorted((result.ok() for result in schema.get_all_operations()), key=operation_order)
     # Every operation the app serves is generated for: none is left out of the schema schemathesis reads.

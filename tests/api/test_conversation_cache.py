@@ -168,14 +168,18 @@ def test_renaming_or_archiving_a_thread_is_read_back(client: TestClient[Litestar
     assert chat.thread()["is_archived"] is True
 
 
-def test_deleting_the_threads_agent_is_read_back(client: TestClient[Litestar], redis_client: redis.Redis) -> None:
+def test_deleting_the_threads_agent_is_read_back(
+    client: TestClient[Litestar], admin: dict[str, Any], redis_client: redis.Redis
+) -> None:
     conversation = Conversation(client)
-    agent = client.post("/api/v1/agents", json={"name": "Helper"}, headers=conversation.headers).json()
+    # The test settings' users are members of the default org; its owner makes the agent.
+    owner = bearer(admin["token"])
+    agent = client.post("/api/v1/agents", json={"name": "Helper"}, headers=owner).json()
     patched = client.patch(conversation.url, json={"agent_id": agent["id"]}, headers=conversation.headers)
     assert patched.json()["agent_id"] == agent["id"]
     assert client.get(conversation.url, headers=conversation.headers).json()["agent_id"] == agent["id"]
     assert redis_client.exists(conversation.keys[0])
-    assert client.delete(f"/api/v1/agents/{agent['id']}", headers=conversation.headers).status_code == 204
+    assert client.delete(f"/api/v1/agents/{agent['id']}", headers=owner).status_code == 204
     assert client.get(conversation.url, headers=conversation.headers).json()["agent_id"] is None
 
 

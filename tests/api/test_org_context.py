@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import bearer, make_platform_admin, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -70,7 +70,7 @@ def test_a_member_acts_in_a_named_org_and_another_org_is_404(
 
 
 def test_platform_admins_act_in_every_org(api: TestClient[Litestar], widgets_database_url: str) -> None:
-    admin = register(api, "admin@example.com")
+    admin = make_platform_admin(widgets_database_url, register(api, "admin@example.com"))
     bob = register(api, "bob@example.com")
     bobs = make_org(widgets_database_url, "bobs", (bob["user"]["id"], "owner"))
     assert context(api, admin["token"], bobs).json() == {"org_id": bobs, "role": None, "can_manage": "True"}

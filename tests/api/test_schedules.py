@@ -331,7 +331,8 @@ def test_a_schedule_is_deleted_and_its_tasks_stay(people: dict[str, Any]) -> Non
 
 
 def test_the_services_scheduler_loop_queues_due_schedules(make_settings: Callable[..., Settings]) -> None:
-    app = create_app(make_settings(scheduler_enabled=True, scheduler_poll_seconds=0.05))
+    # No SIGNUP_ORG: the user owns an org of their own.
+    app = create_app(make_settings(scheduler_enabled=True, scheduler_poll_seconds=0.05, signup_org=None))
     with TestClient(app=app) as client:
         owner = register(client, "owner@example.com")
         agent = client.post(f"{API}/agents", json={"name": "Bot"}, headers=bearer(owner["token"])).json()
@@ -375,7 +376,7 @@ def test_a_run_at_outside_the_calendar_in_utc_is_refused(people: dict[str, Any],
 def test_a_schedule_may_not_fire_more_often_than_the_minimum_interval(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(schedule_min_interval_seconds=300)
+    settings = make_settings(schedule_min_interval_seconds=300, signup_org=None)
     with TestClient(app=create_app(settings)) as client:
         owner = bearer(register(client, "owner@example.com")["token"])
         agent = client.post(f"{API}/agents", json={"name": "Bot"}, headers=owner).json()["id"]
