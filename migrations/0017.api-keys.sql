@@ -1,7 +1,7 @@
 -- Org API keys, the service credentials of workers and the agent runtime, and the lease token of
 -- a claimed task. Both are random tokens stored only as their SHA-256 (bytea, 32 bytes), like
 -- sessions: a stolen table holds no usable key and no lease.
--- depends: 0015.tasks-org-queue
+-- depends: 0016.email-verification
 
 -- Give up rather than queue every query on the tables we lock behind a lock we wait for.
 SET LOCAL lock_timeout = '5s';

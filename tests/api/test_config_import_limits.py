@@ -98,7 +98,7 @@ def test_a_reader_that_dies_or_overruns_its_time_is_4xx_naming_the_archive(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive = build_archive({**sample_files(), "channels.yaml": heavy_channels()}, "zip")
-    with TestClient(app=create_app(make_settings(config_import_timeout_seconds=0.2))) as client:
+    with TestClient(app=create_app(make_settings(config_import_timeout_seconds=0.2, signup_org=None))) as client:
         token = register(client, "admin@example.com")["token"]
         slow = post_import(client, token, archive)
         assert slow.status_code == 413, slow.text
