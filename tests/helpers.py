@@ -94,10 +94,14 @@ def register(
     return body
 
 
-def register_at(base_url: str, email: str) -> str:
-    """Register at a live service (see `serving`) and return the bearer token."""
+def register_at(base_url: str, email: str, *, admin_in: str | None = None) -> str:
+    """Register at a live service (see `serving`) and return the bearer token; with `admin_in` (the service's
+    database URL), the user is then made a platform admin (see make_platform_admin)."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        token: str = register(client, email)["token"]
+        signed_in = register(client, email)
+    if admin_in is not None:
+        make_platform_admin(admin_in, signed_in)
+    token: str = signed_in["token"]
     return token
 
 

@@ -49,6 +49,7 @@ from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
 from agentpress.security import configure_password_hashing
 from agentpress.services.reset_requests import password_reset_worker
+from agentpress.web.connections import release_connections
 from agentpress.web.headers import security_headers_middleware
 from agentpress.web.ratelimits import provide_limits
 
@@ -125,4 +126,6 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     app.asgi_handler = request_logging_middleware(app.asgi_handler)
     # Likewise outermost, so that errors and unmatched routes carry the security headers too.
     app.asgi_handler = security_headers_middleware(app.asgi_handler, settings)
+    # Outermost: whatever the request's dependencies left holding goes back to the pools when it ends.
+    app.asgi_handler = release_connections(app.asgi_handler)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from psycopg import AsyncConnection
@@ -13,7 +14,7 @@ from agentpress.cache import Cache
 from agentpress.config import Settings
 from agentpress.lifespan import resources
 from agentpress.services.passwords import PasswordWork
-from agentpress.web.connections import RequestDatabase
+from agentpress.web.connections import RequestDatabase, request_database
 
 Db = NamedDependency[RequestDatabase]
 """A handler parameter `db: Db` takes a connection only around each block of SQL (`async with db.connection()`)."""
@@ -29,8 +30,8 @@ CacheDep = NamedDependency[Cache]
 """A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is unset)."""
 
 
-def provide_db(state: State) -> RequestDatabase:
-    return RequestDatabase(resources(state).pool)
+def provide_db(request: Request[Any, Any, Any]) -> RequestDatabase:
+    return request_database(request.scope, resources(request.app.state).pool)
 
 
 async def provide_connection(db: Db) -> AsyncIterator[AsyncConnection[Any]]:
@@ -39,8 +40,9 @@ async def provide_connection(db: Db) -> AsyncIterator[AsyncConnection[Any]]:
         yield conn
 
 
-async def provide_analytics_connection(state: State) -> AsyncIterator[AsyncConnection[Any]]:
-    async with resources(state).analytics_pool.connection() as conn:
+async def provide_analytics_connection(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncConnection[Any]]:
+    analytics = request_database(request.scope, resources(request.app.state).analytics_pool)
+    async with analytics.connection() as conn:
         yield conn
 
 

@@ -33,7 +33,15 @@ KNOWN_SERVER_ERRORS: dict[str, str] = {}
 TRACEBACK_LINES = 12
 # Run after the others (and after every DELETE, which may remove the seeded resources): they may take the
 # owners' roles or orgs away, which would leave the operations after them little to reach but 403s.
-LAST = ("update_user", "update_org_member", "remove_org_member", "delete_org", "revoke_my_session", "logout")
+LAST = (
+    "update_user",
+    "update_org_member",
+    "remove_org_member",
+    "delete_org",
+    "revoke_my_session",
+    "revoke_all_my_sessions",
+    "logout",
+)
 
 
 @dataclass

@@ -72,7 +72,7 @@ def test_a_dozen_slow_chunk_uploads_leave_the_pool_to_other_requests(
     failures: list[BaseException] = []
 
     with serving(create_app(settings)) as base:
-        token = register_at(base, "owner@example.com")
+        token = register_at(base, "owner@example.com", admin_in=database_url)
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
 
@@ -119,7 +119,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_sent(
     kb_id, file_id = source_in_default_org(database_url)
     path = f"{API}/knowledge-bases/{kb_id}/files/{file_id}/chunks"
     with serving(create_app(make_settings())) as base:
-        token = register_at(base, "owner@example.com")
+        token = register_at(base, "owner@example.com", admin_in=database_url)
         host, port = urlsplit(base).hostname, urlsplit(base).port
         assert host is not None and port is not None
         # Only the head is sent, announcing a byte more than the limit: the answer comes without the body.

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import PASSWORD, bearer, register, serving
+from helpers import PASSWORD, bearer, make_platform_admin, register, serving
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -177,7 +177,7 @@ def reader_children() -> list[int]:
 
 
 @pytest.fixture
-def live(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
+def live(make_settings: Callable[..., Settings], database_url: str) -> Iterator[tuple[str, str]]:
     """The service on a loopback port with the default pool size, and its owner's token."""
     with serving(create_app(make_settings(pool_max_size=10, pool_min_size=2))) as base:
         registered = httpx.post(
@@ -185,7 +185,7 @@ def live(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
             json={"email": "admin@example.com", "password": PASSWORD},
         )
         assert registered.status_code == 201, registered.text
-        yield base, registered.json()["token"]
+        yield base, make_platform_admin(database_url, registered.json())["token"]
 
 
 def test_health_answers_while_an_import_is_being_parsed_in_a_child_process(live: tuple[str, str]) -> None:

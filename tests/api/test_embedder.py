@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 from embeddings_provider import API_KEY, MODEL, RunningEmbeddings, StandInEmbeddings, embed
-from helpers import bearer, free_port, register
+from helpers import bearer, free_port, make_platform_admin, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -196,6 +196,12 @@ def start(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Test
         client.__exit__(None, None, None)
 
 
+def register_admin(api: TestClient[Litestar]) -> dict[str, Any]:
+    """The platform admin, owner of the default org (which the test settings' SIGNUP_ORG has others join)."""
+    database_url = api.app.state.settings.database_url
+    return make_platform_admin(database_url, register(api, "admin@example.com"))
+
+
 def knowledge_base(api: TestClient[Litestar], token: str, name: str = "Handbook") -> str:
     response = api.post(KBS, json={"name": name}, headers=bearer(token))
     assert response.status_code == 201, response.text
@@ -214,7 +220,7 @@ def test_texts_and_tables_are_embedded_and_found_by_query_text(
     start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings, database_url: str
 ) -> None:
     api = start(**stand_in.settings())
-    token = register(api, "admin@example.com")["token"]
+    token = register_admin(api)["token"]
     kb = knowledge_base(api, token)
     text_path = f"{KBS}/{kb}/freeform-texts"
     text_id = create(api, token, text_path, {"title": "Policies", "content": "\n\n".join(PARAGRAPHS)})
@@ -259,7 +265,7 @@ def test_provider_failures_mark_the_source_failed_and_retry_embeds_it_again(
     start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings, database_url: str
 ) -> None:
     api = start(**stand_in.settings())
-    token = register(api, "admin@example.com")["token"]
+    token = register_admin(api)["token"]
     kb = knowledge_base(api, token)
     stand_in.outage_status = 503
     text_path = f"{KBS}/{kb}/freeform-texts"
@@ -304,7 +310,7 @@ def test_retry_routes_answer_404_and_403(
     start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings
 ) -> None:
     api = start(**stand_in.settings())
-    admin = register(api, "admin@example.com")["token"]
+    admin = register_admin(api)["token"]
     kb = knowledge_base(api, admin)
     text_id = create(api, admin, f"{KBS}/{kb}/freeform-texts", {"title": "t", "content": "Some words."})
     missing = "00000000-0000-0000-0000-000000000000"
@@ -335,7 +341,7 @@ def test_search_by_query_text_fails_with_502_when_the_provider_does(
     start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings
 ) -> None:
     api = start(**stand_in.settings())
-    token = register(api, "admin@example.com")["token"]
+    token = register_admin(api)["token"]
     stand_in.outage_status = 500
     stand_in.outage_body = {"error": {"message": f"internal error; your key is {SECRET}"}}
     records: list[logging.LogRecord] = []
@@ -366,7 +372,7 @@ def test_without_a_provider_nothing_is_embedded_and_search_needs_an_embedding(
     start: Callable[..., TestClient[Litestar]], database_url: str
 ) -> None:
     api = start(outbox_poll_seconds=0.1, embeddings_poll_seconds=0.1)
-    token = register(api, "admin@example.com")["token"]
+    token = register_admin(api)["token"]
     kb = knowledge_base(api, token)
     text_id = create(api, token, f"{KBS}/{kb}/freeform-texts", {"title": "t", "content": "Some words."})
     time.sleep(0.5)
@@ -381,7 +387,7 @@ def test_one_http_client_serves_every_call_to_the_provider(
     start: Callable[..., TestClient[Litestar]], stand_in: StandInEmbeddings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = start(**stand_in.settings())
-    token = register(api, "admin@example.com")["token"]
+    token = register_admin(api)["token"]
     created: list[httpx.AsyncClient] = []
     original = httpx.AsyncClient.__init__
 
