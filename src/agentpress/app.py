@@ -48,7 +48,6 @@ from agentpress.errors import EXCEPTION_HANDLERS
 from agentpress.lifespan import lifespan
 from agentpress.logs import configure_logging, request_logging_middleware
 from agentpress.security import configure_password_hashing
-from agentpress.services.reset_requests import password_reset_worker
 from agentpress.web.connections import release_connections
 from agentpress.web.headers import security_headers_middleware
 from agentpress.web.ratelimits import provide_limits
@@ -90,8 +89,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     configure_password_hashing(settings)
     app = Litestar(
         route_handlers=[HealthController, api_v1, *route_handlers],
-        # Entered in order, left in reverse: the reset worker uses the pool the first one opens.
-        lifespan=[lifespan, password_reset_worker],
+        lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),

@@ -32,6 +32,7 @@ from agentpress.repositories import system
 from agentpress.scheduler import run_scheduler_loop
 from agentpress.services.passwords import PasswordWork
 from agentpress.services.ratelimit import RateLimiter
+from agentpress.services.reset_requests import run_password_reset_loop
 
 log = logging.getLogger("agentpress")
 SHUTDOWN_SECONDS = 5
@@ -107,7 +108,7 @@ def _check_chunk_limits(settings: Settings) -> None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
-    redis, mailer, embedder, scheduler, rollups = None, None, None, None, None
+    redis, mailer, resets, embedder, scheduler, rollups = None, None, None, None, None, None
     embeddings, oauth_http = create_client(settings), create_http_client()
     try:
         pending = await pending_migrations(pool)
@@ -134,6 +135,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         )
         _check_chunk_limits(settings)
         mailer = asyncio.create_task(run_outbox_loop(pool, settings))
+        resets = asyncio.create_task(run_password_reset_loop(pool, settings))
         if embeddings is not None:
             embedder = asyncio.create_task(run_embedding_loop(pool, embeddings, settings))
         else:
@@ -148,7 +150,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             log.info("ANALYTICS_REFRESH_ENABLED is off: rollups grow only where `agentpress analytics refresh` runs")
         yield
     finally:
-        loops = [task for task in (mailer, embedder, scheduler, rollups) if task is not None]
+        loops = [task for task in (mailer, resets, embedder, scheduler, rollups) if task is not None]
         for task in loops:
             task.cancel()
         if loops:

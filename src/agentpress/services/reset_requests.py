@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from litestar import Litestar
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentpress.accounts import send_password_reset
 from agentpress.config import Settings
-from agentpress.lifespan import SHUTDOWN_SECONDS, resources
 from agentpress.repositories import password_resets
 
 log = logging.getLogger("agentpress.reset_requests")
@@ -33,8 +28,15 @@ async def process_password_reset_requests(conn: AsyncConnection[Any], settings: 
             request = await password_resets.claim_password_reset_request(conn)
             if request is None:
                 break
-            # A failure rolls the claim back: the request is tried again at the next poll.
-            await send_password_reset(conn, settings, request.email)
+            try:
+                async with conn.transaction():
+                    await send_password_reset(conn, settings, request.email)
+            except psycopg.OperationalError:
+                raise  # the database went away: the claim rolls back, and the request is tried at the next poll
+            except Exception:
+                # Anything else would fail again at every poll, ahead of every later request: drop this one
+                # (its user can ask again).
+                log.exception("a password reset request failed and was dropped")
         taken += 1
     return taken
 
@@ -51,16 +53,3 @@ async def run_password_reset_loop(pool: AsyncConnectionPool[Any], settings: Sett
             # The loop must outlive any bug: a reset that is never mailed locks its user out.
             log.exception("password reset requests failed")
         await asyncio.sleep(settings.password_reset_poll_seconds)
-
-
-@asynccontextmanager
-async def password_reset_worker(app: Litestar) -> AsyncIterator[None]:
-    """A lifespan after agentpress.lifespan's (whose pool it uses): the loop runs while the app serves."""
-    found = resources(app.state)
-    task = asyncio.create_task(run_password_reset_loop(found.pool, found.settings))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, SHUTDOWN_SECONDS)
