@@ -32,8 +32,9 @@ RETURNING id, org_id, name, scopes, created_by, created_at, expires_at, revoked_
 
 -- name: get_api_key_for_token :one
 -- The live key (not revoked, not expired) behind a token: runs on every request a key signs, one
--- probe of api_keys_token_hash_key. No plan contract: the realistic data set has no keys, and on
--- an empty table a Seq Scan is the right plan.
+-- probe of api_keys_token_hash_key.
+-- uses: api_keys_token_hash_key
+-- never: Seq Scan
 SELECT id, org_id, name, scopes, last_used_at
 FROM api_keys
 WHERE token_hash = %(token_hash)s

@@ -17,6 +17,8 @@ WHERE user_id = %(user_id)s AND used_at IS NULL;
 -- Spend a live token, once, and mark its user's email verified: the user's id, or null when the
 -- token is unknown, used, superseded or expired, or was mailed to an address that is no longer
 -- the user's (then it is spent all the same). One statement, so two requests cannot both spend it.
+-- uses: email_verifications_token_hash_key
+-- never: Seq Scan
 WITH spent AS (
     UPDATE email_verifications
     SET used_at = now()

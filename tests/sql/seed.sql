@@ -1,5 +1,5 @@
 -- Enough rows that the planner prefers an index wherever one serves the query: 20,000 users in
--- 2,000 orgs, and 100,000 agents, nearly all in the default org (the worst case for a name search).
+-- 2,000 orgs (each with an API key), and 100,000 agents, nearly all in the default org (the worst case for a name search).
 INSERT INTO users (email, username, role)
 SELECT 'user' || n || '@example.com', 'user' || n, 'user' FROM generate_series(1, 20000) AS n;
 
@@ -13,6 +13,14 @@ JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u ON u.n % 
 
 INSERT INTO sessions (user_id, token_hash, expires_at)
 SELECT id, sha256(id::text::bytea), now() + interval '1 day' FROM users;
+
+INSERT INTO email_verifications (user_id, email, token_hash, expires_at, used_at)
+SELECT id, email, sha256(('verify' || id::text)::bytea), now() + interval '2 days',
+       CASE WHEN random() < 0.9 THEN now() END
+FROM users;
+
+INSERT INTO api_keys (org_id, name, token_hash, scopes)
+SELECT id, 'worker', sha256(('key' || id::text)::bytea), ARRAY['tasks:work'] FROM orgs;
 
 INSERT INTO password_resets (user_id, token_hash, expires_at, used_at)
 SELECT id, sha256(('reset' || id::text)::bytea), now() + interval '1 hour',

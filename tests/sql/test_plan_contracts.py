@@ -173,7 +173,14 @@ def describe(plan: dict[str, Any]) -> str:
 
 def test_hot_queries_carry_contracts() -> None:
     names = {query.name for query in CONTRACTED}
-    hot = {"get_session_user", "list_threads_after", "list_messages_after", "search_messages", "claim_tasks"}
+    hot = {
+        "get_session_user",
+        "get_api_key_for_token",
+        "list_threads_after",
+        "list_messages_after",
+        "search_messages",
+        "claim_tasks",
+    }
     assert hot - names == set()
 
 
