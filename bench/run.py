@@ -23,10 +23,10 @@ from bench.common import Server, Table, fresh_server
 
 SCENARIOS = ("layer", "orm", "pgbench", "http", "vector", "fulltext", "ingest", "importlag")
 RESULTS_DIR = Path(__file__).parent / "results"
-README = Path(__file__).parents[1] / "README.md"
-# A full run rewrites what lies between these lines of the README with its tables.
-README_START = "<!-- bench-results:start (written by make bench) -->"
-README_END = "<!-- bench-results:end -->"
+RESULTS_DOC = Path(__file__).parents[1] / "docs" / "benchmarks.md"
+# A full run rewrites what lies between these lines of docs/benchmarks.md with its tables.
+RESULTS_DOC_START = "<!-- bench-results:start (written by make bench) -->"
+RESULTS_DOC_END = "<!-- bench-results:end -->"
 
 
 @dataclass
@@ -151,7 +151,7 @@ def write_results(
     machine: dict[str, Any], outcomes: list[Outcome], total: float, *, quick: bool, partial: bool
 ) -> list[Path]:
     """latest.json and .md for a full run of every scenario, quick.* for --quick, partial.* for --only;
-    a complete run also keeps a dated copy. A quick or partial run never replaces what the README shows."""
+    a complete run also keeps a dated copy. A quick or partial run never replaces what docs/benchmarks.md shows."""
     stem = "partial" if partial else "quick" if quick else "latest"
     document = {
         "machine": machine,
@@ -168,19 +168,19 @@ def write_results(
         dated = RESULTS_DIR / f"{machine['date'][:10]}{'-quick' if quick else ''}.json"
         dated.write_text(text, encoding="utf-8")
         paths.append(dated)
-    if not partial and not quick and update_readme(document):
-        paths.append(README)
+    if not partial and not quick and update_results_doc(document):
+        paths.append(RESULTS_DOC)
     return paths
 
 
-def update_readme(document: dict[str, Any]) -> bool:
-    """Put a full run's tables (without their notes, which latest.md keeps) between the README's markers."""
-    text = README.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
+def update_results_doc(document: dict[str, Any]) -> bool:
+    """Put a full run's tables (without their notes, which latest.md keeps) between docs/benchmarks.md's markers."""
+    text = RESULTS_DOC.read_text(encoding="utf-8")
+    start, end = text.find(RESULTS_DOC_START), text.find(RESULTS_DOC_END)
     if start < 0 or end < start:
         return False
     tables = render_markdown(document, notes=False)
-    README.write_text(text[: start + len(README_START)] + "\n" + tables + text[end:], encoding="utf-8")
+    RESULTS_DOC.write_text(text[: start + len(RESULTS_DOC_START)] + "\n" + tables + text[end:], encoding="utf-8")
     return True
 
 

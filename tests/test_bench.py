@@ -1,5 +1,5 @@
-"""The benchmarks' own machinery (make bench is not part of the suite): statistics, the README's
-results block, and the HTTP load generator against a server on loopback."""
+"""The benchmarks' own machinery (make bench is not part of the suite): statistics, the results
+block of docs/benchmarks.md, and the HTTP load generator against a server on loopback."""
 
 from __future__ import annotations
 
@@ -27,10 +27,21 @@ def test_the_ratio_is_the_median_of_each_rounds_ratio() -> None:
     assert paired_ratio(orm, repository, per_round=2) == pytest.approx(2.0)
 
 
-def test_a_full_run_rewrites_only_the_readme_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\nbefore\n{run.README_START}\nold tables\n{run.README_END}\nafter\n")
-    monkeypatch.setattr(run, "README", readme)
+def test_the_results_block_is_in_docs_not_the_readme() -> None:
+    # A full run writes its tables into docs/benchmarks.md, and finds its markers there once each.
+    root = Path(run.__file__).parents[1]
+    assert root / "docs" / "benchmarks.md" == run.RESULTS_DOC
+    text = run.RESULTS_DOC.read_text(encoding="utf-8")
+    assert text.count(run.RESULTS_DOC_START) == 1 and text.count(run.RESULTS_DOC_END) == 1
+    assert text.index(run.RESULTS_DOC_START) < text.index(run.RESULTS_DOC_END)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "bench-results:" not in readme
+
+
+def test_a_full_run_rewrites_only_the_results_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"# Title\n\nbefore\n{run.RESULTS_DOC_START}\nold tables\n{run.RESULTS_DOC_END}\nafter\n")
+    monkeypatch.setattr(run, "RESULTS_DOC", doc)
     document = {
         "machine": {
             "date": "2026-12-04T03:05:57+00:00",
@@ -49,10 +60,10 @@ def test_a_full_run_rewrites_only_the_readme_block(tmp_path: Path, monkeypatch: 
             {"scenario": "layer", "title": "Layer", "columns": ["op", "µs"], "rows": [["get", 105]], "notes": ["n"]},
         ],
     }
-    assert run.update_readme(document)
-    assert run.update_readme(document)  # twice: the block is replaced, not appended to
-    text = readme.read_text()
-    assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{run.README_END}\nafter\n")
+    assert run.update_results_doc(document)
+    assert run.update_results_doc(document)  # twice: the block is replaced, not appended to
+    text = doc.read_text()
+    assert text.startswith("# Title\n\nbefore\n") and text.endswith(f"{run.RESULTS_DOC_END}\nafter\n")
     assert "old tables" not in text
     assert text.count("#### layer: Layer") == 1
     assert "| get | 105 |" in text
