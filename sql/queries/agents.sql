@@ -180,7 +180,8 @@ WHERE a.org_id = %(org_id)s
 
 -- name: search_agents :many
 -- The org's agents whose name matches a LIKE pattern (any case), newest first. The trigram index
--- finds the matches, so a search stays fast however many agents there are (tests/sql/test_plans.py).
+-- finds the matches, so a search stays fast however many agents there are
+-- (tests/sql/test_plan_contracts.py).
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
     a.created_by, a.created_at, a.updated_at,

@@ -5,7 +5,8 @@
 -- into an array (an InitPlan run once), so the index scan filters each row with a cheap
 -- `knowledge_base_id = ANY (...)` instead of joining, which would keep the planner from walking
 -- the HNSW index in distance order. The plans are read on 5,000 chunks in
--- tests/sql/test_kb_search_recall.py (the small seed of test_plans.py has no chunks, hence no Uses line).
+-- tests/sql/test_kb_search_recall.py (the data set of tests/sql/test_plan_contracts.py has no chunks,
+-- hence no Uses line).
 -- Each hit carries its source as {kind, id, name}: the file's name, the freeform text's title,
 -- the table's name or the web url's url.
 
