@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -11,9 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.config import Settings
 from agentpress.models.analytics import (
@@ -28,6 +26,7 @@ from agentpress.models.analytics import (
     UsageReport,
 )
 from agentpress.repositories import analytics
+from agentpress.services.polling import poll
 
 log = logging.getLogger("agentpress.analytics")
 
@@ -257,16 +256,14 @@ async def refresh_due(conn: AsyncConnection[Any], *, now: datetime) -> list[Refr
 
 
 async def run_refresh_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
-    """Refresh the orgs that have a newly closed day every ANALYTICS_REFRESH_SECONDS until cancelled."""
-    while True:
-        try:
-            async with pool.connection() as conn:
-                refreshed = await refresh_due(conn, now=datetime.now(UTC))
-            if refreshed:
-                log.info("analytics rolled up %d org(s)", len(refreshed), extra={"orgs": len(refreshed)})
-        except (psycopg.Error, PoolTimeout) as exc:
-            log.warning("analytics refresh skipped: %s", exc)
-        except Exception:
-            # The loop must outlive any bug: reports stay right without it (they count live), only slower.
-            log.exception("analytics refresh failed")
-        await asyncio.sleep(settings.analytics_refresh_seconds)
+    """Refresh the orgs that have a newly closed day every ANALYTICS_REFRESH_SECONDS until cancelled. Reports
+    stay right while it fails (they count the days it has not rolled up live), only slower."""
+
+    async def refresh() -> bool:
+        async with pool.connection() as conn:
+            refreshed = await refresh_due(conn, now=datetime.now(UTC))
+        if refreshed:
+            log.info("analytics rolled up %d org(s)", len(refreshed), extra={"orgs": len(refreshed)})
+        return False
+
+    await poll("analytics refresh", refresh, every=settings.analytics_refresh_seconds, log=log)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -10,15 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-import psycopg
 from pgvector import HalfVector
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.config import Settings
 from agentpress.ingest import HALF_MAX
 from agentpress.models.embedding_jobs import ClaimedFreeformText, ClaimedTable
 from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, ChunkRow
 from agentpress.repositories import embedding_jobs, embeddings
+from agentpress.services.polling import poll
 
 log = logging.getLogger("agentpress.embedder")
 
@@ -283,14 +282,10 @@ async def process_next(pool: AsyncConnectionPool[Any], client: EmbeddingsClient)
 
 
 async def run_embedding_loop(pool: AsyncConnectionPool[Any], client: EmbeddingsClient, settings: Settings) -> None:
-    """Embed pending sources one at a time, checking every EMBEDDINGS_POLL_SECONDS, until cancelled."""
-    while True:
-        try:
-            while await process_next(pool, client):
-                pass
-        except (psycopg.Error, PoolTimeout) as exc:
-            log.warning("embedding skipped: %s", exc)
-        except Exception:
-            # The loop must outlive any bug; the source's lease lets it be claimed again later.
-            log.exception("embedding failed")
-        await asyncio.sleep(settings.embeddings_poll_seconds)
+    """Embed pending sources one at a time, checking every EMBEDDINGS_POLL_SECONDS, until cancelled. After a
+    failure, the source's lease lets it be claimed again later."""
+
+    async def embed_next() -> bool:
+        return await process_next(pool, client)
+
+    await poll("embedding", embed_next, every=settings.embeddings_poll_seconds, log=log)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import smtplib
@@ -14,14 +13,14 @@ from urllib.parse import unquote, urlsplit
 from uuid import uuid4
 
 import anyio
-import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.config import Settings
 from agentpress.models.outbox import EmailKind
 from agentpress.repositories import outbox
 from agentpress.security import Encryptor, encryptor, outbox_body
+from agentpress.services.polling import poll
 
 log = logging.getLogger("agentpress.mail")
 
@@ -163,15 +162,12 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryp
 
 
 async def run_outbox_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
-    """Deliver the outbox every OUTBOX_POLL_SECONDS until cancelled; database outages are waited out."""
+    """Deliver the outbox every OUTBOX_POLL_SECONDS until cancelled."""
     sender, decryptor = create_sender(settings), encryptor(settings)
-    while True:
-        try:
-            async with pool.connection() as conn:
-                await deliver_pending(conn, sender, decryptor)
-        except (psycopg.Error, PoolTimeout) as exc:
-            log.warning("outbox delivery skipped: %s", exc)
-        except Exception:
-            # The loop must outlive any bug: mail that is never sent is worse than a logged error.
-            log.exception("outbox delivery failed")
-        await asyncio.sleep(settings.outbox_poll_seconds)
+
+    async def deliver() -> bool:
+        async with pool.connection() as conn:
+            await deliver_pending(conn, sender, decryptor)
+        return False
+
+    await poll("outbox delivery", deliver, every=settings.outbox_poll_seconds, log=log)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -10,13 +9,13 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import psycopg
 from croniter import croniter
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.config import Settings
 from agentpress.repositories import schedules
+from agentpress.services.polling import poll
 
 log = logging.getLogger("agentpress.scheduler")
 
@@ -155,22 +154,17 @@ def _counted(schedule_id: UUID, task_id: UUID | None) -> int:
 
 
 async def run_scheduler_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
-    """Step every SCHEDULER_POLL_SECONDS until cancelled (at once again after a full batch); outages are waited out."""
-    while True:
-        fired = 0
-        try:
-            async with pool.connection() as conn:
-                fired = await step(
-                    conn,
-                    min_interval_seconds=settings.schedule_min_interval_seconds,
-                    max_queued=settings.max_queued_tasks_per_org,
-                )
-            if fired:
-                log.info("scheduler queued %d task(s)", fired, extra={"fired": fired})
-        except (psycopg.Error, PoolTimeout) as exc:
-            log.warning("scheduler step skipped: %s", exc)
-        except Exception:
-            # The loop must outlive any bug: a schedule that never fires is worse than a logged error.
-            log.exception("scheduler step failed")
-        if fired < BATCH_SIZE:
-            await asyncio.sleep(settings.scheduler_poll_seconds)
+    """Step every SCHEDULER_POLL_SECONDS until cancelled (at once again after a full batch)."""
+
+    async def fire_due() -> bool:
+        async with pool.connection() as conn:
+            fired = await step(
+                conn,
+                min_interval_seconds=settings.schedule_min_interval_seconds,
+                max_queued=settings.max_queued_tasks_per_org,
+            )
+        if fired:
+            log.info("scheduler queued %d task(s)", fired, extra={"fired": fired})
+        return fired >= BATCH_SIZE
+
+    await poll("scheduler step", fire_due, every=settings.scheduler_poll_seconds, log=log)

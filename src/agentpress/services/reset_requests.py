@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentpress.accounts import send_password_reset
 from agentpress.config import Settings
 from agentpress.repositories import password_resets
+from agentpress.services.polling import poll
 
 log = logging.getLogger("agentpress.reset_requests")
 
@@ -42,14 +42,10 @@ async def process_password_reset_requests(conn: AsyncConnection[Any], settings: 
 
 
 async def run_password_reset_loop(pool: AsyncConnectionPool[Any], settings: Settings) -> None:
-    """Work through the queue every PASSWORD_RESET_POLL_SECONDS until cancelled; database outages are waited out."""
-    while True:
-        try:
-            async with pool.connection() as conn:
-                await process_password_reset_requests(conn, settings)
-        except (psycopg.Error, PoolTimeout) as exc:
-            log.warning("password reset requests skipped: %s", exc)
-        except Exception:
-            # The loop must outlive any bug: a reset that is never mailed locks its user out.
-            log.exception("password reset requests failed")
-        await asyncio.sleep(settings.password_reset_poll_seconds)
+    """Work through the queue every PASSWORD_RESET_POLL_SECONDS until cancelled (at once again after a full batch)."""
+
+    async def work() -> bool:
+        async with pool.connection() as conn:
+            return await process_password_reset_requests(conn, settings) >= BATCH_SIZE
+
+    await poll("password reset requests", work, every=settings.password_reset_poll_seconds, log=log)

@@ -1,0 +1,59 @@
+"""The background loops' one shape: a step, then a wait; outages waited out, bugs logged, more done at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+import pytest
+
+from agentpress.services.polling import Step, poll
+
+pytestmark = pytest.mark.anyio
+log = logging.getLogger("agentpress.test_polling")
+
+
+async def run_until(step: Step, done: asyncio.Event, *, every: float) -> None:
+    """Run the loop until `done` is set (at most 10 s), then cancel it as the lifespan does."""
+    task = asyncio.create_task(poll("test step", step, every=every, log=log))
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def steps(*outcomes: bool | Exception) -> tuple[Step, asyncio.Event]:
+    """A step that raises or returns each outcome in turn, then sets the event."""
+    done, remaining = asyncio.Event(), iter(outcomes)
+
+    async def step() -> bool:
+        outcome = next(remaining, None)
+        if outcome is None:
+            done.set()
+            return False
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return step, done
+
+
+async def test_a_loop_outlives_an_outage_and_a_bug_and_says_which(caplog: pytest.LogCaptureFixture) -> None:
+    step, done = steps(psycopg.OperationalError("server closed the connection"), ValueError("a bug"))
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        await run_until(step, done, every=0.01)
+    outage, bug = caplog.records
+    assert (outage.levelname, outage.getMessage()) == ("WARNING", "test step skipped: server closed the connection")
+    assert (bug.levelname, bug.getMessage()) == ("ERROR", "test step failed")
+    assert bug.exc_info is not None
+
+
+async def test_a_step_with_more_to_do_runs_again_without_waiting() -> None:
+    # An hour between steps: the loop reaches its third step only if it does not wait after the first two.
+    step, done = steps(True, True)
+    await run_until(step, done, every=3600)
+    assert done.is_set()
