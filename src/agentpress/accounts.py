@@ -59,7 +59,7 @@ async def create_account(
 async def signup_org(conn: AsyncConnection[Any], settings: Settings) -> Org | None:
     """The shared org SIGNUP_ORG names, or None when new users get an org of their own.
 
-    Startup refuses to serve when the named org does not exist (check_signup_org): this never guesses.
+    Startup refuses to serve when the named org does not exist (bootstrap_accounts): this never guesses.
     """
     if settings.signup_org is None:
         return None
