@@ -9,7 +9,7 @@ from agentpress.auth import CurrentUser
 from agentpress.dependencies import AppSettings, Conn
 from agentpress.models.email_verifications import EmailVerificationConfirm
 from agentpress.services.verification import confirm_email, resend_verification_mail
-from agentpress.web.ratelimits import LimitsDep, too_many
+from agentpress.web.ratelimits import LimitsDep
 
 
 class EmailVerificationController(Controller):
@@ -24,11 +24,12 @@ class EmailVerificationController(Controller):
     )
     async def resend(self, conn: Conn, settings: AppSettings, limits: LimitsDep, current_user: CurrentUser) -> None:
         if not current_user.is_email_verified:
-            verdict = await limits.limiter.hit(
-                "verification-resend", str(current_user.id), settings.rate_limit_email_verification_resend_per_user
+            await limits.per_user(
+                "verification-resend",
+                current_user.id,
+                settings.rate_limit_email_verification_resend_per_user,
+                "verification mails for this account",
             )
-            if not verdict.allowed:
-                raise too_many("verification mails for this account", verdict)
             await limits.mail_to(current_user.email)
         await resend_verification_mail(conn, settings, current_user)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Request
 from litestar.datastructures import State
@@ -37,6 +38,12 @@ class Limits:
     async def per_ip(self, name: str, rate: Rate, what: str) -> None:
         """Count this request against the client IP's limit `name`."""
         verdict = await self.limiter.hit(name, self.ip, rate)
+        if not verdict.allowed:
+            raise too_many(what, verdict)
+
+    async def per_user(self, name: str, user_id: UUID, rate: Rate, what: str) -> None:
+        """Count this request against the signed-in user's limit `name`, wherever they call from."""
+        verdict = await self.limiter.hit(name, str(user_id), rate)
         if not verdict.allowed:
             raise too_many(what, verdict)
 
