@@ -18,8 +18,8 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from agentpress import embedded, migrations
-from agentpress.database import create_pool
+from agentpress.db import embedded, migrations
+from agentpress.db.pools import create_pool
 
 T = TypeVar("T")
 

@@ -22,9 +22,9 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from agentpress import embedded, migrations
-from agentpress.app import create_app
-from agentpress.config import Settings, load_settings
+from agentpress.db import embedded, migrations
+from agentpress.settings import Settings, load_settings
+from agentpress.web.app import create_app
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,8 @@ import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress import embedded
-from agentpress.security import Encryptor, outbox_body
+from agentpress.db import embedded
+from agentpress.services.crypto import Encryptor, outbox_body
 
 PASSWORD = "correct horse battery staple"
 # APP_SECRET_KEY of every app the tests start.

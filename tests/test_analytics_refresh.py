@@ -11,7 +11,7 @@ import pytest
 from helpers import SECRET_KEY
 
 from agentpress import cli
-from agentpress.analytics import closed_before, refresh_due
+from agentpress.services.reporting import closed_before, refresh_due
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
-from agentpress.cache import Cache, cache_key, connect_redis
+from agentpress.web.cache import Cache, cache_key, connect_redis
 
 pytestmark = pytest.mark.anyio
 

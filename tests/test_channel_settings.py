@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentpress.desktop.layout import LayoutError, is_secret_setting, parse_tree
+from agentpress.services.desktop.layout import LayoutError, is_secret_setting, parse_tree
 
 SECRET_KEYS = [
     "token",

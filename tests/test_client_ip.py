@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar import Request
 
-from agentpress.config import load_settings
+from agentpress.settings import load_settings
 from agentpress.web.clients import UNKNOWN, client_ip
 
 PROXIES = load_settings(trusted_proxies="10.0.0.0/8, fd00::/8").trusted_proxies

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentpress.config import ConfigError, load_settings
+from agentpress.settings import ConfigError, load_settings
 
 
 def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from agentpress import cli, embedded
-from agentpress.queries import queries
-from agentpress.querystats import query_names, skeleton, statement_name
+from agentpress import cli
+from agentpress.db import embedded
+from agentpress.db.queries import queries
+from agentpress.db.querystats import query_names, skeleton, statement_name
 from agentpress.repositories import orgs, statements, system
 
 

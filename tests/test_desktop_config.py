@@ -16,9 +16,9 @@ from helpers import SECRET_KEY
 from psycopg.types.json import Jsonb
 
 from agentpress import cli
-from agentpress.desktop import layout
-from agentpress.desktop.layout import LayoutError, parse_tree, read_archive, read_directory
-from agentpress.security import Encryptor, provider_api_key
+from agentpress.services.crypto import Encryptor, provider_api_key
+from agentpress.services.desktop import layout
+from agentpress.services.desktop.layout import LayoutError, parse_tree, read_archive, read_directory
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "desktop"
 ANTHROPIC_KEY = "sk-ant-test-0123456789"

@@ -8,7 +8,7 @@ What counts as a cited path, and how it is checked:
 - A rooted path: one that starts with a top-level folder of the repository (`ROOTS`: `src/`,
   `tests/`, `sql/`, `docs/`, `migrations/`, `bench/`, `examples/`, `.ci/`) followed by more path.
   It must exist, as a file or a folder. A module reference written as a path with an attribute
-  after it (`src/agentpress/queries.Query`) passes when the module (`src/agentpress/queries.py`)
+  after it (`src/agentpress/queries.Query`) passes when the module (`src/agentpress/db/queries.py`)
   exists.
 - An unrooted path with a slash and a file extension in `EXTENSIONS` (`repositories/embeddings.py`):
   a file of the package, so it must exist under `src/agentpress/`, at the repository root, or beside
@@ -139,7 +139,7 @@ def test_the_path_check_reports_made_up_paths() -> None:
     text = """
     See tests/sql/test_made_up.py and `src/agentpress/nowhere/` and repositories/made_up.py,
     -- plan tests: tests/sql/test_plan_contracts.py (real), tests/sql/test_plans.py (not)
-    Real: src/agentpress/queries.py, sql/queries/tasks.sql:12, src/agentpress/queries.Query, bench/.
+    Real: src/agentpress/db/queries.py, sql/queries/tasks.sql:12, src/agentpress/db/queries.Query, bench/.
     Skipped: sql/queries/<domain>.sql, bench/results/partial.*, migrations/NNNN.slug.sql,
     web/connections.release_connections, conftest.py, ~/.viben/agents/x.yaml, .data/postgres/,
     https://example.com/docs/missing.md, /schema/openapi.json.

@@ -14,11 +14,11 @@ from aiosmtpd.handlers import Message
 from helpers import SECRET_KEY, free_port, link_token, outbox_bodies, register
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.mail import MAX_ATTEMPTS, REDACTED_LINK, SmtpSender, deliver_pending
 from agentpress.repositories import outbox
-from agentpress.security import Encryptor, outbox_body
+from agentpress.services.crypto import Encryptor, outbox_body
+from agentpress.services.mail import MAX_ATTEMPTS, REDACTED_LINK, SmtpSender, deliver_pending
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 
 class Inbox(Message):

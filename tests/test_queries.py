@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentpress.queries import QueryFileError, load_queries, queries
+from agentpress.db.queries import QueryFileError, load_queries, queries
 
 
 def write(folder: Path, name: str, text: str) -> Path:

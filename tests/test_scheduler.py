@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from agentpress.cli import main
-from agentpress.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, step
+from agentpress.services.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, step
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

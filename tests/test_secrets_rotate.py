@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from agentpress import cli
-from agentpress.config import ConfigError, load_settings
-from agentpress.security import (
+from agentpress.services.crypto import (
     Binding,
     Encryptor,
     encryptor,
@@ -26,6 +25,7 @@ from agentpress.security import (
     outbox_body,
     provider_api_key,
 )
+from agentpress.settings import ConfigError, load_settings
 
 OLD_KEY = "the-key-this-install-has-used-until-now-0123"
 NEW_KEY = "the-key-that-replaces-it-from-today-on-456789"
@@ -219,7 +219,7 @@ def test_rotate_re_encrypts_every_secret_under_the_new_key_bound_to_its_row(
 @pytest.mark.anyio
 async def test_rotation_is_paged_and_keeps_a_value_written_meanwhile(database_url: str) -> None:
     from agentpress.repositories import secrets as sealed_repo
-    from agentpress.services.secrets import rotate_secrets
+    from agentpress.services.key_rotation import rotate_secrets
 
     with psycopg.connect(database_url) as conn:
         org_id = conn.execute("INSERT INTO orgs (name, slug) VALUES ('Acme', 'acme') RETURNING id").fetchone()[0]  # type: ignore[index]

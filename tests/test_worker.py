@@ -16,11 +16,11 @@ import pytest
 from helpers import SECRET_KEY
 
 from agentpress import cli
-from agentpress.database import create_pool
+from agentpress.db.pools import create_pool
 from agentpress.models.tasks import Task
 from agentpress.repositories import tasks
-from agentpress.security import hash_token
-from agentpress.worker import Pool, Worker, load_handler, run_worker
+from agentpress.services.crypto import hash_token
+from agentpress.services.worker import Pool, Worker, load_handler, run_worker
 
 pytestmark = pytest.mark.anyio
 

@@ -23,11 +23,11 @@ from uuid import UUID
 import psycopg
 from redis.exceptions import RedisError
 
-from agentpress.cache import connect_redis
-from agentpress.config import load_settings
-from agentpress.database import create_main_pool
-from agentpress.queries import queries
+from agentpress.db.pools import create_main_pool
+from agentpress.db.queries import queries
 from agentpress.repositories.threads import thread_cache_key
+from agentpress.settings import load_settings
+from agentpress.web.cache import connect_redis
 from bench.common import Server, Table, percentile_ms, run_async
 from bench.loadgen import postgres_cpu_s
 
@@ -324,7 +324,7 @@ async def bare_point_reads(
 
 
 async def bare_redis_gets(redis_url: str, pgdata: Path, keys: list[str], concurrency: int, window: Window) -> Sample:
-    """GET of cached threads on a redis client made as the service makes its own (agentpress.cache)."""
+    """GET of cached threads on a redis client made as the service makes its own (agentpress.web.cache)."""
     settings = load_settings(database_url="postgresql:///unused", app_secret_key=SECRET_KEY)
     client = connect_redis(redis_url, settings.redis_timeout_ms)
     try:
@@ -407,7 +407,7 @@ def run(server: Server, quick: bool) -> list[Table]:
                         results.setdefault((name, concurrency), []).append(contenders[name](concurrency))
             # A Redis error or timeout is logged once and sends the reads to the database for a second.
             log = (workdir / f"serve-{cached_port}.log").read_text()
-            cache_failures = sum('"agentpress.cache"' in line for line in log.splitlines())
+            cache_failures = sum('"agentpress.web.cache"' in line for line in log.splitlines())
     return [table(results, names, window, cache_failures)]
 
 

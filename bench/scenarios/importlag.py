@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from agentpress.desktop.layout import MAX_FILE_BYTES, build_archive, read_directory
+from agentpress.services.desktop.layout import MAX_FILE_BYTES, build_archive, read_directory
 from bench.common import Server, Table, percentile_ms
 from bench.scenarios.http import register, service
 

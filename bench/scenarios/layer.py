@@ -11,9 +11,9 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
+from agentpress.db.queries import queries
 from agentpress.models.messages import NewMessage
 from agentpress.models.threads import Thread
-from agentpress.queries import queries
 from agentpress.repositories import kb_search, messages, threads
 from bench import data
 from bench.common import (

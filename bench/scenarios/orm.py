@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column
 
-from agentpress.migrations import yoyo_url
+from agentpress.db.migrations import yoyo_url
 from agentpress.repositories import kb_search, messages, threads
 from bench import data
 from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, run_async, service_pool

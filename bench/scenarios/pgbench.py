@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-from agentpress import embedded
-from agentpress.queries import queries
+from agentpress.db import embedded
+from agentpress.db.queries import queries
 from agentpress.repositories import threads
 from bench import data
 from bench.common import Server, Table, run_async, service_pool

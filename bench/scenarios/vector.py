@@ -12,7 +12,7 @@ import psycopg
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector, register_vector_async
 
-from agentpress.paths import MIGRATIONS_DIR
+from agentpress.db.paths import MIGRATIONS_DIR
 from agentpress.repositories.kb_search import search_chunks_by_vector
 from bench.common import Server, Table, median_ms, percentile_ms, run_async
 

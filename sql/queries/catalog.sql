@@ -1,4 +1,4 @@
--- Queries over PostgreSQL's catalog, used by the SQL checks (agentpress.sqlcheck).
+-- Queries over PostgreSQL's catalog, used by the SQL checks (agentpress.db.sqlcheck).
 
 -- name: list_not_null_columns :many
 -- The NOT NULL columns of the given tables; a model field that is not optional must come from one.

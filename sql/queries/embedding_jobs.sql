@@ -1,4 +1,4 @@
--- The embedding worker's queue (src/agentpress/embedder.py, with EMBEDDINGS_URL set): freeform
+-- The embedding worker's queue (src/agentpress/services/embedder.py, with EMBEDDINGS_URL set): freeform
 -- texts and tables waiting for the service to chunk and embed them. A source is claimed by one
 -- statement (pending -> processing, a lease of lease_seconds counted from updated_at), embedded
 -- with no transaction open, then its chunks replaced (repositories/embeddings.py) only if it is

@@ -1,5 +1,5 @@
 -- Statement statistics from pg_stat_statements, for `agentpress db top`, which names each statement
--- after the query of sql/queries/ it comes from (src/agentpress/querystats.py: PostgreSQL 18 drops
+-- after the query of sql/queries/ it comes from (src/agentpress/db/querystats.py: PostgreSQL 18 drops
 -- the leading /* <file>.<name> */ from the text it keeps). The view needs the extension (migration
 -- 0012) and shared_preload_libraries = 'pg_stat_statements' on the server (the embedded server sets it).
 

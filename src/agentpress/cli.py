@@ -9,15 +9,15 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from agentpress import embedded, migrations
-from agentpress.config import ConfigError, Settings, load_settings
-from agentpress.database import resolve_database_url
+from agentpress.db import embedded, migrations
+from agentpress.db.pools import resolve_database_url
+from agentpress.settings import ConfigError, Settings, load_settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from agentpress.app import create_app
+    from agentpress.web.app import create_app
 
     # The app logs each request itself, as JSON; uvicorn's access log would say it twice.
     uvicorn.run(
@@ -88,7 +88,7 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
 def _db_schema(url: str, *, check: bool) -> int:
     import psycopg
 
-    from agentpress import schema
+    from agentpress.db import schema
 
     try:
         found = schema.check_snapshot(url) if check else ""
@@ -110,12 +110,12 @@ def _db_catalog(url: str, *, check: bool) -> int:
 
     import psycopg
 
-    from agentpress import schema, sqldocs
-    from agentpress.queries import queries
+    from agentpress.db import catalogue, schema
+    from agentpress.db.queries import queries
 
     async def build(scratch: str) -> str:
         async with await psycopg.AsyncConnection.connect(scratch, autocommit=True) as conn:
-            return await sqldocs.catalogue(conn, queries)
+            return await catalogue.catalogue(conn, queries)
 
     try:
         with schema.scratch_database(url) as scratch:
@@ -124,16 +124,16 @@ def _db_catalog(url: str, *, check: bool) -> int:
     except (ValueError, psycopg.Error) as exc:
         print(f"agentpress: could not describe the queries: {exc}", file=sys.stderr)
         return 2
-    current = sqldocs.CATALOGUE.read_text() if sqldocs.CATALOGUE.exists() else ""
+    current = catalogue.CATALOGUE.read_text() if catalogue.CATALOGUE.exists() else ""
     if check:
         if written != current:
-            print(f"agentpress: {sqldocs.CATALOGUE} is out of date: run `make sql-catalog`", file=sys.stderr)
+            print(f"agentpress: {catalogue.CATALOGUE} is out of date: run `make sql-catalog`", file=sys.stderr)
             return 1
-        print(f"{sqldocs.CATALOGUE} is up to date")
+        print(f"{catalogue.CATALOGUE} is up to date")
         return 0
-    sqldocs.CATALOGUE.parent.mkdir(parents=True, exist_ok=True)
-    sqldocs.CATALOGUE.write_text(written)
-    print(f"wrote {sqldocs.CATALOGUE}")
+    catalogue.CATALOGUE.parent.mkdir(parents=True, exist_ok=True)
+    catalogue.CATALOGUE.write_text(written)
+    print(f"wrote {catalogue.CATALOGUE}")
     return 0
 
 
@@ -142,9 +142,9 @@ def _db_top(url: str, *, limit: int) -> int:
 
     import psycopg
 
+    from agentpress.db.queries import queries
+    from agentpress.db.querystats import format_top, query_names
     from agentpress.models.statements import TopStatement
-    from agentpress.queries import queries
-    from agentpress.querystats import format_top, query_names
     from agentpress.repositories import statements
 
     if limit < 1:
@@ -178,7 +178,7 @@ def _db_top(url: str, *, limit: int) -> int:
 def _kb(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
-    from agentpress.ingest import LineError, ingest_lines
+    from agentpress.services.ingest import LineError, ingest_lines
 
     path = Path(args.file)
     if not path.is_file():
@@ -198,8 +198,8 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from agentpress.database import create_main_pool
-    from agentpress.scheduler import run_scheduler_loop, step
+    from agentpress.db.pools import create_main_pool
+    from agentpress.services.scheduler import run_scheduler_loop, step
 
     async def run() -> None:
         async with create_main_pool(settings, resolve_database_url(settings)) as pool:
@@ -224,7 +224,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import socket
 
-    from agentpress.worker import echo, load_handler, run_worker
+    from agentpress.services.worker import echo, load_handler, run_worker
 
     handler = load_handler(args.handler) if args.handler else echo
     worker_id = args.worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -250,8 +250,8 @@ def _analytics(settings: Settings, args: argparse.Namespace) -> int:
 
     import psycopg
 
-    from agentpress.analytics import Refreshed, refresh_org
     from agentpress.repositories import orgs
+    from agentpress.services.reporting import Refreshed, refresh_org
 
     async def run() -> list[Refreshed] | None:
         async with await psycopg.AsyncConnection.connect(resolve_database_url(settings), autocommit=True) as conn:
@@ -279,10 +279,10 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
 
     import psycopg
 
-    from agentpress.desktop.layout import LayoutError, parse_tree, read_directory, write_directory
-    from agentpress.desktop.sync import export_org, format_summary, import_tree
     from agentpress.repositories import config, orgs
-    from agentpress.security import encryptor
+    from agentpress.services.crypto import encryptor
+    from agentpress.services.desktop.layout import LayoutError, parse_tree, read_directory, write_directory
+    from agentpress.services.desktop.sync import export_org, format_summary, import_tree
 
     directory = Path(args.dir).expanduser()
     if args.action == "import" and not directory.is_dir():
@@ -335,10 +335,10 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg
     from pydantic import ValidationError
 
-    from agentpress.accounts import check_password_rules, create_account, create_admin
-    from agentpress.errors import ApiError
     from agentpress.models.users import Register
-    from agentpress.security import configure_password_hashing, hash_password
+    from agentpress.services.accounts import check_password_rules, create_account, create_admin
+    from agentpress.services.crypto import configure_password_hashing, hash_password
+    from agentpress.web.errors import ApiError
 
     password = _read_password()
     try:
@@ -378,8 +378,8 @@ def _secrets(settings: Settings, args: argparse.Namespace) -> int:
 
     import psycopg
 
-    from agentpress.security import encryptor
-    from agentpress.services.secrets import format_rotation, rotate_secrets
+    from agentpress.services.crypto import encryptor
+    from agentpress.services.key_rotation import format_rotation, rotate_secrets
 
     async def run() -> int:
         async with await psycopg.AsyncConnection.connect(resolve_database_url(settings), autocommit=True) as conn:

@@ -13,8 +13,8 @@ from helpers import bearer, register
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 AGENTS = "/api/v1/agents"
 

@@ -14,9 +14,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
 
-from agentpress.analytics import refresh_org
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.services.reporting import refresh_org
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 API = "/api/v1/analytics"
 RANGE = {"from": "2026-03-01", "to": "2026-04-01"}

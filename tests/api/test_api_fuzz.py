@@ -21,8 +21,8 @@ from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import unregister_string_format
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 # Examples per operation, within the suite's time; FUZZ_EXAMPLES=500 for a deeper search on your machine.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))

@@ -13,7 +13,7 @@ from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.security import hash_token
+from agentpress.services.crypto import hash_token
 
 API = "/api/v1"
 KEYS = f"{API}/api-keys"

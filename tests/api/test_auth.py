@@ -13,9 +13,9 @@ from helpers import PASSWORD, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.security import hash_token
+from agentpress.services.crypto import hash_token
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 # The settings' defaults (RFC 9106's low-memory profile); the tests' settings hash at the least cost.
 DEFAULT_HASH_COSTS = {
@@ -35,7 +35,7 @@ def test_register_returns_a_token_that_signs_requests(client: TestClient[Litesta
 
 
 def test_default_user_role_guest(client: TestClient[Litestar], make_settings: Any) -> None:
-    from agentpress.app import create_app
+    from agentpress.web.app import create_app
 
     register(client, "first@example.com")
     with TestClient(app=create_app(make_settings(default_user_role="guest"))) as guest_client:

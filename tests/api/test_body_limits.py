@@ -18,8 +18,8 @@ from litestar.testing import TestClient
 
 from agentpress.api.config import MAX_ARCHIVE_UPLOAD_BYTES
 from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES as CHUNKS_BODY_BYTES
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 API = "/api/v1"
 MAX_BODY_BYTES: int = Settings.model_fields["max_body_bytes"].default

@@ -14,8 +14,8 @@ import psycopg
 from helpers import bearer, register_at, serving
 
 from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 API = "/api/v1"
 SLOW_CLIENTS = 12

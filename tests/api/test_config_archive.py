@@ -13,7 +13,7 @@ from helpers import bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.desktop.layout import build_archive, read_archive, read_directory
+from agentpress.services.desktop.layout import build_archive, read_archive, read_directory
 
 API = "/api/v1"
 SAMPLE = Path(__file__).parent.parent.parent / "examples" / "desktop"

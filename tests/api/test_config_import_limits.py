@@ -19,12 +19,12 @@ from helpers import PASSWORD, bearer, make_platform_admin, register, serving
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.desktop import layout
-from agentpress.desktop.layout import LayoutError, LimitError, build_archive, read_archive, read_directory
-from agentpress.lifespan import resources
 from agentpress.services import config_import
+from agentpress.services.desktop import layout
+from agentpress.services.desktop.layout import LayoutError, LimitError, build_archive, read_archive, read_directory
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
+from agentpress.web.lifespan import resources
 
 API = "/api/v1"
 IMPORT = f"{API}/config/import"

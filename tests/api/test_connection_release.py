@@ -10,9 +10,9 @@ from helpers import bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.lifespan import resources
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
+from agentpress.web.lifespan import resources
 
 API = "/api/v1"
 

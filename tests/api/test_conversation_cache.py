@@ -25,11 +25,11 @@ from helpers import bearer, free_port, register
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
-from agentpress.app import create_app
-from agentpress.cache import INVALIDATED
-from agentpress.config import Settings
-from agentpress.queries import Query
+from agentpress.db.queries import Query
 from agentpress.repositories.threads import messages_cache_key, thread_cache_key
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
+from agentpress.web.cache import INVALIDATED
 
 THREADS = "/api/v1/threads"
 GET_THREAD = "threads.get_thread"

@@ -9,7 +9,7 @@ from helpers import EmbeddedServer
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress import embedded
+from agentpress.db import embedded
 
 OUTAGE_SECONDS = 10
 

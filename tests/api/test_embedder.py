@@ -15,9 +15,9 @@ from helpers import bearer, free_port, make_platform_admin, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import ConfigError, Settings, load_settings
-from agentpress.embedder import MAX_CHUNK_CHARS, EmbeddingError, EmbeddingsClient, chunk_text, table_chunks
+from agentpress.services.embedder import MAX_CHUNK_CHARS, EmbeddingError, EmbeddingsClient, chunk_text, table_chunks
+from agentpress.settings import ConfigError, Settings, load_settings
+from agentpress.web.app import create_app
 
 # What a provider's error body might echo back: it must never reach a caller.
 SECRET = "sk-live-0123456789abcdefSECRET"

@@ -14,8 +14,8 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 # Deeper than msgspec's decoder goes (it raises RecursionError, not DecodeError, past its limit).
 TOO_DEEP = 5000

@@ -14,9 +14,9 @@ from helpers import free_port
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress import migrations
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.db import migrations
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 
 def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from helpers import bearer, link_token, outbox_bodies, register, verify_email
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.config import Settings
-from agentpress.security import hash_token
+from agentpress.services.crypto import hash_token
+from agentpress.settings import Settings
 
 API = "/api/v1"
 ACCEPT = f"{API}/invitations/accept"
@@ -70,7 +70,7 @@ def org(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) 
 def test_an_invitation_is_mailed_with_its_link_and_stored_only_as_a_hash(
     make_settings: Callable[..., Settings], database_url: str
 ) -> None:
-    from agentpress.app import create_app
+    from agentpress.web.app import create_app
 
     with TestClient(app=create_app(make_settings(public_base_url="https://agentpress.example/"))) as app:
         owner = register_verified(app, database_url, "owner@example.com")

@@ -18,9 +18,9 @@ from litestar import Litestar, Router
 from litestar.testing import TestClient
 
 from agentpress.api.kb_search import KnowledgeBaseSearchController, parse_embedding
-from agentpress.app import api_v1, create_app
-from agentpress.config import Settings
-from agentpress.errors import ApiError
+from agentpress.settings import Settings
+from agentpress.web.app import api_v1, create_app
+from agentpress.web.errors import ApiError
 
 SEARCH = "/api/v1/knowledge-bases/search"
 DIMENSIONS = 3072

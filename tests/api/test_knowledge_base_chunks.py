@@ -16,9 +16,9 @@ from litestar.testing import TestClient
 from psycopg import sql
 
 from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES, KnowledgeBaseChunksController
-from agentpress.app import api_v1, create_app
-from agentpress.config import Settings
-from agentpress.ingest import MAX_CHUNK_JSON_BYTES, max_chunks_body_bytes
+from agentpress.services.ingest import MAX_CHUNK_JSON_BYTES, max_chunks_body_bytes
+from agentpress.settings import Settings
+from agentpress.web.app import api_v1, create_app
 
 API = "/api/v1"
 KB = f"{API}/knowledge-bases"

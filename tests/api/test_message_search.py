@@ -13,8 +13,8 @@ from litestar import Litestar, Router
 from litestar.testing import TestClient
 
 from agentpress.api.message_search import MessageSearchController
-from agentpress.app import api_v1, create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import api_v1, create_app
 
 SEARCH = "/api/v1/messages/search"
 

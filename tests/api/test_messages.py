@@ -17,8 +17,8 @@ from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 THREADS = "/api/v1/threads"
 

@@ -12,7 +12,7 @@ from helpers import SECRET_KEY, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.security import Encryptor, provider_api_key
+from agentpress.services.crypto import Encryptor, provider_api_key
 
 API = "/api/v1"
 PROVIDERS = f"{API}/model-providers"

@@ -17,9 +17,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from oauth_provider import CLIENT_IDS, RunningProvider, StandInProvider
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.security import Encryptor, oauth_token, outbox_body
+from agentpress.services.crypto import Encryptor, oauth_token, outbox_body
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 APP_SECRET_KEY = "test-app-secret-key-long-enough-for-fernet-0123456789"
 PUBLIC_BASE_URL = "http://testserver.local"  # the TestClient's own base, so callback URLs resolve to it

@@ -236,7 +236,7 @@ def test_guests_read_their_orgs_but_change_nothing(team: dict[str, Any], databas
 
 
 def test_a_guest_by_default_user_role_cannot_create_an_org(client: TestClient[Litestar], make_settings: Any) -> None:
-    from agentpress.app import create_app
+    from agentpress.web.app import create_app
 
     register(client, "admin@example.com")
     with TestClient(app=create_app(make_settings(default_user_role="guest"))) as guest_client:

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.pagination import MAX_PAGE, MAX_PAGE_SIZE
+from agentpress.web.pagination import MAX_PAGE, MAX_PAGE_SIZE
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from helpers import PASSWORD, bearer, link_token, mailed_bodies, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -13,8 +13,8 @@ from helpers import PASSWORD, bearer, free_port, register, serving
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 LOGIN = "/api/v1/auth/login"
 

@@ -9,8 +9,8 @@ from helpers import PASSWORD, bearer, register
 from litestar import Litestar, Response, get
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 SECURITY_HEADERS = {
     "cache-control": "no-store",

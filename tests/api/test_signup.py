@@ -15,8 +15,8 @@ from helpers import PASSWORD, bearer, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 API = "/api/v1"
 

@@ -14,9 +14,9 @@ from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from agentpress.app import create_app
-from agentpress.config import Settings
-from agentpress.security import hash_token
+from agentpress.services.crypto import hash_token
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 
 API = "/api/v1"
 TASKS = f"{API}/tasks"

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from helpers import holding_lock
 
-from agentpress.analytics import agents_report, refresh_org, tools_report, usage_report
+from agentpress.db.queries import queries
 from agentpress.models.analytics import Granularity
-from agentpress.queries import queries
+from agentpress.services.reporting import agents_report, refresh_org, tools_report, usage_report
 
 pytestmark = pytest.mark.anyio
 

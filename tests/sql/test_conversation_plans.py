@@ -17,7 +17,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from agentpress.queries import Query, queries
+from agentpress.db.queries import Query, queries
 from agentpress.repositories.message_search import search_messages
 
 THREADS_INDEX = "threads_user_id_created_at_idx"

@@ -22,9 +22,9 @@ import pytest
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector_async
 
-from agentpress import migrations
-from agentpress.paths import MIGRATIONS_DIR
-from agentpress.queries import queries
+from agentpress.db import migrations
+from agentpress.db.paths import MIGRATIONS_DIR
+from agentpress.db.queries import queries
 from agentpress.repositories.kb_search import EF_SEARCH, search_chunks_by_text, search_chunks_by_vector
 
 INDEX = "embeddings_embedding_hnsw_idx"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentpress.paths import MIGRATIONS_DIR
+from agentpress.db.paths import MIGRATIONS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAWK = Path(sys.executable).with_name("squawk")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentpress import embedded, migrations
-from agentpress.paths import MIGRATIONS_DIR
+from agentpress.db import embedded, migrations
+from agentpress.db.paths import MIGRATIONS_DIR
 
 
 def schema_dump(url: str) -> str:

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from agentpress.queries import Query, queries
-from agentpress.sqlcheck import statement_name
+from agentpress.db.queries import Query, queries
+from agentpress.db.sqlcheck import statement_name
 
 CONTRACTED = [query for query in queries if query.uses or query.never]
 ROUND_VECTOR = "[" + ",".join(["0.01"] * 3072) + "]"

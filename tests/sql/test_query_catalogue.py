@@ -8,25 +8,25 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from agentpress import sqldocs
-from agentpress.paths import QUERIES_DIR
-from agentpress.queries import load_queries, queries
+from agentpress.db import catalogue
+from agentpress.db.paths import QUERIES_DIR
+from agentpress.db.queries import load_queries, queries
 
 pytestmark = pytest.mark.anyio
 
 
 async def catalogue_of(database_url: str, root: Path = QUERIES_DIR) -> str:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        return await sqldocs.catalogue(conn, load_queries(root) if root != QUERIES_DIR else queries)
+        return await catalogue.catalogue(conn, load_queries(root) if root != QUERIES_DIR else queries)
 
 
 async def test_the_committed_catalogue_is_current(database_url: str) -> None:
     written = await catalogue_of(database_url)
-    assert written == sqldocs.CATALOGUE.read_text(), "docs/queries.md is out of date: run `make sql-catalog`"
+    assert written == catalogue.CATALOGUE.read_text(), "docs/queries.md is out of date: run `make sql-catalog`"
 
 
 def test_the_catalogue_lists_every_named_query() -> None:
-    text = sqldocs.CATALOGUE.read_text()
+    text = catalogue.CATALOGUE.read_text()
     listed = {line.split()[1] for line in text.splitlines() if line.startswith("### ")}
     assert listed == {f"{query.domain}.{query.name}" for query in queries}
 
@@ -39,4 +39,4 @@ async def test_a_changed_query_makes_the_catalogue_stale(database_url: str, tmp_
         threads.read_text().replace("ORDER BY created_at DESC, id DESC\nLIMIT %(limit)s", "LIMIT %(limit)s", 1)
     )
     written = await catalogue_of(database_url, copy)
-    assert written != sqldocs.CATALOGUE.read_text()
+    assert written != catalogue.CATALOGUE.read_text()

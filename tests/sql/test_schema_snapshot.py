@@ -8,7 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from agentpress import cli, embedded, schema
+from agentpress import cli
+from agentpress.db import embedded, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,9 @@ from fixtures import widgets
 from fixtures.widgets import drifted
 
 import agentpress.repositories
-from agentpress import migrations
-from agentpress.queries import queries
-from agentpress.sqlcheck import all_problems, column_problems, find_query_uses, prepare_problems, usage_problems
+from agentpress.db import migrations
+from agentpress.db.queries import queries
+from agentpress.db.sqlcheck import all_problems, column_problems, find_query_uses, prepare_problems, usage_problems
 
 pytestmark = pytest.mark.anyio
 

@@ -9,12 +9,12 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import AsyncConnection
 
-from agentpress.auth import Org, OrgContext
-from agentpress.dependencies import CacheDep, Conn
-from agentpress.errors import field_error, not_found
 from agentpress.models.agents import Agent, AgentCreate, AgentFields, AgentUpdate, AgentVersion
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 from agentpress.repositories import agents, threads
+from agentpress.web.access import Org, OrgContext
+from agentpress.web.dependencies import CacheDep, Conn
+from agentpress.web.errors import field_error, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 
 AGENT_PATH = "/{agent_id:uuid}"
 VERSION_PATH = "/{agent_id:uuid}/versions/{version:int}"

@@ -11,11 +11,11 @@ from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 from psycopg import errors as pg
 
-from agentpress import analytics
-from agentpress.auth import Org
-from agentpress.dependencies import AnalyticsConn, AppSettings
-from agentpress.errors import ApiError, field_error
 from agentpress.models.analytics import GRANULARITIES, AgentsReport, ToolsReport, UsageReport
+from agentpress.services import reporting
+from agentpress.web.access import Org
+from agentpress.web.dependencies import AnalyticsConn, AppSettings
+from agentpress.web.errors import ApiError, field_error
 
 T = TypeVar("T")
 DEFAULT_DAYS = 30
@@ -79,7 +79,7 @@ class AnalyticsController(Controller):
         from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
         if granularity not in GRANULARITIES:
             raise field_error(422, "invalid_value", "granularity", f"must be one of {', '.join(GRANULARITIES)}")
-        report = analytics.usage_report(
+        report = reporting.usage_report(
             analytics_conn,
             org_id=org.org_id,
             from_day=from_day,
@@ -99,7 +99,7 @@ class AnalyticsController(Controller):
     ) -> AgentsReport:
         org.require_manager()
         from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
-        report = analytics.agents_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
+        report = reporting.agents_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
         return await within_timeout(report, settings.analytics_statement_timeout_ms)
 
     @get("/tools", operation_id="tools_report", summary="Owners and admins: per tool, calls and failed results")
@@ -108,5 +108,5 @@ class AnalyticsController(Controller):
     ) -> ToolsReport:
         org.require_manager()
         from_day, to_day = report_range(from_, to, settings.analytics_max_range_days)
-        report = analytics.tools_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
+        report = reporting.tools_report(analytics_conn, org_id=org.org_id, from_day=from_day, to_day=to_day)
         return await within_timeout(report, settings.analytics_statement_timeout_ms)

@@ -9,13 +9,13 @@ from litestar import Controller, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from agentpress.auth import API_KEY_PREFIX, Org
-from agentpress.dependencies import Conn
-from agentpress.errors import field_error, forbidden, not_found
 from agentpress.models.api_keys import API_KEY_SCOPES, ApiKey, ApiKeyCreate, ApiKeyCreated
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import api_keys
-from agentpress.security import hash_token, new_token
+from agentpress.services.crypto import hash_token, new_token
+from agentpress.web.access import API_KEY_PREFIX, Org
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import field_error, forbidden, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 
 def _scopes(requested: list[str]) -> list[str]:

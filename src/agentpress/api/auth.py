@@ -8,7 +8,10 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from agentpress.accounts import (
+from agentpress.models.password_resets import PasswordResetConfirm, PasswordResetRequest
+from agentpress.models.users import Login, Register, Session, SignedIn, User
+from agentpress.repositories import sessions, users
+from agentpress.services.accounts import (
     check_password_rules,
     check_reset_token,
     create_account,
@@ -16,13 +19,10 @@ from agentpress.accounts import (
     reset_password,
     start_session,
 )
-from agentpress.auth import CurrentUser
-from agentpress.dependencies import AppSettings, Conn, Db, Passwords
-from agentpress.errors import not_found, unauthorized
-from agentpress.models.password_resets import PasswordResetConfirm, PasswordResetRequest
-from agentpress.models.users import Login, Register, Session, SignedIn, User
-from agentpress.repositories import sessions, users
 from agentpress.services.verification import queue_verification_mail
+from agentpress.web.access import CurrentUser
+from agentpress.web.dependencies import AppSettings, Conn, Db, Passwords
+from agentpress.web.errors import not_found, unauthorized
 from agentpress.web.ratelimits import LimitsDep
 
 MAX_LISTED_SESSIONS = 100

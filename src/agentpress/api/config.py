@@ -7,14 +7,14 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import QueryParameter, RawBody
 
-from agentpress.auth import Org
-from agentpress.dependencies import AppSettings, Conn, Db
-from agentpress.desktop.layout import ArchiveFormat, LayoutError, LimitError, build_archive
-from agentpress.desktop.sync import ImportSummary, export_org, import_tree
-from agentpress.errors import ApiError, FieldError, not_found
 from agentpress.repositories import orgs
-from agentpress.security import encryptor
 from agentpress.services.config_import import read_uploaded_tree
+from agentpress.services.crypto import encryptor
+from agentpress.services.desktop.layout import ArchiveFormat, LayoutError, LimitError, build_archive
+from agentpress.services.desktop.sync import ImportSummary, export_org, import_tree
+from agentpress.web.access import Org
+from agentpress.web.dependencies import AppSettings, Conn, Db
+from agentpress.web.errors import ApiError, FieldError, not_found
 
 Format = Annotated[
     ArchiveFormat, QueryParameter(name="format", description="zip (default), or tar: a gzip-compressed tar")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Controller, post
 from litestar.params import JSONBody
 
-from agentpress.auth import CurrentUser
-from agentpress.dependencies import AppSettings, Conn
 from agentpress.models.email_verifications import EmailVerificationConfirm
 from agentpress.services.verification import confirm_email, resend_verification_mail
+from agentpress.web.access import CurrentUser
+from agentpress.web.dependencies import AppSettings, Conn
 from agentpress.web.ratelimits import LimitsDep
 
 

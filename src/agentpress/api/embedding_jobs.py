@@ -7,12 +7,12 @@ from uuid import UUID
 from litestar import Controller, post
 from litestar.params import FromPath
 
-from agentpress.auth import Org
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, not_found
 from agentpress.models.knowledge_bases import KnowledgeBaseFreeformText, KnowledgeBaseTable
 from agentpress.repositories import embedding_jobs, knowledge_bases
 from agentpress.repositories import knowledge_base_sources as sources
+from agentpress.web.access import Org
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import ApiError, not_found
 
 
 def _not_failed(noun: str, status: str) -> ApiError:

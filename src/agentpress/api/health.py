@@ -12,7 +12,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
-from agentpress.lifespan import pending_migrations, resources
+from agentpress.web.lifespan import pending_migrations, resources
 
 CheckResult = Literal["ok", "off", "unavailable", "pending_migrations"]
 

@@ -11,11 +11,6 @@ from litestar.params import JSONBody
 from pgvector import HalfVector
 from psycopg import AsyncConnection
 
-from agentpress.auth import Org
-from agentpress.dependencies import Db
-from agentpress.embedder import EmbeddingError, EmbeddingsClient
-from agentpress.errors import field_error
-from agentpress.lifespan import resources
 from agentpress.models.kb_search import (
     EMBEDDING_DIMENSIONS,
     KnowledgeBaseSearch,
@@ -23,6 +18,11 @@ from agentpress.models.kb_search import (
     KnowledgeBaseSearchResult,
 )
 from agentpress.repositories import kb_search
+from agentpress.services.embedder import EmbeddingError, EmbeddingsClient
+from agentpress.web.access import Org
+from agentpress.web.dependencies import Db
+from agentpress.web.errors import field_error
+from agentpress.web.lifespan import resources
 from agentpress.web.upstream import upstream_failure
 
 log = logging.getLogger("agentpress.kb_search")

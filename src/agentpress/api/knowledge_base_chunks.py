@@ -9,13 +9,13 @@ import anyio
 from litestar import Controller, put
 from litestar.params import FromPath, RawBody
 
-from agentpress.auth import Org
-from agentpress.config import Settings
-from agentpress.dependencies import AppSettings, Db
-from agentpress.errors import ApiError, field_error, not_found
-from agentpress.ingest import CHUNKS_BODY_LIMIT, ChunkError, MalformedBody, parse_chunks_body
 from agentpress.models.embeddings import ChunksReplaced, SourceKind
 from agentpress.repositories import embeddings
+from agentpress.services.ingest import CHUNKS_BODY_LIMIT, ChunkError, MalformedBody, parse_chunks_body
+from agentpress.settings import Settings
+from agentpress.web.access import Org
+from agentpress.web.dependencies import AppSettings, Db
+from agentpress.web.errors import ApiError, field_error, not_found
 
 MAX_BODY_BYTES = CHUNKS_BODY_LIMIT
 SUMMARY = "Replace the {what}'s chunks (owners and admins): all or nothing, then the source is ready"

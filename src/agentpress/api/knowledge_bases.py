@@ -12,9 +12,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from agentpress.auth import Org, OrgContext
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, field_error, not_found
 from agentpress.models.knowledge_bases import (
     KnowledgeBase,
     KnowledgeBaseCreate,
@@ -34,9 +31,12 @@ from agentpress.models.knowledge_bases import (
     Source,
     TableColumn,
 )
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import knowledge_base_sources as sources
 from agentpress.repositories import knowledge_bases
+from agentpress.web.access import Org, OrgContext
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import ApiError, field_error, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 S = TypeVar("S", bound=Source)
 

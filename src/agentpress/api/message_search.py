@@ -8,11 +8,11 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
-from agentpress.auth import Org
-from agentpress.dependencies import Conn
 from agentpress.models.message_search import MessageSearchResult
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import message_search
+from agentpress.web.access import Org
+from agentpress.web.dependencies import Conn
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 MAX_QUERY_LENGTH = 500
 

@@ -10,16 +10,16 @@ from litestar.datastructures import Cookie
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
-from agentpress import oauth
-from agentpress.auth import authenticate, bearer_token
-from agentpress.config import Settings
-from agentpress.dependencies import AppSettings, Conn, Db
-from agentpress.errors import ApiError, FieldError, field_error, not_found, unauthorized
-from agentpress.lifespan import resources
 from agentpress.models.users import SignedIn
 from agentpress.repositories import oauth as oauth_repo
-from agentpress.security import encryptor, hash_token, new_token, oauth_code_verifier
+from agentpress.services import oauth_providers
+from agentpress.services.crypto import encryptor, hash_token, new_token, oauth_code_verifier
 from agentpress.services.verification import require_verified
+from agentpress.settings import Settings
+from agentpress.web.access import authenticate, bearer_token
+from agentpress.web.dependencies import AppSettings, Conn, Db
+from agentpress.web.errors import ApiError, FieldError, field_error, not_found, unauthorized
+from agentpress.web.lifespan import resources
 from agentpress.web.ratelimits import LimitsDep
 
 CALLBACK_ROUTE = "oauth_callback"
@@ -68,7 +68,7 @@ class OAuthController(Controller):
             linking = await authenticate(conn, settings, token)
             require_verified(linking, f"link a {config.label} account")
             link_user_id = linking.id
-        state, code_verifier, browser_nonce = new_token(), oauth.new_code_verifier(), new_token()
+        state, code_verifier, browser_nonce = new_token(), oauth_providers.new_code_verifier(), new_token()
         await oauth_repo.delete_expired_oauth_states(conn)
         state_hash = hash_token(state)
         await oauth_repo.create_oauth_state(
@@ -78,7 +78,7 @@ class OAuthController(Controller):
             code_verifier=encryptor(settings).encrypt(code_verifier, binding=oauth_code_verifier(state_hash)),
             browser_hash=hash_token(browser_nonce),
             user_id=link_user_id,
-            expires_at=oauth.state_expires_at(),
+            expires_at=oauth_providers.state_expires_at(),
         )
         redirect_uri = _redirect_uri(request, settings, config.name)
         # The callback must come back with this cookie: a provider link started by someone else and
@@ -88,13 +88,15 @@ class OAuthController(Controller):
             key=BROWSER_COOKIE,
             value=browser_nonce,
             path=request.app.route_reverse(CALLBACK_ROUTE, provider=config.name),
-            max_age=int(oauth.STATE_TTL.total_seconds()),
+            max_age=int(oauth_providers.STATE_TTL.total_seconds()),
             httponly=True,
             secure=settings.public_base_url.startswith("https://"),
             samesite="lax",
         )
         return Redirect(
-            path=oauth.authorize_url(config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier),
+            path=oauth_providers.authorize_url(
+                config, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
+            ),
             cookies=[cookie],
         )
 
@@ -146,7 +148,7 @@ class OAuthController(Controller):
             )
         if not code:
             raise field_error(400, "invalid_request", "code", "is required")
-        tokens, identity = await oauth.fetch_sign_in(
+        tokens, identity = await oauth_providers.fetch_sign_in(
             resources(request.app.state).oauth_http,
             settings,
             config,
@@ -155,7 +157,7 @@ class OAuthController(Controller):
             redirect_uri=_redirect_uri(request, settings, config.name),
         )
         async with db.connection() as conn:
-            return await oauth.complete_sign_in(
+            return await oauth_providers.complete_sign_in(
                 conn,
                 settings,
                 request,
@@ -165,8 +167,8 @@ class OAuthController(Controller):
             )
 
 
-def _config(settings: Settings, provider: str) -> oauth.ProviderConfig:
-    config = oauth.provider_config(settings, provider)
+def _config(settings: Settings, provider: str) -> oauth_providers.ProviderConfig:
+    config = oauth_providers.provider_config(settings, provider)
     if config is None:
         raise not_found("provider")
     return config

@@ -8,10 +8,6 @@ from uuid import UUID
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from agentpress.auth import CurrentUser, OrgContext, org_context_for, require_not_guest
-from agentpress.dependencies import AppSettings, Conn
-from agentpress.errors import ApiError, field_error, forbidden, not_found
-from agentpress.mail import queue_email
 from agentpress.models.invitations import Invitation, InvitationAccept, InvitationCreate
 from agentpress.models.orgs import (
     Org,
@@ -24,10 +20,14 @@ from agentpress.models.orgs import (
     OrgWithRole,
 )
 from agentpress.models.users import SessionUser
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import invitations, orgs
-from agentpress.security import hash_token, new_token
+from agentpress.services.crypto import hash_token, new_token
+from agentpress.services.mail import queue_email
 from agentpress.services.verification import require_verified
+from agentpress.web.access import CurrentUser, OrgContext, org_context_for, require_not_guest
+from agentpress.web.dependencies import AppSettings, Conn
+from agentpress.web.errors import ApiError, field_error, forbidden, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.web.ratelimits import LimitsDep
 
 INVITATION_TTL = timedelta(days=7)

@@ -8,13 +8,13 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import errors as pg
 
-from agentpress.auth import Org
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, not_found
 from agentpress.models.agents import AgentName
 from agentpress.models.personas import Persona, PersonaCreate, PersonaUpdate
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import agents, personas
+from agentpress.web.access import Org
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import ApiError, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 PERSONA_PATH = "/{persona_id:uuid}"
 

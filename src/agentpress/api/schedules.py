@@ -8,13 +8,13 @@ from uuid import UUID
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from agentpress.auth import Org
-from agentpress.dependencies import AppSettings, Conn
-from agentpress.errors import field_error, not_found
 from agentpress.models.schedules import Schedule, ScheduleCreate, ScheduleKind, ScheduleUpdate
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import schedules
-from agentpress.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, zone
+from agentpress.services.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, zone
+from agentpress.web.access import Org
+from agentpress.web.dependencies import AppSettings, Conn
+from agentpress.web.errors import field_error, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 SCHEDULE_PATH = "/{schedule_id:uuid}"
 # Changing one of these moves next_run_at.

@@ -13,9 +13,6 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from psycopg import AsyncConnection
 
-from agentpress.auth import Caller, CallerDep, Org, OrgContext
-from agentpress.dependencies import AppSettings, Conn
-from agentpress.errors import ApiError, FieldError, field_error, not_found
 from agentpress.models.tasks import (
     ClaimedTask,
     Task,
@@ -26,8 +23,11 @@ from agentpress.models.tasks import (
     TaskHeartbeat,
     TaskStatus,
 )
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import tasks, threads
+from agentpress.web.access import Caller, CallerDep, Org, OrgContext
+from agentpress.web.dependencies import AppSettings, Conn
+from agentpress.web.errors import ApiError, FieldError, field_error, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 TASK_PATH = "/{task_id:uuid}"
 

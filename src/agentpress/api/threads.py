@@ -17,9 +17,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from psycopg import AsyncConnection
 from pydantic import ValidationError
 
-from agentpress.auth import Caller, CallerDep, Org
-from agentpress.dependencies import CacheDep, Conn
-from agentpress.errors import ApiError, FieldError, field_error, not_found
 from agentpress.models.api_keys import ApiKeyScope
 from agentpress.models.messages import (
     PART_ADAPTER,
@@ -32,7 +29,11 @@ from agentpress.models.messages import (
     TextPart,
 )
 from agentpress.models.threads import Thread, ThreadCreate, ThreadUpdate
-from agentpress.pagination import (
+from agentpress.repositories import feedback, messages, threads
+from agentpress.web.access import Caller, CallerDep, Org
+from agentpress.web.dependencies import CacheDep, Conn
+from agentpress.web.errors import ApiError, FieldError, field_error, not_found
+from agentpress.web.pagination import (
     DEFAULT_PAGE_SIZE,
     Cursor,
     CursorPage,
@@ -44,7 +45,6 @@ from agentpress.pagination import (
     encode_cursor,
     offset,
 )
-from agentpress.repositories import feedback, messages, threads
 
 THREAD_PATH = "/{thread_id:uuid}"
 MESSAGE_PATH = "/{thread_id:uuid}/messages/{message_id:uuid}"

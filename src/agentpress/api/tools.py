@@ -12,12 +12,12 @@ from jsonschema.validators import validator_for
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from agentpress.auth import Org
-from agentpress.dependencies import Conn
-from agentpress.errors import field_error, not_found
 from agentpress.models.tools import Tool, ToolCreate, ToolKind, ToolUpdate
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.repositories import tools
+from agentpress.web.access import Org
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import field_error, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 TOOL_PATH = "/{tool_id:uuid}"
 

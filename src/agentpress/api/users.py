@@ -7,12 +7,12 @@ from uuid import UUID
 from litestar import Controller, get, patch
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from agentpress.auth import CurrentUser, require_platform_admin
-from agentpress.dependencies import Conn
-from agentpress.errors import ApiError, not_found
 from agentpress.models.users import User, UserAdminUpdate
-from agentpress.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 from agentpress.repositories import sessions, users
+from agentpress.web.access import CurrentUser, require_platform_admin
+from agentpress.web.dependencies import Conn
+from agentpress.web.errors import ApiError, not_found
+from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 
 
 class UsersController(Controller):

@@ -16,7 +16,7 @@ class OutboxEmail(BaseModel):
     kind: EmailKind
     to_email: str
     subject: str
-    body: bytes  # encrypted: see agentpress.mail.queue_email
+    body: bytes  # encrypted: see agentpress.services.mail.queue_email
     created_at: datetime
     attempts: int
     last_error: str | None

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.agents import (
     Agent,
     AgentFields,
@@ -17,7 +18,6 @@ from agentpress.models.agents import (
     KnowledgeBaseRef,
     ToolRef,
 )
-from agentpress.queries import queries
 
 # The fields of AgentFields kept in tables of their own (agent_tools, agent_knowledge_bases), not in agents.
 REFERENCE_LISTS = {"tools_enabled", "rag_enabled"}

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.analytics import (
     AgentRollup,
     BucketUsers,
@@ -21,7 +22,6 @@ from agentpress.models.analytics import (
     UsageRollup,
     UserId,
 )
-from agentpress.queries import queries
 
 
 async def get_complete_before(conn: AsyncConnection[Any], *, org_id: UUID) -> date | None:

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.api_keys import ApiKey, ServiceKey
-from agentpress.queries import queries
 
 
 async def create_api_key(

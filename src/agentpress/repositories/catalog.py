@@ -6,8 +6,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.catalog import NotNullColumn, PreparedTypes
-from agentpress.queries import queries
 
 
 async def list_not_null_columns(conn: AsyncConnection[Any], *, table_oids: list[int]) -> list[NotNullColumn]:

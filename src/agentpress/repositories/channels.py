@@ -8,8 +8,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.channels import Channel, ChannelFields
-from agentpress.queries import queries
 
 
 async def list_channels(conn: AsyncConnection[Any], *, org_id: UUID, limit: int, offset: int) -> list[Channel]:

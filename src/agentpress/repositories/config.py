@@ -7,9 +7,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.config import AgentConfigId, ModelProviderApiKey
 from agentpress.models.orgs import Org
-from agentpress.queries import queries
 
 
 async def get_default_org(conn: AsyncConnection[Any]) -> Org | None:

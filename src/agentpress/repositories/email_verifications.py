@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.email_verifications import EmailVerification
-from agentpress.queries import queries
 
 
 async def create_email_verification(

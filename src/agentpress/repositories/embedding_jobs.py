@@ -8,9 +8,9 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.embedding_jobs import ClaimedFreeformText, ClaimedSource, ClaimedTable
 from agentpress.models.knowledge_bases import KnowledgeBaseFreeformText, KnowledgeBaseTable
-from agentpress.queries import queries
 
 
 async def claim_freeform_text(conn: AsyncConnection[Any], *, lease_seconds: float) -> ClaimedFreeformText | None:

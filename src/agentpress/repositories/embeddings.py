@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.embeddings import ChunkRow, IngestedSource, SourceKind
-from agentpress.queries import queries
 
 # The column types of copy_embeddings, in its order. Binary COPY applies no casts, so each value is
 # dumped as exactly this type; "halfvec" resolves through the types pgvector registered on the connection.

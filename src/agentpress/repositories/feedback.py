@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.messages import Feedback
-from agentpress.queries import queries
 
 
 async def upsert_feedback(

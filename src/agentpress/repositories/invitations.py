@@ -8,9 +8,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.invitations import Invitation
 from agentpress.models.orgs import OrgRole
-from agentpress.queries import queries
 
 
 async def create_invitation(

@@ -10,8 +10,8 @@ from uuid import UUID
 from pgvector import HalfVector
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.kb_search import KnowledgeBaseSearchHit
-from agentpress.queries import queries
 
 # hnsw.ef_search of every vector search, from the measurement in migrations/0007.embeddings-hnsw.sql:
 # on clustered vectors (like real embeddings) recall@10 is 1.0 from 20 on; 100 leaves headroom for

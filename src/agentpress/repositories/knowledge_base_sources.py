@@ -11,13 +11,13 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.knowledge_bases import (
     KnowledgeBaseFile,
     KnowledgeBaseFreeformText,
     KnowledgeBaseTable,
     KnowledgeBaseWebUrl,
 )
-from agentpress.queries import queries
 
 # Files.
 

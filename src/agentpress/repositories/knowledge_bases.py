@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.knowledge_bases import KnowledgeBase
-from agentpress.queries import queries
 from agentpress.repositories import agents
 
 

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.message_search import MessageSearchResult, MessageSearchRow
-from agentpress.queries import queries
 
 
 @contextmanager

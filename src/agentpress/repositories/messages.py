@@ -10,11 +10,11 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
-from agentpress.cache import Cache
+from agentpress.db.queries import queries
 from agentpress.models.messages import Message, NewMessage
-from agentpress.pagination import MAX_PAGE_SIZE
-from agentpress.queries import queries
 from agentpress.repositories import threads
+from agentpress.web.cache import Cache
+from agentpress.web.pagination import MAX_PAGE_SIZE
 
 # The cached first page holds one more than the largest page, so that it serves every page size
 # and still tells whether a next page exists.

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.oauth import OAuthConnection, OAuthProvider, OAuthState
-from agentpress.queries import queries
 
 
 async def create_oauth_state(

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.orgs import Org, OrgAccess, OrgMember, OrgMemberDetail, OrgRole, OrgWithRole
-from agentpress.queries import queries
 
 
 async def create_org_member(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, role: OrgRole) -> OrgMember:

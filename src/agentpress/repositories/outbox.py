@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.outbox import EmailKind, OutboxEmail
-from agentpress.queries import queries
 
 
 async def create_outbox_email(

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.password_resets import PasswordReset, QueuedPasswordReset
-from agentpress.queries import queries
 
 
 async def create_password_reset(

@@ -8,8 +8,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.personas import Persona
-from agentpress.queries import queries
 
 
 async def list_personas(

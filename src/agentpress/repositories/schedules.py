@@ -9,8 +9,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.schedules import DueSchedule, Schedule, ScheduleKind
-from agentpress.queries import queries
 
 
 async def list_schedules(

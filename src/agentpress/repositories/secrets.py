@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.secrets import SealedOAuthState, SealedOAuthTokens, SealedOutboxBody, SealedProviderKey
-from agentpress.queries import queries
 
 
 async def list_sealed_outbox_bodies(conn: AsyncConnection[Any], *, after: UUID, limit: int) -> list[SealedOutboxBody]:

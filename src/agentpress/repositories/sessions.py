@@ -8,8 +8,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.users import Session, SessionUser
-from agentpress.queries import queries
 
 
 async def create_session(

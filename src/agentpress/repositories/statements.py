@@ -6,8 +6,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.statements import TopStatement
-from agentpress.queries import queries
 
 
 async def list_top_statements(conn: AsyncConnection[Any], *, limit: int) -> list[TopStatement]:

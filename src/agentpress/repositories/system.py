@@ -6,8 +6,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.system import AppliedMigration
-from agentpress.queries import queries
 
 
 async def list_applied_migrations(conn: AsyncConnection[Any]) -> list[AppliedMigration]:

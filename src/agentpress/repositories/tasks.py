@@ -9,9 +9,9 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from agentpress.db.queries import queries
 from agentpress.models.tasks import ClaimedTask, Task, TaskStatus
-from agentpress.queries import queries
-from agentpress.security import hash_token
+from agentpress.services.crypto import hash_token
 
 
 async def list_tasks(

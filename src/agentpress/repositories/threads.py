@@ -10,9 +10,9 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
-from agentpress.cache import Cache, cache_key
+from agentpress.db.queries import queries
 from agentpress.models.threads import Thread
-from agentpress.queries import queries
+from agentpress.web.cache import Cache, cache_key
 
 THREAD_ADAPTER: TypeAdapter[Thread | None] = TypeAdapter(Thread | None)
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from agentpress.db.queries import queries
 from agentpress.models.users import PlatformRole, Provider, User, UserCredentials
-from agentpress.queries import queries
 
 
 async def create_user(

@@ -13,7 +13,7 @@ import resource
 import sys
 from typing import Any
 
-from agentpress.desktop.layout import (
+from agentpress.services.desktop.layout import (
     Document,
     LayoutError,
     LimitError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from agentpress.desktop.layout import (
+from agentpress.services.desktop.layout import (
     AgentConfig,
     ChannelsFile,
     Document,
@@ -26,7 +26,7 @@ from agentpress.desktop.layout import (
     ProviderConfig,
     Tree,
 )
-from agentpress.errors import ApiError
+from agentpress.web.errors import ApiError
 
 log = logging.getLogger("agentpress.config_import")
 

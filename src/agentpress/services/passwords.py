@@ -7,8 +7,8 @@ from typing import TypeVar
 
 import anyio
 
-from agentpress.errors import ApiError
-from agentpress.security import hash_password, verify_password
+from agentpress.services.crypto import hash_password, verify_password
+from agentpress.web.errors import ApiError
 
 T = TypeVar("T")
 # What a caller is told to wait when the queue is full: about one hash per waiting caller and thread.

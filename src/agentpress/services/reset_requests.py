@@ -9,10 +9,10 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from agentpress.accounts import send_password_reset
-from agentpress.config import Settings
 from agentpress.repositories import password_resets
+from agentpress.services.accounts import send_password_reset
 from agentpress.services.polling import poll
+from agentpress.settings import Settings
 
 log = logging.getLogger("agentpress.reset_requests")
 

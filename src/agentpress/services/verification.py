@@ -8,12 +8,12 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.config import Settings
-from agentpress.errors import ApiError, field_error
-from agentpress.mail import queue_email
 from agentpress.models.users import User
 from agentpress.repositories import email_verifications
-from agentpress.security import hash_token, new_token
+from agentpress.services.crypto import hash_token, new_token
+from agentpress.services.mail import queue_email
+from agentpress.settings import Settings
+from agentpress.web.errors import ApiError, field_error
 
 # Long enough for a mail read the next day; a resend issues a fresh link.
 VERIFICATION_TOKEN_TTL = timedelta(days=2)

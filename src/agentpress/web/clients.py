@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request
 
-from agentpress.config import Network
+from agentpress.settings import Network
 
 FORWARDED_FOR = "x-forwarded-for"
 UNKNOWN = "unknown"

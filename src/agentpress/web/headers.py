@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentpress.config import Settings
+from agentpress.settings import Settings
 
 # A year: the usual HSTS lifetime. Without includeSubDomains: the service's host says nothing about
 # the operator's other hosts, which may not all serve HTTPS.

@@ -9,11 +9,11 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from agentpress.config import Rate, Settings
-from agentpress.errors import ApiError
-from agentpress.lifespan import resources
-from agentpress.services.ratelimit import RateLimiter, Verdict
+from agentpress.services.rate_counters import RateLimiter, Verdict
+from agentpress.settings import Rate, Settings
 from agentpress.web.clients import client_ip
+from agentpress.web.errors import ApiError
+from agentpress.web.lifespan import resources
 
 
 def too_many(what: str, verdict: Verdict) -> ApiError:

