@@ -11,6 +11,7 @@ from psycopg import errors as pg
 from agentpress.models.agents import AgentName
 from agentpress.models.personas import Persona, PersonaCreate, PersonaUpdate
 from agentpress.repositories import agents, personas
+from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org
 from agentpress.web.dependencies import Conn
 from agentpress.web.errors import ApiError, not_found
@@ -72,13 +73,11 @@ class PersonasController(Controller):
         self, conn: Conn, org: Org, persona_id: FromPath[UUID], data: JSONBody[PersonaUpdate]
     ) -> Persona:
         org.require_manager()
-        async with conn.transaction():
-            persona = await personas.get_persona_for_update(conn, org_id=org.org_id, persona_id=persona_id)
-            if persona is None:
-                raise not_found("persona")
-            # Only the fields the client sent: a field left out keeps its value, one sent as null is cleared.
-            merged = persona.model_copy(update=data.model_dump(exclude_unset=True))
-            updated = await personas.update_persona(
+        return await lock_merge_write(
+            conn,
+            lock=lambda: personas.get_persona_for_update(conn, org_id=org.org_id, persona_id=persona_id),
+            merge=sent(data.model_dump(exclude_unset=True)),
+            write=lambda _, merged: personas.update_persona(
                 conn,
                 org_id=org.org_id,
                 persona_id=persona_id,
@@ -87,10 +86,9 @@ class PersonasController(Controller):
                 prompt=merged.prompt,
                 style=merged.style,
                 avatar_url=merged.avatar_url,
-            )
-        if updated is None:
-            raise not_found("persona")
-        return updated
+            ),
+            missing=not_found("persona"),
+        )
 
     @delete(
         PERSONA_PATH,
