@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
@@ -10,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from agentpress.models.schedules import Schedule, ScheduleCreate, ScheduleKind, ScheduleUpdate
 from agentpress.repositories import schedules
+from agentpress.services.patching import lock_merge_write
 from agentpress.services.scheduler import fires_more_often_than, is_valid_cron, next_occurrence, zone
 from agentpress.web.access import Org
 from agentpress.web.dependencies import AppSettings, Conn
@@ -76,6 +79,33 @@ def _next_run_at(
     return next_run_at if is_enabled else None
 
 
+def _merge(changes: dict[str, Any]) -> Callable[[Schedule], Schedule]:
+    """The schedule with the fields the client sent: a field left out keeps its value."""
+
+    def merge(schedule: Schedule) -> Schedule:
+        if changes.get("kind", schedule.kind) != schedule.kind:
+            # The other kind's fields go unless the client sent them (and then they are refused).
+            cleared = ("cron", "timezone") if changes["kind"] == "once" else ("run_at",)
+            return schedule.model_copy(update={name: None for name in cleared} | changes)
+        return schedule.model_copy(update=changes)
+
+    return merge
+
+
+def _next_run_after_change(schedule: Schedule, merged: Schedule, min_interval_seconds: int) -> datetime | None:
+    """The changed schedule's next run (checked as _next_run_at checks it); unchanged if its timing is."""
+    # A cron kept as it was keeps working under a raised SCHEDULE_MIN_INTERVAL_SECONDS (the scheduler
+    # spaces its runs): only a new one is held to it.
+    min_interval = min_interval_seconds if merged.cron != schedule.cron else 0
+    next_run_at = _next_run_at(
+        merged.kind, merged.run_at, merged.cron, merged.timezone, merged.is_enabled, min_interval
+    )
+    if all(getattr(merged, name) == getattr(schedule, name) for name in TIMING_FIELDS):
+        # Nothing about its timing changed: an occurrence already due stays due.
+        return schedule.next_run_at
+    return next_run_at
+
+
 class SchedulesController(Controller):
     path = "/schedules"
     tags = ["schedules"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
@@ -137,27 +167,11 @@ class SchedulesController(Controller):
         self, conn: Conn, org: Org, settings: AppSettings, schedule_id: FromPath[UUID], data: JSONBody[ScheduleUpdate]
     ) -> Schedule:
         org.require_manager()
-        changes = data.model_dump(exclude_unset=True)
-        async with conn.transaction():
-            schedule = await schedules.get_schedule_for_update(conn, org_id=org.org_id, schedule_id=schedule_id)
-            if schedule is None:
-                raise not_found("schedule")
-            if changes.get("kind", schedule.kind) != schedule.kind:
-                # The other kind's fields go unless the client sent them (and then they are refused).
-                cleared = ("cron", "timezone") if changes["kind"] == "once" else ("run_at",)
-                changes = {name: None for name in cleared} | changes
-            # Only the fields the client sent: a field left out keeps its value.
-            merged = schedule.model_copy(update=changes)
-            # A cron kept as it was keeps working under a raised SCHEDULE_MIN_INTERVAL_SECONDS (the
-            # scheduler spaces its runs): only a new one is held to it.
-            min_interval = settings.schedule_min_interval_seconds if merged.cron != schedule.cron else 0
-            next_run_at = _next_run_at(
-                merged.kind, merged.run_at, merged.cron, merged.timezone, merged.is_enabled, min_interval
-            )
-            if all(getattr(merged, name) == getattr(schedule, name) for name in TIMING_FIELDS):
-                # Nothing about its timing changed: an occurrence already due stays due.
-                next_run_at = schedule.next_run_at
-            updated = await schedules.update_schedule(
+        return await lock_merge_write(
+            conn,
+            lock=lambda: schedules.get_schedule_for_update(conn, org_id=org.org_id, schedule_id=schedule_id),
+            merge=_merge(data.model_dump(exclude_unset=True)),
+            write=lambda schedule, merged: schedules.update_schedule(
                 conn,
                 org_id=org.org_id,
                 schedule_id=schedule_id,
@@ -169,11 +183,10 @@ class SchedulesController(Controller):
                 timezone=merged.timezone,
                 input=merged.input,
                 is_enabled=merged.is_enabled,
-                next_run_at=next_run_at,
-            )
-        if updated is None:
-            raise not_found("schedule")
-        return updated
+                next_run_at=_next_run_after_change(schedule, merged, settings.schedule_min_interval_seconds),
+            ),
+            missing=not_found("schedule"),
+        )
 
     @delete(
         SCHEDULE_PATH,

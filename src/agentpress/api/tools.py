@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from agentpress.models.tools import Tool, ToolCreate, ToolKind, ToolUpdate
 from agentpress.repositories import tools
+from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org
 from agentpress.web.dependencies import Conn
 from agentpress.web.errors import field_error, not_found
@@ -92,13 +93,11 @@ class ToolsController(Controller):
         org.require_manager()
         if data.parameters is not None:
             _check_parameters(data.parameters)
-        async with conn.transaction():
-            tool = await tools.get_tool_for_update(conn, org_id=org.org_id, tool_id=tool_id)
-            if tool is None:
-                raise not_found("tool")
-            # Only the fields the client sent: a field left out keeps its value.
-            merged = tool.model_copy(update=data.model_dump(exclude_unset=True))
-            updated = await tools.update_tool(
+        return await lock_merge_write(
+            conn,
+            lock=lambda: tools.get_tool_for_update(conn, org_id=org.org_id, tool_id=tool_id),
+            merge=sent(data.model_dump(exclude_unset=True)),
+            write=lambda _, merged: tools.update_tool(
                 conn,
                 org_id=org.org_id,
                 tool_id=tool_id,
@@ -108,10 +107,9 @@ class ToolsController(Controller):
                 parameters=merged.parameters,
                 config=merged.config,
                 is_enabled=merged.is_enabled,
-            )
-        if updated is None:
-            raise not_found("tool")
-        return updated
+            ),
+            missing=not_found("tool"),
+        )
 
     @delete(
         TOOL_PATH,
