@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID, uuid4
 
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from psycopg import AsyncConnection
 from psycopg import errors as pg
 
 from agentpress.models.llms import (
@@ -20,6 +22,7 @@ from agentpress.models.llms import (
 )
 from agentpress.repositories import llms
 from agentpress.services.crypto import encryptor, provider_api_key
+from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org
 from agentpress.web.dependencies import AppSettings, Conn
 from agentpress.web.errors import ApiError, field_error, not_found
@@ -58,6 +61,14 @@ def _constraint_errors() -> Iterator[None]:
         if error is None:
             raise
         raise error() from exc
+
+
+async def _check_provider(conn: AsyncConnection[Any], org_id: UUID, current: Model, merged: Model) -> None:
+    """A model moved to another provider: that provider must be the org's (422 naming provider_id)."""
+    if merged.provider_id != current.provider_id and (
+        await llms.get_model_provider(conn, org_id=org_id, provider_id=merged.provider_id) is None
+    ):
+        raise _unknown_provider()
 
 
 class ModelProvidersController(Controller):
@@ -129,21 +140,20 @@ class ModelProvidersController(Controller):
         data: JSONBody[ModelProviderUpdate],
     ) -> ModelProvider:
         org.require_manager()
-        sent = data.model_fields_set
-        set_api_key = "api_key" in sent
+        fields_sent = data.model_fields_set
+        set_api_key = "api_key" in fields_sent
         api_key = (
             None
             if data.api_key is None
             else encryptor(settings).encrypt(data.api_key, binding=provider_api_key(provider_id))
         )
         with _constraint_errors():
-            async with conn.transaction():
-                current = await llms.get_model_provider_for_update(conn, org_id=org.org_id, provider_id=provider_id)
-                if current is None:
-                    raise not_found("model provider")
+            return await lock_merge_write(
+                conn,
+                lock=lambda: llms.get_model_provider_for_update(conn, org_id=org.org_id, provider_id=provider_id),
                 # The validators let null through only for the fields it clears.
-                merged = current.model_copy(update=data.model_dump(include=sent - {"api_key"}))
-                updated = await llms.update_model_provider(
+                merge=sent(data.model_dump(include=fields_sent - {"api_key"})),
+                write=lambda _, merged: llms.update_model_provider(
                     conn,
                     org_id=org.org_id,
                     provider_id=provider_id,
@@ -153,10 +163,9 @@ class ModelProvidersController(Controller):
                     set_api_key=set_api_key,
                     api_key=api_key,
                     is_enabled=merged.is_enabled,
-                )
-        if updated is None:
-            raise not_found("model provider")
-        return updated
+                ),
+                missing=not_found("model provider"),
+            )
 
     @delete(
         PROVIDER_PATH,
@@ -235,16 +244,12 @@ class ModelsController(Controller):
     async def update_model(self, conn: Conn, org: Org, model_id: FromPath[UUID], data: JSONBody[ModelUpdate]) -> Model:
         org.require_manager()
         with _constraint_errors():
-            async with conn.transaction():
-                current = await llms.get_model_for_update(conn, org_id=org.org_id, model_id=model_id)
-                if current is None:
-                    raise not_found("model")
-                merged = current.model_copy(update=data.model_dump(include=data.model_fields_set))
-                if merged.provider_id != current.provider_id and (
-                    await llms.get_model_provider(conn, org_id=org.org_id, provider_id=merged.provider_id) is None
-                ):
-                    raise _unknown_provider()
-                updated = await llms.update_model(
+            return await lock_merge_write(
+                conn,
+                lock=lambda: llms.get_model_for_update(conn, org_id=org.org_id, model_id=model_id),
+                merge=sent(data.model_dump(include=data.model_fields_set)),
+                check=lambda current, merged: _check_provider(conn, org.org_id, current, merged),
+                write=lambda _, merged: llms.update_model(
                     conn,
                     org_id=org.org_id,
                     model_id=model_id,
@@ -256,10 +261,9 @@ class ModelsController(Controller):
                     max_tokens=merged.max_tokens,
                     is_enabled=merged.is_enabled,
                     is_default=merged.is_default,
-                )
-        if updated is None:
-            raise not_found("model")
-        return updated
+                ),
+                missing=not_found("model"),
+            )
 
     @delete(MODEL_PATH, operation_id="delete_model", summary="Delete a model (owners and admins)")
     async def delete_model(self, conn: Conn, org: Org, model_id: FromPath[UUID]) -> None:
