@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from agentpress.db.queries import QueryFileError, load_queries, queries
+from agentpress.db.queries import NoRowError, QueryFileError, load_queries, queries
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -132,3 +134,41 @@ def test_a_malformed_contract_is_refused_with_its_place(tmp_path: Path, line: st
     write(tmp_path, "q.sql", f"-- name: get_a :one\n{line}\nSELECT 1;\n")
     with pytest.raises(QueryFileError, match=re.escape(f"q.sql:1: query 'get_a': {message}")):
         load_queries(tmp_path)
+
+
+@pytest.mark.anyio
+async def test_scalar_returns_the_value_as_the_type_asked_for(tmp_path: Path, empty_database_url: str) -> None:
+    write(
+        tmp_path,
+        "q.sql",
+        "-- name: get_text_number :scalar\nSELECT '42'::text;\n"
+        "-- name: get_day :scalar\nSELECT date '2024-02-29';\n"
+        "-- name: get_null :scalar\nSELECT NULL::integer;\n"
+        "-- name: get_nothing :scalar\nSELECT 1 WHERE false;\n"
+        "-- name: get_word :scalar\nSELECT 'many'::text;\n",
+    )
+    q = load_queries(tmp_path).q
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        # Validated as .one() validates a row: converted where pydantic converts, refused where it cannot.
+        assert await q.get_text_number.scalar(conn, int) == 42
+        assert await q.get_day.scalar_required(conn, date) == date(2024, 2, 29)
+        with pytest.raises(ValueError, match="valid integer"):
+            await q.get_word.scalar(conn, int)
+        # No row and a NULL value are both None, and both refused by scalar_required.
+        assert await q.get_null.scalar(conn, int) is None
+        assert await q.get_nothing.scalar(conn, int) is None
+        for name in ("get_null", "get_nothing"):
+            with pytest.raises(NoRowError, match=rf"query q\.{name} \(.*q\.sql:\d+\) returned no row"):
+                await getattr(q, name).scalar_required(conn, int)
+
+
+@pytest.mark.anyio
+async def test_one_required_raises_a_named_error_when_there_is_no_row(tmp_path: Path, empty_database_url: str) -> None:
+    write(tmp_path, "q.sql", "-- name: get_row :one\nSELECT 1 AS id WHERE %(found)s::boolean;\n")
+    get_row = load_queries(tmp_path).q.get_row
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        assert await get_row.one_required(conn, dict[str, int], found=True) == {"id": 1}
+        # Not an assert: python -O keeps it.
+        with pytest.raises(NoRowError, match=r"query q\.get_row \(.*q\.sql:1\) returned no row") as raised:
+            await get_row.one_required(conn, dict[str, int], found=False)
+    assert raised.value.query is get_row

@@ -18,6 +18,12 @@ from agentpress.db.paths import QUERIES_DIR
 T = TypeVar("T")
 Kind = Literal["one", "many", "exec", "execrows", "scalar", "copy"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
+# The methods of Query by the result kind they run: `.one_required()` is `.one()` that raises NoRowError.
+METHODS: dict[str, Kind] = {
+    **{kind: cast(Kind, kind) for kind in KINDS},
+    "one_required": "one",
+    "scalar_required": "scalar",
+}
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -44,6 +50,17 @@ def _adapter(model: type[T]) -> TypeAdapter[T]:
 
 class QueryFileError(Exception):
     """A query file breaks the format; the message starts with `file:line:`."""
+
+
+class NoRowError(LookupError):
+    """A query that must return a row (an INSERT ... RETURNING, a row the transaction holds) returned none.
+
+    Raised by the `_required` methods instead of an `assert`, which `python -O` would strip.
+    """
+
+    def __init__(self, query: Query) -> None:
+        super().__init__(f"query {query.domain}.{query.name} ({query.location}) returned no row")
+        self.query = query
 
 
 @dataclass(frozen=True)
@@ -94,11 +111,19 @@ class Query:
     # call. psycopg's class_row (Model(**row), row by row) put a page of 20 threads 29% over bare
     # psycopg's tuples; this way 23%, the dicts and the validation itself (bench/scenarios/layer.py).
     async def one(self, conn: AsyncConnection[Any], model: type[T], /, **params: Any) -> T | None:
+        """The row as `model`, or None when there is none."""
         self._check_params(params)
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(self.sql, params)
             row = await cur.fetchone()
         return None if row is None else _adapter(model).validate_python(row)
+
+    async def one_required(self, conn: AsyncConnection[Any], model: type[T], /, **params: Any) -> T:
+        """The row as `model`; NoRowError when there is none (an INSERT ... RETURNING always has one)."""
+        found = await self.one(conn, model, **params)
+        if found is None:
+            raise NoRowError(self)
+        return found
 
     async def many(self, conn: AsyncConnection[Any], model: type[T], /, **params: Any) -> list[T]:
         self._check_params(params)
@@ -107,12 +132,21 @@ class Query:
             rows = await cur.fetchall()
         return _adapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
 
-    async def scalar(self, conn: AsyncConnection[Any], /, **params: Any) -> Any:
+    async def scalar(self, conn: AsyncConnection[Any], type_: type[T], /, **params: Any) -> T | None:
+        """The first column of the first row as `type_` (validated like a row of .one()), or None when
+        there is no row or the value is NULL."""
         self._check_params(params)
         async with conn.cursor() as cur:
             await cur.execute(self.sql, params)
             row = await cur.fetchone()
-            return None if row is None else row[0]
+        return None if row is None or row[0] is None else _adapter(type_).validate_python(row[0])
+
+    async def scalar_required(self, conn: AsyncConnection[Any], type_: type[T], /, **params: Any) -> T:
+        """The value as `type_`; NoRowError when there is no row or it is NULL (a count, an EXISTS)."""
+        found = await self.scalar(conn, type_, **params)
+        if found is None:
+            raise NoRowError(self)
+        return found
 
     async def exec(self, conn: AsyncConnection[Any], /, **params: Any) -> None:
         self._check_params(params)

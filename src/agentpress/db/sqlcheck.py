@@ -12,7 +12,7 @@ from typing import Any, Union, get_args, get_origin
 from psycopg import AsyncConnection, pq
 from pydantic import BaseModel
 
-from agentpress.db.queries import KINDS, Query, Registry
+from agentpress.db.queries import METHODS, Query, Registry
 from agentpress.repositories.catalog import list_not_null_columns
 
 
@@ -42,7 +42,7 @@ def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
     for module in modules:
         source_file = inspect.getsourcefile(module)
         for node in ast.walk(ast.parse(inspect.getsource(module))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in KINDS):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in METHODS):
                 continue
             query, method = node.func.value, node.func.attr
             if not (
@@ -52,7 +52,11 @@ def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
                 and query.value.value.id == "queries"
             ):
                 continue
-            model = _resolve_model(module, node.args[1]) if method in ("one", "many") and len(node.args) > 1 else None
+            model = (
+                _resolve_model(module, node.args[1])
+                if METHODS[method] in ("one", "many") and len(node.args) > 1
+                else None
+            )
             uses.append(
                 QueryUse(
                     domain=query.value.attr,
@@ -84,9 +88,9 @@ def usage_problems(registry: Registry, uses: list[QueryUse]) -> list[str]:
             problems.append(f"{use.where}: no query {use.domain}.{use.name} in {registry.root}")
             continue
         used.add(query.name)
-        if use.method != query.kind:
+        if METHODS[use.method] != query.kind:
             problems.append(f"{use.where}: {query.name} is :{query.kind} but is called with .{use.method}()")
-        if use.method in ("one", "many") and use.model is None:
+        if METHODS[use.method] in ("one", "many") and use.model is None:
             problems.append(f"{use.where}: {query.name}: the row model must be a pydantic model named in the call")
         if use.passes_unknown_params:
             continue
@@ -118,7 +122,7 @@ async def column_problems(conn: AsyncConnection[Any], registry: Registry, uses: 
     problems = []
     for use in uses:
         query = registry.get(use.domain, use.name)
-        if query is None or use.model is None or use.method != query.kind:
+        if query is None or use.model is None or METHODS[use.method] != query.kind:
             continue  # reported by usage_problems
         columns = _describe(conn, query)
         if columns is None:

@@ -28,15 +28,13 @@ async def create_agent(
 ) -> Agent:
     """Create an agent with its tools, its knowledge bases and version 1, all or nothing."""
     async with conn.transaction():
-        agent_id: UUID = await queries.agents.create_agent.scalar(
-            conn, org_id=org_id, created_by=created_by, **fields.model_dump(exclude=REFERENCE_LISTS)
+        agent_id = await queries.agents.create_agent.scalar_required(
+            conn, UUID, org_id=org_id, created_by=created_by, **fields.model_dump(exclude=REFERENCE_LISTS)
         )
         await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
         await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
         await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
-        agent = await get_agent(conn, org_id=org_id, agent_id=agent_id)
-    assert agent is not None
-    return agent
+        return await queries.agents.get_agent.one_required(conn, Agent, org_id=org_id, agent_id=agent_id)
 
 
 async def get_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> Agent | None:
@@ -58,9 +56,7 @@ async def save_agent_version(
     await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
     await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
     await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
-    agent = await get_agent(conn, org_id=org_id, agent_id=agent_id)
-    assert agent is not None
-    return agent
+    return await queries.agents.get_agent.one_required(conn, Agent, org_id=org_id, agent_id=agent_id)
 
 
 async def set_agent_tools(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID, tool_ids: list[UUID]) -> None:
@@ -127,14 +123,14 @@ async def list_agents(
     filters: dict[str, Any] = {"org_id": org_id, "is_archived": is_archived, "is_enabled": is_enabled}
     if pattern is None:
         items = await queries.agents.list_agents.many(conn, Agent, limit=limit, offset=offset, **filters)
-        total: int = await queries.agents.count_agents.scalar(conn, **filters)
+        total = await queries.agents.count_agents.scalar_required(conn, int, **filters)
     else:
         # A query of its own, not an `OR pattern IS NULL` branch: that would keep the planner
         # from the trigram index.
         items = await queries.agents.search_agents.many(
             conn, Agent, pattern=pattern, limit=limit, offset=offset, **filters
         )
-        total = await queries.agents.count_agents_matching.scalar(conn, pattern=pattern, **filters)
+        total = await queries.agents.count_agents_matching.scalar_required(conn, int, pattern=pattern, **filters)
     return items, total
 
 
@@ -158,7 +154,7 @@ async def list_agent_versions(
     items = await queries.agents.list_agent_versions.many(
         conn, AgentVersion, org_id=org_id, agent_id=agent_id, limit=limit, offset=offset
     )
-    total: int = await queries.agents.count_agent_versions.scalar(conn, org_id=org_id, agent_id=agent_id)
+    total = await queries.agents.count_agent_versions.scalar_required(conn, int, org_id=org_id, agent_id=agent_id)
     return items, total
 
 
@@ -187,16 +183,14 @@ async def list_org_knowledge_base_ids(
 
 
 async def has_org_persona(conn: AsyncConnection[Any], *, org_id: UUID, persona_id: UUID) -> bool:
-    return bool(await queries.agents.has_org_persona.scalar(conn, org_id=org_id, persona_id=persona_id))
+    return await queries.agents.has_org_persona.scalar_required(conn, bool, org_id=org_id, persona_id=persona_id)
 
 
 async def is_allowed_agent_model(
     conn: AsyncConnection[Any], *, org_id: UUID, primary_model: str, primary_model_provider: str | None
 ) -> bool:
-    return bool(
-        await queries.agents.is_allowed_agent_model.scalar(
-            conn, org_id=org_id, primary_model=primary_model, primary_model_provider=primary_model_provider
-        )
+    return await queries.agents.is_allowed_agent_model.scalar_required(
+        conn, bool, org_id=org_id, primary_model=primary_model, primary_model_provider=primary_model_provider
     )
 
 

@@ -26,8 +26,7 @@ from agentpress.models.analytics import (
 
 async def get_complete_before(conn: AsyncConnection[Any], *, org_id: UUID) -> date | None:
     """The first day the org's rollups do not hold; None when they were never refreshed."""
-    found: date | None = await queries.analytics.get_complete_before.scalar(conn, org_id=org_id)
-    return found
+    return await queries.analytics.get_complete_before.scalar(conn, date, org_id=org_id)
 
 
 async def rollup_usage(
@@ -100,19 +99,16 @@ async def tool_ids(conn: AsyncConnection[Any], *, org_id: UUID, names: Sequence[
 
 async def orgs_to_refresh(conn: AsyncConnection[Any], *, complete_before: date) -> list[UUID]:
     """The orgs whose rollups end before that day, or were never refreshed."""
-    org_ids: list[UUID] = await queries.analytics.orgs_to_refresh.scalar(conn, complete_before=complete_before)
-    return org_ids
+    return await queries.analytics.orgs_to_refresh.scalar_required(conn, list[UUID], complete_before=complete_before)
 
 
 async def lock_refresh(conn: AsyncConnection[Any], *, org_id: UUID) -> date | None:
     """Hold the org's refresh row until the transaction ends; how far its rollups reach (None: never refreshed)."""
-    found: date | None = await queries.analytics.lock_refresh.scalar(conn, org_id=org_id)
-    return found
+    return await queries.analytics.lock_refresh.scalar(conn, date, org_id=org_id)
 
 
 async def first_activity(conn: AsyncConnection[Any], *, org_id: UUID) -> datetime | None:
-    found: datetime | None = await queries.analytics.first_activity.scalar(conn, org_id=org_id)
-    return found
+    return await queries.analytics.first_activity.scalar(conn, datetime, org_id=org_id)
 
 
 async def replace_days(

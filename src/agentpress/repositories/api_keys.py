@@ -22,7 +22,7 @@ async def create_api_key(
     created_by: UUID | None,
     expires_at: datetime | None,
 ) -> ApiKey:
-    key = await queries.api_keys.create_api_key.one(
+    return await queries.api_keys.create_api_key.one_required(
         conn,
         ApiKey,
         org_id=org_id,
@@ -32,8 +32,6 @@ async def create_api_key(
         created_by=created_by,
         expires_at=expires_at,
     )
-    assert key is not None
-    return key
 
 
 async def list_api_keys(
@@ -41,7 +39,7 @@ async def list_api_keys(
 ) -> tuple[list[ApiKey], int]:
     """One page of the org's keys, newest first, and the total."""
     items = await queries.api_keys.list_api_keys.many(conn, ApiKey, org_id=org_id, limit=limit, offset=offset)
-    total: int = await queries.api_keys.count_api_keys.scalar(conn, org_id=org_id)
+    total = await queries.api_keys.count_api_keys.scalar_required(conn, int, org_id=org_id)
     return items, total
 
 

@@ -17,7 +17,7 @@ async def list_channels(conn: AsyncConnection[Any], *, org_id: UUID, limit: int,
 
 
 async def create_channel(conn: AsyncConnection[Any], *, org_id: UUID, fields: ChannelFields) -> Channel:
-    channel = await queries.channels.create_channel.one(
+    return await queries.channels.create_channel.one_required(
         conn,
         Channel,
         org_id=org_id,
@@ -27,8 +27,6 @@ async def create_channel(conn: AsyncConnection[Any], *, org_id: UUID, fields: Ch
         settings=Jsonb(fields.settings),
         is_enabled=fields.is_enabled,
     )
-    assert channel is not None  # INSERT ... RETURNING returns the row or raises
-    return channel
 
 
 async def update_channel(

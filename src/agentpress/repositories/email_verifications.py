@@ -15,11 +15,9 @@ from agentpress.models.email_verifications import EmailVerification
 async def create_email_verification(
     conn: AsyncConnection[Any], *, user_id: UUID, email: str, token_hash: bytes, expires_at: datetime
 ) -> EmailVerification:
-    verification = await queries.email_verifications.create_email_verification.one(
+    return await queries.email_verifications.create_email_verification.one_required(
         conn, EmailVerification, user_id=user_id, email=email, token_hash=token_hash, expires_at=expires_at
     )
-    assert verification is not None
-    return verification
 
 
 async def supersede_email_verifications(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
@@ -28,8 +26,7 @@ async def supersede_email_verifications(conn: AsyncConnection[Any], *, user_id: 
 
 async def use_email_verification(conn: AsyncConnection[Any], *, token_hash: bytes) -> UUID | None:
     """Spend the token and mark its user verified; the user, or None when the token verified nobody."""
-    user_id: UUID | None = await queries.email_verifications.use_email_verification.scalar(conn, token_hash=token_hash)
-    return user_id
+    return await queries.email_verifications.use_email_verification.scalar(conn, UUID, token_hash=token_hash)
 
 
 async def mark_email_verified(conn: AsyncConnection[Any], *, user_id: UUID, email: str) -> bool:

@@ -23,7 +23,6 @@ async def upsert_feedback(
 
 async def delete_feedback(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, message_id: UUID) -> UUID | None:
     """Withdraw the user's feedback on a message: the message's thread id, or None when there was none."""
-    thread_id: UUID | None = await queries.feedback.delete_feedback.scalar(
-        conn, org_id=org_id, user_id=user_id, message_id=message_id
+    return await queries.feedback.delete_feedback.scalar(
+        conn, UUID, org_id=org_id, user_id=user_id, message_id=message_id
     )
-    return thread_id

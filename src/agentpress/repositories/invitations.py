@@ -24,7 +24,7 @@ async def create_invitation(
     expires_at: datetime,
 ) -> Invitation:
     """Store an invitation; the caller queues its mail in the same transaction."""
-    invitation = await queries.invitations.create_invitation.one(
+    return await queries.invitations.create_invitation.one_required(
         conn,
         Invitation,
         org_id=org_id,
@@ -34,8 +34,6 @@ async def create_invitation(
         invited_by=invited_by,
         expires_at=expires_at,
     )
-    assert invitation is not None
-    return invitation
 
 
 async def list_invitations_for_org(
@@ -47,8 +45,7 @@ async def list_invitations_for_org(
 
 
 async def count_invitations_for_org(conn: AsyncConnection[Any], *, org_id: UUID) -> int:
-    total: int = await queries.invitations.count_invitations_for_org.scalar(conn, org_id=org_id)
-    return total
+    return await queries.invitations.count_invitations_for_org.scalar_required(conn, int, org_id=org_id)
 
 
 async def get_invitation(conn: AsyncConnection[Any], *, org_id: UUID, invitation_id: UUID) -> Invitation | None:
@@ -70,8 +67,7 @@ async def get_live_invitation_by_token_hash(conn: AsyncConnection[Any], *, token
 
 async def lock_org_and_count_pending_invitations(conn: AsyncConnection[Any], *, org_id: UUID) -> int:
     """The org's pending invitations, with the org locked until the caller's transaction ends."""
-    count: int = await queries.invitations.lock_org_and_count_pending_invitations.scalar(conn, org_id=org_id)
-    return count
+    return await queries.invitations.lock_org_and_count_pending_invitations.scalar_required(conn, int, org_id=org_id)
 
 
 async def can_inviter_grant_role(
@@ -80,7 +76,6 @@ async def can_inviter_grant_role(
     """Whether the invitation's sender may still grant `role` in the org (False when they were deleted)."""
     if inviter_id is None:
         return False
-    allowed: bool = await queries.invitations.can_inviter_grant_role.scalar(
-        conn, org_id=org_id, inviter_id=inviter_id, role=role
+    return await queries.invitations.can_inviter_grant_role.scalar_required(
+        conn, bool, org_id=org_id, inviter_id=inviter_id, role=role
     )
-    return allowed

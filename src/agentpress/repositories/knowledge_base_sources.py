@@ -29,8 +29,8 @@ async def list_files(
     items = await queries.knowledge_base_sources.list_kb_files.many(
         conn, KnowledgeBaseFile, org_id=org_id, knowledge_base_id=knowledge_base_id, limit=limit, offset=offset
     )
-    total: int = await queries.knowledge_base_sources.count_kb_files.scalar(
-        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    total = await queries.knowledge_base_sources.count_kb_files.scalar_required(
+        conn, int, org_id=org_id, knowledge_base_id=knowledge_base_id
     )
     return items, total
 
@@ -119,8 +119,8 @@ async def list_freeform_texts(
     items = await queries.knowledge_base_sources.list_kb_freeform_texts.many(
         conn, KnowledgeBaseFreeformText, org_id=org_id, knowledge_base_id=knowledge_base_id, limit=limit, offset=offset
     )
-    total: int = await queries.knowledge_base_sources.count_kb_freeform_texts.scalar(
-        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    total = await queries.knowledge_base_sources.count_kb_freeform_texts.scalar_required(
+        conn, int, org_id=org_id, knowledge_base_id=knowledge_base_id
     )
     return items, total
 
@@ -189,8 +189,8 @@ async def list_tables(
     items = await queries.knowledge_base_sources.list_kb_tables.many(
         conn, KnowledgeBaseTable, org_id=org_id, knowledge_base_id=knowledge_base_id, limit=limit, offset=offset
     )
-    total: int = await queries.knowledge_base_sources.count_kb_tables.scalar(
-        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    total = await queries.knowledge_base_sources.count_kb_tables.scalar_required(
+        conn, int, org_id=org_id, knowledge_base_id=knowledge_base_id
     )
     return items, total
 
@@ -272,8 +272,8 @@ async def list_web_urls(
     items = await queries.knowledge_base_sources.list_kb_web_urls.many(
         conn, KnowledgeBaseWebUrl, org_id=org_id, knowledge_base_id=knowledge_base_id, limit=limit, offset=offset
     )
-    total: int = await queries.knowledge_base_sources.count_kb_web_urls.scalar(
-        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    total = await queries.knowledge_base_sources.count_kb_web_urls.scalar_required(
+        conn, int, org_id=org_id, knowledge_base_id=knowledge_base_id
     )
     return items, total
 

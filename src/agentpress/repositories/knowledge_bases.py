@@ -19,7 +19,7 @@ async def list_knowledge_bases(
     items = await queries.knowledge_bases.list_knowledge_bases.many(
         conn, KnowledgeBase, org_id=org_id, limit=limit, offset=offset
     )
-    total: int = await queries.knowledge_bases.count_knowledge_bases.scalar(conn, org_id=org_id)
+    total = await queries.knowledge_bases.count_knowledge_bases.scalar_required(conn, int, org_id=org_id)
     return items, total
 
 
@@ -49,7 +49,7 @@ async def create_knowledge_base(
     embedding_model: str | None,
     is_enabled: bool,
 ) -> KnowledgeBase:
-    knowledge_base = await queries.knowledge_bases.create_knowledge_base.one(
+    return await queries.knowledge_bases.create_knowledge_base.one_required(
         conn,
         KnowledgeBase,
         org_id=org_id,
@@ -58,8 +58,6 @@ async def create_knowledge_base(
         embedding_model=embedding_model,
         is_enabled=is_enabled,
     )
-    assert knowledge_base is not None  # INSERT ... RETURNING returns the row or raises
-    return knowledge_base
 
 
 async def update_knowledge_base(

@@ -18,8 +18,7 @@ async def list_model_providers(
 
 
 async def count_model_providers(conn: AsyncConnection[Any], *, org_id: UUID) -> int:
-    total: int = await queries.llms.count_model_providers.scalar(conn, org_id=org_id)
-    return total
+    return await queries.llms.count_model_providers.scalar_required(conn, int, org_id=org_id)
 
 
 async def get_model_provider(conn: AsyncConnection[Any], *, org_id: UUID, provider_id: UUID) -> ModelProvider | None:
@@ -47,7 +46,7 @@ async def create_model_provider(
     is_enabled: bool,
 ) -> ModelProvider:
     """Insert a provider; `api_key` is the ciphertext (bound to `provider_id`), never the key itself."""
-    provider = await queries.llms.create_model_provider.one(
+    return await queries.llms.create_model_provider.one_required(
         conn,
         ModelProvider,
         provider_id=provider_id,
@@ -58,8 +57,6 @@ async def create_model_provider(
         api_key=api_key,
         is_enabled=is_enabled,
     )
-    assert provider is not None
-    return provider
 
 
 async def update_model_provider(
@@ -112,10 +109,9 @@ async def list_models(
 async def count_models(
     conn: AsyncConnection[Any], *, org_id: UUID, provider_id: UUID | None, is_enabled: bool | None
 ) -> int:
-    total: int = await queries.llms.count_models.scalar(
-        conn, org_id=org_id, provider_id=provider_id, is_enabled=is_enabled
+    return await queries.llms.count_models.scalar_required(
+        conn, int, org_id=org_id, provider_id=provider_id, is_enabled=is_enabled
     )
-    return total
 
 
 async def get_model(conn: AsyncConnection[Any], *, org_id: UUID, model_id: UUID) -> Model | None:
@@ -149,7 +145,7 @@ async def create_model(
     async with conn.transaction():
         if is_default:
             await clear_default_model(conn, org_id=org_id)
-        model = await queries.llms.create_model.one(
+        return await queries.llms.create_model.one_required(
             conn,
             Model,
             org_id=org_id,
@@ -162,8 +158,6 @@ async def create_model(
             is_enabled=is_enabled,
             is_default=is_default,
         )
-    assert model is not None
-    return model
 
 
 async def update_model(

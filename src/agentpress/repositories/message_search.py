@@ -61,7 +61,7 @@ async def search_messages(
         if offset == 0:
             return items, 0
         # A page past the last: no row to carry the total.
-        total: int = await queries.message_search.count_message_matches.scalar(
-            conn, org_id=org_id, user_id=user_id, q=q, thread_id=thread_id, agent_id=agent_id
+        total = await queries.message_search.count_message_matches.scalar_required(
+            conn, int, org_id=org_id, user_id=user_id, q=q, thread_id=thread_id, agent_id=agent_id
         )
     return items, total

@@ -24,8 +24,7 @@ MESSAGES_ADAPTER: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 
 async def get_thread_owner(conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID) -> UUID | None:
     """The user whose thread it is, for a credential that acts for the whole org; None when there is none."""
-    owner: UUID | None = await queries.messages.get_thread_owner.scalar(conn, org_id=org_id, thread_id=thread_id)
-    return owner
+    return await queries.messages.get_thread_owner.scalar(conn, UUID, org_id=org_id, thread_id=thread_id)
 
 
 async def list_messages(

@@ -80,8 +80,7 @@ async def upsert_oauth_connection(
 
 async def delete_unverified_oauth_links(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
     """Remove the user's links made while their email was unverified, and the provider ids they set; how many."""
-    removed: int = await queries.oauth.delete_unverified_oauth_links.scalar(conn, user_id=user_id)
-    return removed
+    return await queries.oauth.delete_unverified_oauth_links.scalar_required(conn, int, user_id=user_id)
 
 
 async def delete_oauth_states_for_user(conn: AsyncConnection[Any], *, user_id: UUID) -> int:

@@ -12,9 +12,7 @@ from agentpress.models.orgs import Org, OrgAccess, OrgMember, OrgMemberDetail, O
 
 
 async def create_org_member(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, role: OrgRole) -> OrgMember:
-    member = await queries.orgs.create_org_member.one(conn, OrgMember, org_id=org_id, user_id=user_id, role=role)
-    assert member is not None
-    return member
+    return await queries.orgs.create_org_member.one_required(conn, OrgMember, org_id=org_id, user_id=user_id, role=role)
 
 
 async def get_org_access(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID) -> OrgAccess | None:
@@ -28,8 +26,7 @@ async def list_orgs_for_user(
 
 
 async def count_orgs_for_user(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
-    total: int = await queries.orgs.count_orgs_for_user.scalar(conn, user_id=user_id)
-    return total
+    return await queries.orgs.count_orgs_for_user.scalar_required(conn, int, user_id=user_id)
 
 
 async def get_org(conn: AsyncConnection[Any], *, org_id: UUID) -> Org | None:
@@ -43,8 +40,7 @@ async def get_org_by_slug(conn: AsyncConnection[Any], *, slug: str) -> Org | Non
 async def create_org_with_owner(conn: AsyncConnection[Any], *, name: str, slug: str, owner_id: UUID) -> OrgWithRole:
     """Create an org and make the user its owner, both or neither."""
     async with conn.transaction():
-        org = await queries.orgs.create_org.one(conn, Org, name=name, slug=slug)
-        assert org is not None
+        org = await queries.orgs.create_org.one_required(conn, Org, name=name, slug=slug)
         member = await create_org_member(conn, org_id=org.id, user_id=owner_id, role="owner")
     return OrgWithRole(**org.model_dump(), role=member.role)
 
@@ -65,14 +61,12 @@ async def list_org_members(
 
 
 async def count_org_members(conn: AsyncConnection[Any], *, org_id: UUID) -> int:
-    total: int = await queries.orgs.count_org_members.scalar(conn, org_id=org_id)
-    return total
+    return await queries.orgs.count_org_members.scalar_required(conn, int, org_id=org_id)
 
 
 async def lock_org_owners(conn: AsyncConnection[Any], *, org_id: UUID) -> list[UUID]:
     """The org's owners, locked until the transaction ends; call inside one, before changing any member."""
-    owners: list[UUID] = await queries.orgs.lock_org_owners.scalar(conn, org_id=org_id)
-    return owners
+    return await queries.orgs.lock_org_owners.scalar_required(conn, list[UUID], org_id=org_id)
 
 
 async def get_org_member_for_update(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID) -> OrgMember | None:
@@ -97,10 +91,8 @@ async def add_org_member(conn: AsyncConnection[Any], *, org_id: UUID, user_id: U
 
 
 async def has_org_member_with_email(conn: AsyncConnection[Any], *, org_id: UUID, email: str) -> bool:
-    found: bool = await queries.orgs.has_org_member_with_email.scalar(conn, org_id=org_id, email=email)
-    return found
+    return await queries.orgs.has_org_member_with_email.scalar_required(conn, bool, org_id=org_id, email=email)
 
 
 async def list_org_ids(conn: AsyncConnection[Any]) -> list[UUID]:
-    org_ids: list[UUID] = await queries.orgs.list_org_ids.scalar(conn)
-    return org_ids
+    return await queries.orgs.list_org_ids.scalar_required(conn, list[UUID])

@@ -15,11 +15,9 @@ async def create_outbox_email(
     conn: AsyncConnection[Any], *, email_id: UUID, kind: EmailKind, to_email: str, subject: str, body: bytes
 ) -> OutboxEmail:
     """Queue a message; `body` is the ciphertext, bound to `email_id`."""
-    email = await queries.outbox.create_outbox_email.one(
+    return await queries.outbox.create_outbox_email.one_required(
         conn, OutboxEmail, email_id=email_id, kind=kind, to_email=to_email, subject=subject, body=body
     )
-    assert email is not None
-    return email
 
 
 async def claim_next_email(conn: AsyncConnection[Any], *, max_attempts: int) -> OutboxEmail | None:

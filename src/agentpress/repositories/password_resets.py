@@ -15,11 +15,9 @@ from agentpress.models.password_resets import PasswordReset, QueuedPasswordReset
 async def create_password_reset(
     conn: AsyncConnection[Any], *, user_id: UUID, token_hash: bytes, expires_at: datetime
 ) -> PasswordReset:
-    reset = await queries.password_resets.create_password_reset.one(
+    return await queries.password_resets.create_password_reset.one_required(
         conn, PasswordReset, user_id=user_id, token_hash=token_hash, expires_at=expires_at
     )
-    assert reset is not None
-    return reset
 
 
 async def supersede_password_resets(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
@@ -28,13 +26,11 @@ async def supersede_password_resets(conn: AsyncConnection[Any], *, user_id: UUID
 
 async def use_password_reset(conn: AsyncConnection[Any], *, token_hash: bytes) -> UUID | None:
     """Spend the token; the user it was for, or None when it is not live."""
-    user_id: UUID | None = await queries.password_resets.use_password_reset.scalar(conn, token_hash=token_hash)
-    return user_id
+    return await queries.password_resets.use_password_reset.scalar(conn, UUID, token_hash=token_hash)
 
 
 async def is_password_reset_live(conn: AsyncConnection[Any], *, token_hash: bytes) -> bool:
-    live: bool = await queries.password_resets.is_password_reset_live.scalar(conn, token_hash=token_hash)
-    return live
+    return await queries.password_resets.is_password_reset_live.scalar_required(conn, bool, token_hash=token_hash)
 
 
 async def create_password_reset_request(conn: AsyncConnection[Any], *, email: str) -> None:

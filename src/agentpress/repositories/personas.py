@@ -17,7 +17,7 @@ async def list_personas(
 ) -> tuple[list[Persona], int]:
     """One page of the org's personas and the total, newest first."""
     items = await queries.personas.list_personas.many(conn, Persona, org_id=org_id, limit=limit, offset=offset)
-    total: int = await queries.personas.count_personas.scalar(conn, org_id=org_id)
+    total = await queries.personas.count_personas.scalar_required(conn, int, org_id=org_id)
     return items, total
 
 
@@ -40,7 +40,7 @@ async def create_persona(
     style: dict[str, Any],
     avatar_url: str | None,
 ) -> Persona:
-    persona = await queries.personas.create_persona.one(
+    return await queries.personas.create_persona.one_required(
         conn,
         Persona,
         org_id=org_id,
@@ -50,8 +50,6 @@ async def create_persona(
         style=Jsonb(style),
         avatar_url=avatar_url,
     )
-    assert persona is not None  # INSERT ... RETURNING returns the row or raises
-    return persona
 
 
 async def update_persona(

@@ -18,7 +18,7 @@ async def list_schedules(
 ) -> tuple[list[Schedule], int]:
     """One page of the org's schedules and the total, newest first."""
     items = await queries.schedules.list_schedules.many(conn, Schedule, org_id=org_id, limit=limit, offset=offset)
-    total: int = await queries.schedules.count_schedules.scalar(conn, org_id=org_id)
+    total = await queries.schedules.count_schedules.scalar_required(conn, int, org_id=org_id)
     return items, total
 
 
@@ -46,7 +46,7 @@ async def create_schedule(
     next_run_at: datetime | None,
     created_by: UUID | None,
 ) -> Schedule:
-    schedule = await queries.schedules.create_schedule.one(
+    return await queries.schedules.create_schedule.one_required(
         conn,
         Schedule,
         org_id=org_id,
@@ -61,8 +61,6 @@ async def create_schedule(
         next_run_at=next_run_at,
         created_by=created_by,
     )
-    assert schedule is not None  # INSERT ... RETURNING returns the row or raises
-    return schedule
 
 
 async def update_schedule(
@@ -111,10 +109,9 @@ async def fire_schedule(
     conn: AsyncConnection[Any], *, schedule_id: UUID, next_run_at: datetime | None, is_enabled: bool, max_queued: int
 ) -> UUID | None:
     """Queue the locked schedule's task and move the schedule on; the task's id, None when the org's queue is full."""
-    task_id: UUID | None = await queries.schedules.fire_schedule.scalar(
-        conn, schedule_id=schedule_id, next_run_at=next_run_at, is_enabled=is_enabled, max_queued=max_queued
+    return await queries.schedules.fire_schedule.scalar(
+        conn, UUID, schedule_id=schedule_id, next_run_at=next_run_at, is_enabled=is_enabled, max_queued=max_queued
     )
-    return task_id
 
 
 async def disable_schedule(conn: AsyncConnection[Any], *, schedule_id: UUID) -> None:

@@ -21,11 +21,9 @@ async def create_session(
     user_agent: str | None,
     ip: str | None,
 ) -> Session:
-    session = await queries.sessions.create_session.one(
+    return await queries.sessions.create_session.one_required(
         conn, Session, user_id=user_id, token_hash=token_hash, expires_at=expires_at, user_agent=user_agent, ip=ip
     )
-    assert session is not None
-    return session
 
 
 async def get_session_user(

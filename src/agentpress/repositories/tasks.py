@@ -34,7 +34,7 @@ async def list_tasks(
         "created_by": created_by,
     }
     items = await queries.tasks.list_tasks.many(conn, Task, **filters, limit=limit, offset=offset)
-    total: int = await queries.tasks.count_tasks.scalar(conn, **filters)
+    total = await queries.tasks.count_tasks.scalar_required(conn, int, **filters)
     return items, total
 
 

@@ -74,11 +74,9 @@ async def create_thread(
     name: str,
     metadata: dict[str, Any],
 ) -> Thread:
-    thread = await queries.threads.create_thread.one(
+    return await queries.threads.create_thread.one_required(
         conn, Thread, org_id=org_id, user_id=user_id, agent_id=agent_id, name=name, metadata=Jsonb(metadata)
     )
-    assert thread is not None
-    return thread
 
 
 async def update_thread(
@@ -138,9 +136,9 @@ async def count_threads(
 ) -> int:
     filters: dict[str, Any] = {"org_id": org_id, "user_id": user_id, "agent_id": agent_id}
     if pattern is None:
-        total: int = await queries.threads.count_threads.scalar(conn, **filters)
+        total = await queries.threads.count_threads.scalar_required(conn, int, **filters)
     else:
-        total = await queries.threads.count_threads_matching.scalar(conn, pattern=pattern, **filters)
+        total = await queries.threads.count_threads_matching.scalar_required(conn, int, pattern=pattern, **filters)
     return total
 
 
@@ -174,7 +172,7 @@ async def add_thread_messages(
     """Count `count` messages about to be appended and lock the thread until the caller's transaction
     ends; False when the user has no such thread. Call inside that transaction, before inserting."""
     locked = await queries.threads.add_thread_messages.scalar(
-        conn, org_id=org_id, user_id=user_id, thread_id=thread_id, count=count
+        conn, UUID, org_id=org_id, user_id=user_id, thread_id=thread_id, count=count
     )
     return locked is not None
 

@@ -26,7 +26,7 @@ async def list_tools(
     items = await queries.tools.list_tools.many(
         conn, Tool, org_id=org_id, kind=kind, is_enabled=is_enabled, limit=limit, offset=offset
     )
-    total: int = await queries.tools.count_tools.scalar(conn, org_id=org_id, kind=kind, is_enabled=is_enabled)
+    total = await queries.tools.count_tools.scalar_required(conn, int, org_id=org_id, kind=kind, is_enabled=is_enabled)
     return items, total
 
 
@@ -50,7 +50,7 @@ async def create_tool(
     config: dict[str, Any],
     is_enabled: bool,
 ) -> Tool:
-    tool = await queries.tools.create_tool.one(
+    return await queries.tools.create_tool.one_required(
         conn,
         Tool,
         org_id=org_id,
@@ -61,8 +61,6 @@ async def create_tool(
         config=Jsonb(config),
         is_enabled=is_enabled,
     )
-    assert tool is not None  # INSERT ... RETURNING returns the row or raises
-    return tool
 
 
 async def update_tool(

@@ -28,7 +28,7 @@ async def create_user(
     google_id: str | None = None,
     is_email_verified: bool = False,
 ) -> User:
-    user = await queries.users.create_user.one(
+    return await queries.users.create_user.one_required(
         conn,
         User,
         email=email,
@@ -45,8 +45,6 @@ async def create_user(
         provider=provider,
         is_email_verified=is_email_verified,
     )
-    assert user is not None  # INSERT ... RETURNING returns the row or raises
-    return user
 
 
 async def get_user(conn: AsyncConnection[Any], *, user_id: UUID) -> User | None:
@@ -72,7 +70,7 @@ async def list_users(
 ) -> tuple[list[User], int]:
     """One page of users and the total, by email; `pattern` is a LIKE pattern on email or username."""
     items = await queries.users.list_users.many(conn, User, pattern=pattern, limit=limit, offset=offset)
-    total: int = await queries.users.count_users.scalar(conn, pattern=pattern)
+    total = await queries.users.count_users.scalar_required(conn, int, pattern=pattern)
     return items, total
 
 
