@@ -276,7 +276,7 @@ async def test_the_repository_never_prepares_the_search(seeded: Seeded) -> None:
             assert len(items) == 5 and total > 5
             # A control: a statement run the same way through the registry does get prepared.
             await queries.threads.count_threads.scalar(
-                conn, org_id=seeded.org_id, user_id=seeded.heavy_user_id, agent_id=None
+                conn, int, org_id=seeded.org_id, user_id=seeded.heavy_user_id, agent_id=None
             )
         assert conn.prepare_threshold == 5
         cursor = await conn.execute("SELECT statement FROM pg_prepared_statements")
