@@ -77,6 +77,14 @@ async def _items(listing: Awaitable[tuple[list[T], int]]) -> list[T]:
     return items
 
 
+def _held(row: T | None, what: str) -> T:
+    """A row this import's transaction read and holds, as its update returned it: an error (not an assert,
+    which python -O strips) if it is gone all the same."""
+    if row is None:
+        raise LookupError(f"{what} is no longer there, though this transaction holds it")
+    return row
+
+
 def conventional_key_env(provider_name: str) -> str:
     """The variable an export names for a key set through the API: anthropic → ANTHROPIC_API_KEY."""
     return re.sub(r"[^A-Za-z0-9]", "_", provider_name).upper() + "_API_KEY"
@@ -354,12 +362,11 @@ class _Import:
                     api_key=api_key,
                     is_enabled=wanted.enabled,
                 )
-                assert updated is not None  # the row is the org's, and this transaction holds it
                 if "api_key_env" in changed:
                     await config.set_model_provider_api_key_env(
                         self.conn, org_id=self.org_id, provider_id=current.id, api_key_env=wanted.api_key_env
                     )
-                self.state.providers[name] = updated
+                self.state.providers[name] = _held(updated, f"model provider {current.id}")
             self.record("provider", name, document.file, changed)
 
     def _stored_key(self, provider: ModelProvider) -> str | None:
@@ -405,8 +412,7 @@ class _Import:
                 changed.append("default")
             if changed:
                 updated = await llms.update_model(self.conn, model_id=current.id, **fields)
-                assert updated is not None
-                self.state.models[key] = updated
+                self.state.models[key] = _held(updated, f"model {current.id}")
             self.record("model", label, document.file, changed)
 
     def _resolve(
@@ -549,8 +555,7 @@ class _Import:
                 updated = await channels.update_channel(
                     self.conn, org_id=self.org_id, channel_id=current.id, fields=fields
                 )
-                assert updated is not None
-                self.state.channels[wanted.name] = updated
+                self.state.channels[wanted.name] = _held(updated, f"channel {current.id}")
             self.record("channel", wanted.name, document.file, changed)
 
 
