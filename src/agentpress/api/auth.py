@@ -14,12 +14,11 @@ from agentpress.repositories import sessions, users
 from agentpress.services.accounts import (
     check_password_rules,
     check_reset_token,
-    create_account,
     request_password_reset,
     reset_password,
+    sign_up,
     start_session,
 )
-from agentpress.services.verification import queue_verification_mail
 from agentpress.web.access import CurrentUser
 from agentpress.web.dependencies import AppSettings, Conn, Db, Passwords
 from agentpress.web.errors import not_found, unauthorized
@@ -47,19 +46,18 @@ class AuthController(Controller):
         await limits.per_ip("register", settings.rate_limit_register_per_ip, "registrations from this address")
         check_password_rules(data.password, settings)
         password_hash = await passwords.hash(data.password)
-        # The account and its first session together: a failure leaves nothing to collide with on a retry.
-        async with db.connection() as conn, conn.transaction():
-            user = await create_account(
+        # The connection only now: never across the hash.
+        async with db.connection() as conn:
+            return await sign_up(
                 conn,
                 settings,
+                request,
                 email=data.email,
                 password_hash=password_hash,
                 username=data.username,
                 first_name=data.first_name,
                 last_name=data.last_name,
             )
-            await queue_verification_mail(conn, settings, user)
-            return await start_session(conn, settings, user, request)
 
     @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)
     async def login(

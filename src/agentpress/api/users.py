@@ -8,10 +8,10 @@ from litestar import Controller, get, patch
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from agentpress.models.users import User, UserAdminUpdate
-from agentpress.repositories import sessions, users
+from agentpress.repositories import users
+from agentpress.services.accounts import change_platform_access
 from agentpress.web.access import CurrentUser, require_platform_admin
 from agentpress.web.dependencies import Conn
-from agentpress.web.errors import ApiError, not_found
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 
 
@@ -39,15 +39,6 @@ class UsersController(Controller):
         self, conn: Conn, current_user: CurrentUser, user_id: FromPath[UUID], data: JSONBody[UserAdminUpdate]
     ) -> User:
         require_platform_admin(current_user)
-        if user_id == current_user.id and (data.is_disabled or data.role not in (None, "admin")):
-            # Otherwise the last admin could lock everyone out of administration.
-            raise ApiError(409, "conflict", "admins cannot demote or disable themselves")
-        async with conn.transaction():
-            user = await users.update_user_admin_fields(
-                conn, user_id=user_id, role=data.role, is_disabled=data.is_disabled
-            )
-            if user is None:
-                raise not_found("user")
-            if user.is_disabled:
-                await sessions.revoke_sessions_for_user(conn, user_id=user.id)
-        return user
+        return await change_platform_access(
+            conn, current_user, user_id=user_id, role=data.role, is_disabled=data.is_disabled
+        )

@@ -1,4 +1,5 @@
-"""Signing up and signing in: the steps shared by password and OAuth sign-in."""
+"""Accounts: signing up and signing in (the steps shared by password and OAuth sign-in), password resets, and
+the platform role and access an admin changes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import anyio
 import psycopg
@@ -19,9 +21,10 @@ from agentpress.repositories import email_verifications, orgs, password_resets, 
 from agentpress.repositories import oauth as oauth_repo
 from agentpress.services.crypto import MAX_PASSWORD_LENGTH, hash_password, hash_token, new_token
 from agentpress.services.mail import queue_email
+from agentpress.services.verification import queue_verification_mail
 from agentpress.settings import Settings
 from agentpress.web.clients import UNKNOWN, client_ip
-from agentpress.web.errors import ApiError, field_error
+from agentpress.web.errors import ApiError, field_error, not_found
 
 log = logging.getLogger("agentpress.services.accounts")
 
@@ -95,6 +98,33 @@ async def bootstrap_accounts(pool: AsyncConnectionPool[Any], settings: Settings)
         log.warning("created the platform admin %s from BOOTSTRAP_ADMIN_EMAIL", email)
     except psycopg.errors.UniqueViolation:
         pass  # another process of the deployment created it first
+
+
+async def sign_up(
+    conn: AsyncConnection[Any],
+    settings: Settings,
+    request: Request[Any, Any, Any],
+    *,
+    email: str,
+    password_hash: str,
+    username: str | None,
+    first_name: str | None,
+    last_name: str | None,
+) -> SignedIn:
+    """Sign up with a password: the account, its verification mail and its first session together, so that a
+    failure leaves nothing to collide with on a retry."""
+    async with conn.transaction():
+        user = await create_account(
+            conn,
+            settings,
+            email=email,
+            password_hash=password_hash,
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+        )
+        await queue_verification_mail(conn, settings, user)
+        return await start_session(conn, settings, user, request)
 
 
 def _personal_org_name(user: User) -> str:
@@ -184,3 +214,20 @@ async def reset_password(conn: AsyncConnection[Any], *, token: str, password_has
         user = await users.get_user(conn, user_id=user_id)
         if user is not None:
             await email_verifications.mark_email_verified(conn, user_id=user_id, email=user.email)
+
+
+async def change_platform_access(
+    conn: AsyncConnection[Any], admin: User, *, user_id: UUID, role: PlatformRole | None, is_disabled: bool | None
+) -> User:
+    """A platform admin changes a user's platform role or disables them (their sessions end with it), both or
+    neither; fields left as None stay as they are."""
+    if user_id == admin.id and (is_disabled or role not in (None, "admin")):
+        # Otherwise the last admin could lock everyone out of administration.
+        raise ApiError(409, "conflict", "admins cannot demote or disable themselves")
+    async with conn.transaction():
+        user = await users.update_user_admin_fields(conn, user_id=user_id, role=role, is_disabled=is_disabled)
+        if user is None:
+            raise not_found("user")
+        if user.is_disabled:
+            await sessions.revoke_sessions_for_user(conn, user_id=user.id)
+    return user
