@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from agentpress.models.tools import Tool, ToolCreate, ToolKind, ToolUpdate
 from agentpress.repositories import tools
+from agentpress.services import agent_configs
 from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org
 from agentpress.web.dependencies import Conn
@@ -118,5 +119,5 @@ class ToolsController(Controller):
     )
     async def delete_tool(self, conn: Conn, org: Org, tool_id: FromPath[UUID]) -> None:
         org.require_manager()
-        if await tools.delete_tool(conn, org_id=org.org_id, tool_id=tool_id, deleted_by=org.user.id) is None:
+        if await agent_configs.delete_tool(conn, org_id=org.org_id, tool_id=tool_id, deleted_by=org.user.id) is None:
             raise not_found("tool")

@@ -26,15 +26,16 @@ REFERENCE_LISTS = {"tools_enabled", "rag_enabled"}
 async def create_agent(
     conn: AsyncConnection[Any], *, org_id: UUID, fields: AgentFields, created_by: UUID | None
 ) -> Agent:
-    """Create an agent with its tools, its knowledge bases and version 1, all or nothing."""
-    async with conn.transaction():
-        agent_id = await queries.agents.create_agent.scalar_required(
-            conn, UUID, org_id=org_id, created_by=created_by, **fields.model_dump(exclude=REFERENCE_LISTS)
-        )
-        await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
-        await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
-        await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
-        return await queries.agents.get_agent.one_required(conn, Agent, org_id=org_id, agent_id=agent_id)
+    """Insert an agent with its tools, its knowledge bases and version 1; call in a transaction (the caller's:
+    services.agent_configs.create_agent, or an import's). A composition because these rows are one agent:
+    save_agent_version writes the same set."""
+    agent_id = await queries.agents.create_agent.scalar_required(
+        conn, UUID, org_id=org_id, created_by=created_by, **fields.model_dump(exclude=REFERENCE_LISTS)
+    )
+    await set_agent_tools(conn, org_id=org_id, agent_id=agent_id, tool_ids=fields.tools_enabled)
+    await set_agent_knowledge_bases(conn, org_id=org_id, agent_id=agent_id, knowledge_base_ids=fields.rag_enabled)
+    await create_agent_versions(conn, org_id=org_id, agent_ids=[agent_id], created_by=created_by)
+    return await queries.agents.get_agent.one_required(conn, Agent, org_id=org_id, agent_id=agent_id)
 
 
 async def get_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> Agent | None:
@@ -134,18 +135,13 @@ async def list_agents(
     return items, total
 
 
-async def delete_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> list[AgentThread] | None:
-    """Delete the agent; the threads that used it (they keep going without it), or None if there was no agent."""
-    async with conn.transaction():
-        # Locked first: a thread given this agent meanwhile waits, and is then listed or refused.
-        if await get_agent_for_update(conn, org_id=org_id, agent_id=agent_id) is None:
-            return None
-        agent_threads = await queries.agents.list_agent_threads.many(
-            conn, AgentThread, org_id=org_id, agent_id=agent_id
-        )
-        if await queries.agents.delete_agent.execrows(conn, org_id=org_id, agent_id=agent_id) != 1:
-            return None
-    return agent_threads
+async def list_agent_threads(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> list[AgentThread]:
+    return await queries.agents.list_agent_threads.many(conn, AgentThread, org_id=org_id, agent_id=agent_id)
+
+
+async def delete_agent(conn: AsyncConnection[Any], *, org_id: UUID, agent_id: UUID) -> bool:
+    """Delete the agent with its versions; False when the org has no such agent."""
+    return await queries.agents.delete_agent.execrows(conn, org_id=org_id, agent_id=agent_id) == 1
 
 
 async def list_agent_versions(

@@ -10,7 +10,6 @@ from psycopg.types.json import Jsonb
 
 from agentpress.db.queries import queries
 from agentpress.models.tools import Tool, ToolKind
-from agentpress.repositories import agents
 
 
 async def list_tools(
@@ -89,18 +88,7 @@ async def update_tool(
     )
 
 
-async def delete_tool(
-    conn: AsyncConnection[Any], *, org_id: UUID, tool_id: UUID, deleted_by: UUID | None
-) -> list[UUID] | None:
-    """Take a tool off every agent that has it (each gets a new version) and delete it, all or nothing.
-
-    Returns the agents changed, or None when the org has no such tool.
-    """
-    async with conn.transaction():
-        # The lock keeps agents from being given the tool between taking it off them and deleting it:
-        # the cascade would otherwise drop it from them without a version saying so.
-        if await get_tool_for_update(conn, org_id=org_id, tool_id=tool_id) is None:
-            return None
-        changed = await agents.remove_tool_from_agents(conn, org_id=org_id, tool_id=tool_id, created_by=deleted_by)
-        await queries.tools.delete_tool.execrows(conn, org_id=org_id, tool_id=tool_id)
-    return changed
+async def delete_tool(conn: AsyncConnection[Any], *, org_id: UUID, tool_id: UUID) -> bool:
+    """Delete a tool; call after taking it off the agents (services.agent_configs.delete_tool). False when the
+    org has no such tool."""
+    return await queries.tools.delete_tool.execrows(conn, org_id=org_id, tool_id=tool_id) > 0
