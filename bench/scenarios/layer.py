@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 from agentpress.db.queries import queries
 from agentpress.models.messages import NewMessage
 from agentpress.models.threads import Thread
-from agentpress.repositories import kb_search, messages, threads
+from agentpress.repositories import kb_search, threads
+from agentpress.services import conversations
 from bench import data
 from bench.common import (
     Server,
@@ -123,7 +124,7 @@ def operations(conn: AsyncConnection[Any], size: data.Size, vectors: list[Any], 
 
     async def repo_append(i: int) -> object:
         k = key(i)
-        return await messages.append_messages(
+        return await conversations.append_messages(
             conn, org_id=k.org_id, user_id=k.user_id, thread_id=k.thread_id, messages=[appended[i % len(appended)]]
         )
 

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column
 
 from agentpress.db.migrations import yoyo_url
-from agentpress.repositories import kb_search, messages, threads
+from agentpress.repositories import kb_search, threads
+from agentpress.services import conversations
 from bench import data
 from bench.common import Server, Table, alternate, median_ms, paired_ratio, percentile_ms, run_async, service_pool
 from bench.scenarios.layer import BLOCK, PAGE, new_message, query_vectors
@@ -185,7 +186,7 @@ def operations(
     async def repo_append(i: int) -> object:
         k = key(i)
         async with pool.connection() as conn:
-            return await messages.append_messages(
+            return await conversations.append_messages(
                 conn, org_id=k.org_id, user_id=k.user_id, thread_id=k.thread_id, messages=[appended[i % len(appended)]]
             )
 

@@ -30,6 +30,7 @@ from agentpress.models.messages import (
 )
 from agentpress.models.threads import Thread, ThreadCreate, ThreadUpdate
 from agentpress.repositories import feedback, messages, threads
+from agentpress.services import conversations
 from agentpress.web.access import Caller, CallerDep, Org
 from agentpress.web.dependencies import CacheDep, Conn
 from agentpress.web.errors import ApiError, FieldError, field_error, not_found
@@ -331,7 +332,7 @@ class ThreadsController(Controller):
             require_user_messages(data)
         user_id = await thread_user(conn, caller, thread_id, "messages:write")
         new_messages = validate_messages(data)
-        created = await messages.append_messages(
+        created = await conversations.append_messages(
             conn, org_id=caller.org_id, user_id=user_id, thread_id=thread_id, messages=new_messages
         )
         if created is None:
@@ -346,7 +347,7 @@ class ThreadsController(Controller):
         self, conn: Conn, cache: CacheDep, org: Org, thread_id: FromPath[UUID], message_id: FromPath[UUID]
     ) -> None:
         org.require_writer()
-        deleted = await messages.delete_message(
+        deleted = await conversations.delete_message(
             conn, org_id=org.org_id, user_id=org.user.id, thread_id=thread_id, message_id=message_id
         )
         if deleted is None:

@@ -1,4 +1,5 @@
-"""Messages of a thread: keyset pages (the first one cached), appends and deletes under the thread's lock."""
+"""Messages of a thread: keyset pages (the first one cached), and the inserts and deletes that
+services.conversations runs under the thread's lock."""
 
 from __future__ import annotations
 
@@ -71,41 +72,23 @@ async def list_messages_after(
     )
 
 
-async def append_messages(
-    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, messages: list[NewMessage]
-) -> list[Message] | None:
-    """Append messages to a thread of the user, all or none, in order; None when there is no such thread.
-
-    The thread's row is locked first (counting the new messages), so that appends to one thread
-    take turns: message_count stays equal to the number of rows, and created_at increases in the
-    order the appends commit.
-    """
-    async with conn.transaction():
-        if not await threads.add_thread_messages(
-            conn, org_id=org_id, user_id=user_id, thread_id=thread_id, count=len(messages)
-        ):
-            return None
-        return await queries.messages.create_messages.many(
-            conn,
-            Message,
-            org_id=org_id,
-            thread_id=thread_id,
-            messages=Jsonb([message.model_dump() for message in messages]),
-        )
+async def create_messages(
+    conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID, messages: list[NewMessage]
+) -> list[Message]:
+    """Insert messages in order; call in the transaction in which add_thread_messages locked and counted
+    their thread (services.conversations.append_messages)."""
+    return await queries.messages.create_messages.many(
+        conn,
+        Message,
+        org_id=org_id,
+        thread_id=thread_id,
+        messages=Jsonb([message.model_dump() for message in messages]),
+    )
 
 
-async def delete_message(
-    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, message_id: UUID
-) -> bool | None:
-    """Delete a message of a thread of the user: None when there is no such thread, False when the
-    thread has no such message."""
-    async with conn.transaction():
-        # The thread first, as appends and thread deletes take it: one lock order, no deadlock.
-        if await threads.get_thread_for_update(conn, org_id=org_id, user_id=user_id, thread_id=thread_id) is None:
-            return None
-        deleted = await queries.messages.delete_message.execrows(
-            conn, org_id=org_id, thread_id=thread_id, message_id=message_id
-        )
-        if deleted:
-            await threads.remove_thread_messages(conn, org_id=org_id, thread_id=thread_id, count=deleted)
-    return deleted > 0
+async def delete_message(conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID, message_id: UUID) -> int:
+    """Delete a message of a thread, returning how many went (0 or 1); call in the transaction that holds the
+    thread's lock and counts them off (services.conversations.delete_message)."""
+    return await queries.messages.delete_message.execrows(
+        conn, org_id=org_id, thread_id=thread_id, message_id=message_id
+    )
