@@ -142,6 +142,8 @@ async def create_model(
     is_default: bool,
 ) -> Model:
     """Insert a model; a new default takes over from the org's previous one, both or neither."""
+    # A composition of one unit, so its own transaction (a savepoint in the caller's): models_org_id_is_default_idx
+    # allows one default per org, so the old default is cleared just before the write and never apart from it.
     async with conn.transaction():
         if is_default:
             await clear_default_model(conn, org_id=org_id)
@@ -178,6 +180,7 @@ async def update_model(
 
     None when the org has no such model (and then nothing changed).
     """
+    # One unit, as in create_model: the clearing and the write commit together or not at all.
     async with conn.transaction():
         if is_default:
             await clear_default_model(conn, org_id=org_id)
