@@ -11,7 +11,7 @@ WHERE is_default;
 -- name: lock_org_config :exec
 -- Hold the org's configuration lock until the transaction ends: concurrent imports into one org
 -- take turns, so each sees what the previous one wrote and none fails on the other's new names.
-SELECT pg_advisory_xact_lock(hashtextextended('agentpress.settings:' || %(org_id)s::text, 0));
+SELECT pg_advisory_xact_lock(hashtextextended('agentpress.settings:' || %(org_id)s::uuid::text, 0));
 
 -- name: list_agent_config_ids :many
 -- The ids the org's imported agents have in their configuration tree.

@@ -2,8 +2,9 @@
 
 -- name: create_session :one
 -- Start a session for a user; the caller keeps the token, the table its hash.
+-- The client's address comes as the text the service read it as, and is parsed here.
 INSERT INTO sessions (user_id, token_hash, expires_at, user_agent, ip)
-VALUES (%(user_id)s, %(token_hash)s, %(expires_at)s, %(user_agent)s, %(ip)s::inet)
+VALUES (%(user_id)s, %(token_hash)s, %(expires_at)s, %(user_agent)s, %(ip)s::text::inet)
 RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_agent, ip;
 
 -- name: get_session_user :one

@@ -176,7 +176,7 @@ WITH RECURSIVE queued_orgs (org_id) AS (
     UPDATE tasks
     SET status = 'running',
         claimed_by = %(worker_id)s,
-        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s::integer),
         lease_token_hash = sha256(convert_to(chosen.lease_token, 'UTF8')),
         attempt = tasks.attempt + 1,
         started_at = coalesce(tasks.started_at, now())
@@ -206,7 +206,7 @@ FROM claimed;
 -- uses: tasks_pkey
 -- never: Seq Scan
 UPDATE tasks
-SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s::integer)
 WHERE id = %(task_id)s
   AND (%(org_id)s::uuid IS NULL OR org_id = %(org_id)s::uuid)
   AND status = 'running' AND lease_token_hash = %(lease_token_hash)s AND lease_expires_at >= now()

@@ -1,23 +1,43 @@
-"""Verified SQL: every named query prepares, matches its model and is used; and the checks catch drift."""
+"""Verified SQL: every named query prepares, matches its model, takes the parameter types its callers pass and is
+used; and the checks catch drift."""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import importlib
 import pkgutil
 import types
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
 
 import psycopg
 import pytest
 from fixtures import widgets
 from fixtures.widgets import drifted
+from psycopg.types.json import Jsonb
 
 import agentpress.repositories
 from agentpress.db import migrations
 from agentpress.db.queries import queries
-from agentpress.db.sqlcheck import all_problems, column_problems, find_query_uses, prepare_problems, usage_problems
+from agentpress.db.sqlcheck import (
+    accepted_types,
+    all_problems,
+    column_problems,
+    find_query_uses,
+    parameter_problems,
+    prepare_problems,
+    usage_problems,
+)
 
 pytestmark = pytest.mark.anyio
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
 
 
 def repository_modules() -> list[types.ModuleType]:
@@ -29,8 +49,13 @@ async def test_every_named_query_of_the_service_is_verified(database_url: str) -
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         assert await all_problems(conn, queries, repository_modules()) == []
     # The checks did look at something: every query is found in a repository module.
-    used = {(use.domain, use.name) for use in find_query_uses(repository_modules())}
-    assert used == {(query.domain, query.name) for query in queries}
+    uses = find_query_uses(repository_modules())
+    assert {(use.domain, use.name) for use in uses} == {(query.domain, query.name) for query in queries}
+    # And nearly every parameter's type was compared: all but values a function computes itself.
+    params = {(query.domain, query.name): query.params for query in queries}
+    passed = [(use, param) for use in uses for param in sorted(params[use.domain, use.name])]
+    not_compared = [f"{use.where}: {param}" for use, param in passed if param not in use.passed]
+    assert len(not_compared) <= 0.01 * len(passed), not_compared
 
 
 async def test_a_clean_domain_passes(empty_database_url: str) -> None:
@@ -82,6 +107,46 @@ async def test_drifted_repository_functions_are_caught(empty_database_url: str) 
     assert has(usage, "no query widgets.get_gadget")
     assert has(usage, "query create_owner is not used by any repository function")
     assert len(columns) == 2, columns
+
+
+async def test_a_parameter_passed_as_another_type_than_postgresql_infers_is_caught(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    uses = find_query_uses([drifted])
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        await prepare_problems(conn, widgets.queries)
+        problems = await parameter_problems(conn, widgets.queries, uses)
+    assert len(problems) == 2, problems
+    # A function argument annotated with a type that PostgreSQL's inferred type does not take...
+    assert "drifted.py:" in problems[0]
+    assert "list_widgets takes 'limit' as bigint" in problems[0] and "but is passed limit: str" in problems[0]
+    assert "widgets.sql:21" in problems[0]
+    # ... and a field of a model argument, passed as `size=draft.size`.
+    assert "create_widget takes 'size' as integer" in problems[1]
+    assert "but is passed WidgetDraft.size: float" in problems[1]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "accepted"),
+    [
+        (int, {"smallint", "integer", "bigint", "oid"}),
+        (int | None, {"smallint", "integer", "bigint", "oid"}),
+        (Literal["owner", "member"], {"text", "character varying", "citext", "name"}),
+        (list[UUID], {"uuid[]"}),
+        (Sequence[datetime] | None, {"timestamp with time zone[]"}),
+        (dict[str, Any], {"json", "jsonb"}),
+        (Jsonb, {"json", "jsonb"}),
+        (Colour, {"text", "character varying", "citext", "name"}),
+        (bool, {"boolean"}),
+        (datetime, {"timestamp with time zone"}),
+        (Decimal, {"numeric"}),
+        # Not known: not compared, and not a problem.
+        (Any, None),
+        (int | str, None),
+        (object, None),
+    ],
+)
+def test_the_annotations_the_parameter_check_knows(annotation: Any, accepted: set[str] | None) -> None:
+    assert accepted_types(annotation) == (None if accepted is None else frozenset(accepted))
 
 
 async def test_a_result_column_the_model_lacks_is_caught(empty_database_url: str) -> None:

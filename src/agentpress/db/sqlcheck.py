@@ -1,19 +1,38 @@
-"""Verified SQL: every named query prepares against the migrated schema, returns its model's fields, and is used."""
+"""Verified SQL: every named query prepares against the migrated schema, returns its model's fields, takes the
+parameter types its callers pass, and is used."""
 
 from __future__ import annotations
 
 import ast
+import builtins
+import collections.abc
+import enum
 import inspect
 import types
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Union, get_args, get_origin
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from uuid import UUID
 
+from pgvector import HalfVector, Vector
 from psycopg import AsyncConnection, pq
+from psycopg.types.json import Json, Jsonb
 from pydantic import BaseModel
 
 from agentpress.db.queries import METHODS, Query, Registry
-from agentpress.repositories.catalog import list_not_null_columns
+from agentpress.repositories.catalog import get_prepared_types, list_not_null_columns
+
+
+@dataclass(frozen=True)
+class Passed:
+    """What a repository function says of a value it passes for a parameter: the annotation of its own
+    argument (`org_id=org_id`), of a field of a model argument (`name=fields.name`), or the return type of
+    the function that makes it (`token_hash=hash_token(token)`)."""
+
+    annotation: Any
+    source: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,8 @@ class QueryUse:
     params: frozenset[str]
     passes_unknown_params: bool
     where: str
+    # By parameter name, where the function says what it passes (see Passed); the rest is not compared.
+    passed: Mapping[str, Passed] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,8 +62,8 @@ def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
     uses = []
     for module in modules:
         source_file = inspect.getsourcefile(module)
-        for node in ast.walk(ast.parse(inspect.getsource(module))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in METHODS):
+        for scope, node in _calls(ast.parse(inspect.getsource(module)), None):
+            if not (isinstance(node.func, ast.Attribute) and node.func.attr in METHODS):
                 continue
             query, method = node.func.value, node.func.attr
             if not (
@@ -66,15 +87,127 @@ def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
                     params=frozenset(k.arg for k in node.keywords if k.arg is not None),
                     passes_unknown_params=any(k.arg is None for k in node.keywords),
                     where=f"{source_file}:{node.lineno}",
+                    passed=_Function(module, scope).passed(node) if scope else {},
                 )
             )
     return uses
 
 
+_FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _calls(node: ast.AST, scope: _FunctionNode | None) -> Iterator[tuple[_FunctionNode | None, ast.Call]]:
+    """Every call in the tree, with the innermost function around it."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        scope = node
+    if isinstance(node, ast.Call):
+        yield scope, node
+    for child in ast.iter_child_nodes(node):
+        yield from _calls(child, scope)
+
+
+@dataclass(frozen=True)
+class _Function:
+    """A repository function, read for what it says of the values it passes to a query."""
+
+    module: types.ModuleType
+    node: _FunctionNode
+
+    def passed(self, call: ast.Call) -> dict[str, Passed]:
+        found: dict[str, Passed] = {}
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                found |= self._spread(keyword.value)
+            elif (value := self._value(keyword.value)) is not None:
+                found[keyword.arg] = value
+        return found
+
+    def _argument(self, name: str) -> Passed | None:
+        args = self.node.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.arg == name and arg.annotation is not None:
+                source = ast.unparse(arg.annotation)
+                try:
+                    # The module's own annotation, evaluated in its namespace (the modules say
+                    # `from __future__ import annotations`, so the function keeps it as text).
+                    return Passed(eval(source, vars(self.module)), f"{name}: {source}")
+                except NameError:  # a name imported only for type checking: not compared
+                    return None
+        return None
+
+    def _value(self, node: ast.expr) -> Passed | None:
+        if isinstance(node, ast.Name):
+            return self._argument(node.id)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner = self._argument(node.value.id)
+            model = _model(owner.annotation) if owner else None
+            if model is not None and node.attr in model.model_fields:
+                return _field(model, node.attr)
+            return None
+        if isinstance(node, ast.Call):
+            function = _resolve(self.module, node.func)
+            if function in (list, tuple, sorted) and len(node.args) == 1:
+                return self._value(node.args[0])
+            if isinstance(function, type):
+                return Passed(function, f"{function.__name__}(...)")
+            if callable(function):
+                returns = get_type_hints(function).get("return")
+                return None if returns is None else Passed(returns, f"{ast.unparse(node.func)}() -> {_spell(returns)}")
+        return None
+
+    def _spread(self, node: ast.expr) -> dict[str, Passed]:
+        """`**filters` (a dict literal, the name's only assignment in the function) and `**fields.model_dump(...)`."""
+        found: dict[str, Passed] = {}
+        if isinstance(node, ast.Name):
+            assigned = [
+                statement.value
+                for statement in ast.walk(self.node)
+                if isinstance(statement, ast.Assign | ast.AnnAssign)
+                and any(isinstance(target, ast.Name) and target.id == node.id for target in _targets(statement))
+            ]
+            if len(assigned) == 1 and isinstance(assigned[0], ast.Dict):
+                for key, value in zip(assigned[0].keys, assigned[0].values, strict=True):
+                    passed = self._value(value)
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str) and passed is not None:
+                        found[key.value] = passed
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "model_dump"
+            and isinstance(node.func.value, ast.Name)
+            and (owner := self._argument(node.func.value.id)) is not None
+            and (model := _model(owner.annotation)) is not None
+        ):
+            found = {name: _field(model, name) for name in model.model_fields}
+        return found
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    annotation = _without_none(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _field(model: type[BaseModel], name: str) -> Passed:
+    annotation = model.model_fields[name].annotation
+    return Passed(annotation, f"{model.__name__}.{name}: {_spell(annotation)}")
+
+
+def _resolve(module: types.ModuleType, node: ast.expr) -> Any:
+    """The object a dotted name in the module stands for, or None."""
+    if isinstance(node, ast.Name):
+        return getattr(module, node.id, getattr(builtins, node.id, None))
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(module, node.value)
+        return None if owner is None else getattr(owner, node.attr, None)
+    return None
+
+
 def _resolve_model(module: types.ModuleType, node: ast.expr) -> type[BaseModel] | None:
-    value: Any = module
-    for part in ast.unparse(node).split("."):
-        value = getattr(value, part, None)
+    value = _resolve(module, node)
     return value if isinstance(value, type) and issubclass(value, BaseModel) else None
 
 
@@ -155,6 +288,92 @@ async def column_problems(conn: AsyncConnection[Any], registry: Registry, uses: 
     return problems
 
 
+async def parameter_problems(conn: AsyncConnection[Any], registry: Registry, uses: list[QueryUse]) -> list[str]:
+    """Each parameter's type as PostgreSQL infers it agrees with what the repository function passes for it.
+
+    Runs after prepare_problems on the same connection. A disagreement is fixed in the SQL with a cast
+    where PostgreSQL guessed (`%(lease_seconds)s::integer`), or in the annotation where that is wrong.
+    """
+    problems = []
+    inferred: dict[str, dict[str, str]] = {}
+    for use in uses:
+        query = registry.get(use.domain, use.name)
+        if query is None or not use.passed:
+            continue
+        if query.name not in inferred:
+            types = await get_prepared_types(conn, name=statement_name(query).decode())
+            if types is None:
+                continue  # reported by prepare_problems
+            inferred[query.name] = dict(zip(query.positional_params(), types.parameter_types, strict=True))
+        for param, pg_type in inferred[query.name].items():
+            passed = use.passed.get(param)
+            accepted = None if passed is None else accepted_types(passed.annotation)
+            if passed is not None and accepted is not None and pg_type not in accepted:
+                problems.append(
+                    f"{use.where}: {query.name} takes {param!r} as {pg_type} ({query.location}) but is passed "
+                    f"{passed.source}; cast the parameter in the SQL or correct the annotation"
+                )
+    return problems
+
+
+# What a Python type may be passed as: the PostgreSQL types (as format_type spells them) whose parameters
+# psycopg fills from it without loss or surprise. An annotation not here is not compared.
+_ACCEPTED: dict[Any, frozenset[str]] = {
+    bool: frozenset({"boolean"}),
+    # oid too: the catalog's object ids are integers to psycopg, both ways.
+    int: frozenset({"smallint", "integer", "bigint", "oid"}),
+    float: frozenset({"double precision", "real", "numeric"}),
+    Decimal: frozenset({"numeric"}),
+    # psycopg sends a str untyped and PostgreSQL reads it as the type it inferred: text-like types.
+    str: frozenset({"text", "character varying", "citext", "name"}),
+    bytes: frozenset({"bytea"}),
+    UUID: frozenset({"uuid"}),
+    datetime: frozenset({"timestamp with time zone"}),
+    date: frozenset({"date"}),
+    timedelta: frozenset({"interval"}),
+    dict: frozenset({"jsonb", "json"}),
+    Jsonb: frozenset({"jsonb", "json"}),
+    Json: frozenset({"jsonb", "json"}),
+    HalfVector: frozenset({"halfvec"}),
+    Vector: frozenset({"vector"}),
+}
+_SEQUENCES = (list, tuple, set, frozenset, Sequence, collections.abc.Set)
+
+
+def accepted_types(annotation: Any) -> frozenset[str] | None:
+    """The PostgreSQL types a parameter annotated `annotation` may have; None when the annotation is not known."""
+    annotation = _without_none(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return accepted_types(args[0])
+    if origin is Literal:
+        kinds = {type(arg) for arg in args}
+        return _ACCEPTED.get(kinds.pop()) if len(kinds) == 1 else None
+    if origin in _SEQUENCES:
+        element = args[0] if args and (origin is not tuple or args[-1] is Ellipsis or len(set(args)) == 1) else None
+        accepted = None if element is None else accepted_types(element)
+        return None if accepted is None else frozenset(f"{name}[]" for name in accepted)
+    if origin is dict:
+        return _ACCEPTED[dict]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        kinds = {type(member.value) for member in annotation}
+        return _ACCEPTED.get(kinds.pop()) if len(kinds) == 1 else None
+    return _ACCEPTED.get(annotation)
+
+
+def _without_none(annotation: Any) -> Any:
+    """`X | None` as X; any other annotation as it is."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        rest = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def _spell(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) and not get_args(annotation) else repr(annotation)
+
+
 async def all_problems(
     conn: AsyncConnection[Any], registry: Registry, modules: Iterable[types.ModuleType]
 ) -> list[str]:
@@ -163,6 +382,7 @@ async def all_problems(
         *await prepare_problems(conn, registry),
         *usage_problems(registry, uses),
         *await column_problems(conn, registry, uses),
+        *await parameter_problems(conn, registry, uses),
     ]
 
 
