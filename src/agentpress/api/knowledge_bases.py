@@ -33,6 +33,8 @@ from agentpress.models.knowledge_bases import (
 )
 from agentpress.repositories import knowledge_base_sources as sources
 from agentpress.repositories import knowledge_bases
+from agentpress.services import agent_configs
+from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org, OrgContext
 from agentpress.web.dependencies import Conn
 from agentpress.web.errors import ApiError, field_error, not_found
@@ -168,25 +170,28 @@ async def _update_source(
     conn: AsyncConnection[Any], org: OrgContext, kb_id: UUID, kind: SourceKind[S], source_id: UUID, data: BaseModel
 ) -> S:
     org.require_manager()
-    async with conn.transaction():
-        current = await kind.get_for_update(conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=source_id)
-        if current is None:
-            raise await _not_found(conn, org, kb_id, kind)
+
+    def merge(current: S) -> S:
         # Only the fields the client sent: a field left out keeps its value. Validated again, so that the
         # checks of the whole source see the result (a table's new columns against its old rows).
         merged = type(current).model_validate({**current.model_dump(), **data.model_dump(exclude_unset=True)})
         if kind.check is not None:
             kind.check(merged)
-        updated = await kind.update(
+        return merged
+
+    return await lock_merge_write(
+        conn,
+        lock=lambda: kind.get_for_update(conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=source_id),
+        merge=merge,
+        write=lambda _, merged: kind.update(
             conn,
             org_id=org.org_id,
             knowledge_base_id=kb_id,
             source_id=source_id,
             **merged.model_dump(include=set(kind.fields)),
-        )
-    if updated is None:
-        raise not_found(kind.noun)
-    return updated
+        ),
+        missing=lambda: _not_found(conn, org, kb_id, kind),
+    )
 
 
 async def _delete_source(
@@ -244,14 +249,13 @@ class KnowledgeBasesController(Controller):
         self, conn: Conn, org: Org, kb_id: FromPath[UUID], data: JSONBody[KnowledgeBaseUpdate]
     ) -> KnowledgeBase:
         org.require_manager()
-        async with conn.transaction():
-            current = await knowledge_bases.get_knowledge_base_for_update(
+        return await lock_merge_write(
+            conn,
+            lock=lambda: knowledge_bases.get_knowledge_base_for_update(
                 conn, org_id=org.org_id, knowledge_base_id=kb_id
-            )
-            if current is None:
-                raise not_found("knowledge base")
-            merged = current.model_copy(update=data.model_dump(exclude_unset=True))
-            updated = await knowledge_bases.update_knowledge_base(
+            ),
+            merge=sent(data.model_dump(exclude_unset=True)),
+            write=lambda _, merged: knowledge_bases.update_knowledge_base(
                 conn,
                 org_id=org.org_id,
                 knowledge_base_id=kb_id,
@@ -259,10 +263,9 @@ class KnowledgeBasesController(Controller):
                 description=merged.description,
                 embedding_model=merged.embedding_model,
                 is_enabled=merged.is_enabled,
-            )
-        if updated is None:
-            raise not_found("knowledge base")
-        return updated
+            ),
+            missing=not_found("knowledge base"),
+        )
 
     @delete(
         KB_PATH,
@@ -272,7 +275,7 @@ class KnowledgeBasesController(Controller):
     )
     async def delete_knowledge_base(self, conn: Conn, org: Org, kb_id: FromPath[UUID]) -> None:
         org.require_manager()
-        deleted = await knowledge_bases.delete_knowledge_base(
+        deleted = await agent_configs.delete_knowledge_base(
             conn, org_id=org.org_id, knowledge_base_id=kb_id, deleted_by=org.user.id
         )
         if deleted is None:

@@ -1,4 +1,4 @@
-"""Knowledge bases of an org; deleting one takes it off its agents first, each getting a new version."""
+"""Knowledge bases of an org."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from psycopg import AsyncConnection
 
 from agentpress.db.queries import queries
 from agentpress.models.knowledge_bases import KnowledgeBase
-from agentpress.repositories import agents
 
 
 async def list_knowledge_bases(
@@ -82,23 +81,10 @@ async def update_knowledge_base(
     )
 
 
-async def delete_knowledge_base(
-    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID, deleted_by: UUID | None
-) -> list[UUID] | None:
-    """Take a knowledge base off every agent that has it (each gets a new version) and delete it with its
-    sources and their embeddings, all or nothing.
-
-    Returns the agents changed, or None when the org has no such knowledge base.
-    """
-    async with conn.transaction():
-        # The lock keeps agents from being given the knowledge base between taking it off them and
-        # deleting it: the cascade would otherwise drop it from them without a version saying so.
-        if await get_knowledge_base_for_update(conn, org_id=org_id, knowledge_base_id=knowledge_base_id) is None:
-            return None
-        changed = await agents.remove_knowledge_base_from_agents(
-            conn, org_id=org_id, knowledge_base_id=knowledge_base_id, created_by=deleted_by
-        )
-        await queries.knowledge_bases.delete_knowledge_base.execrows(
-            conn, org_id=org_id, knowledge_base_id=knowledge_base_id
-        )
-    return changed
+async def delete_knowledge_base(conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID) -> bool:
+    """Delete a knowledge base with its sources and their embeddings; call after taking it off the agents
+    (services.agent_configs.delete_knowledge_base). False when the org has no such knowledge base."""
+    deleted = await queries.knowledge_bases.delete_knowledge_base.execrows(
+        conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+    )
+    return deleted > 0

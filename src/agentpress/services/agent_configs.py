@@ -1,5 +1,6 @@
-"""Agents change only by versions: create, change, restore and delete one, and take a deleted tool off the
-agents that have it; each in one transaction, with the agent's references held to its org."""
+"""Agents change only by versions: create, change, restore and delete one, and take a deleted tool or
+knowledge base off the agents that have it; each in one transaction, with the agent's references held to its
+org."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 
 from agentpress.models.agents import Agent, AgentFields, AgentThread
-from agentpress.repositories import agents, tools
+from agentpress.repositories import agents, knowledge_bases, tools
 from agentpress.services.patching import lock_merge_write
 from agentpress.web.errors import field_error, not_found
 
@@ -129,4 +130,27 @@ async def delete_tool(
             return None
         changed = await agents.remove_tool_from_agents(conn, org_id=org_id, tool_id=tool_id, created_by=deleted_by)
         await tools.delete_tool(conn, org_id=org_id, tool_id=tool_id)
+    return changed
+
+
+async def delete_knowledge_base(
+    conn: AsyncConnection[Any], *, org_id: UUID, knowledge_base_id: UUID, deleted_by: UUID | None
+) -> list[UUID] | None:
+    """Take a knowledge base off every agent that has it (each gets a new version) and delete it with its
+    sources and their embeddings, all or nothing.
+
+    Returns the agents changed, or None when the org has no such knowledge base.
+    """
+    async with conn.transaction():
+        # The lock keeps agents from being given the knowledge base between taking it off them and
+        # deleting it: the cascade would otherwise drop it from them without a version saying so.
+        locked = await knowledge_bases.get_knowledge_base_for_update(
+            conn, org_id=org_id, knowledge_base_id=knowledge_base_id
+        )
+        if locked is None:
+            return None
+        changed = await agents.remove_knowledge_base_from_agents(
+            conn, org_id=org_id, knowledge_base_id=knowledge_base_id, created_by=deleted_by
+        )
+        await knowledge_bases.delete_knowledge_base(conn, org_id=org_id, knowledge_base_id=knowledge_base_id)
     return changed
