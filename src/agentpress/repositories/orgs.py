@@ -39,6 +39,8 @@ async def get_org_by_slug(conn: AsyncConnection[Any], *, slug: str) -> Org | Non
 
 async def create_org_with_owner(conn: AsyncConnection[Any], *, name: str, slug: str, owner_id: UUID) -> OrgWithRole:
     """Create an org and make the user its owner, both or neither."""
+    # A composition of one unit, so its own transaction (a savepoint in sign-up's): an org never exists without
+    # an owner, the invariant services.memberships keeps for every later change. Two inserts, nothing to lock.
     async with conn.transaction():
         org = await queries.orgs.create_org.one_required(conn, Org, name=name, slug=slug)
         member = await create_org_member(conn, org_id=org.id, user_id=owner_id, role="owner")
