@@ -33,8 +33,9 @@ run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), m
 
 check: lint test ## what CI runs: lint, then the test suite
 
+# One worker per core (pytest-xdist); a module's tests stay on one worker (tests/conftest.py says why).
 test: $(INSTALLED) ## the test suite against real PostgreSQL and Redis (embedded and throwaway unless configured)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: $(INSTALLED) ## ruff (lint and format check), mypy --strict on src/, squawk on migrations/
 	$(BIN)/ruff check src tests bench

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import psycopg
 import pytest
@@ -25,6 +25,16 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from agentpress.db import embedded, migrations
 from agentpress.settings import Settings, load_settings
 from agentpress.web.app import create_app
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test` (pytest-xdist, `--dist loadgroup`) each module runs on one worker, so that its
+    module-scoped databases and seeds are built once; modules that share a session seed name a group of their own
+    (`pytestmark = pytest.mark.xdist_group(...)`) and run on one worker together."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +110,9 @@ def _redis_server_binary() -> str:
 def redis_url() -> Iterator[str]:
     """REDIS_URL when set; otherwise a throwaway redis-server on a free port, stopped after the session."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        # Workers of one run share that server, each in a database of its own (gw0 in 0, gw1 in 1, ...).
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        yield urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{int(worker.removeprefix('gw'))}").geturl()
         return
     port = free_port()
     process = subprocess.Popen(

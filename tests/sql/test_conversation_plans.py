@@ -20,6 +20,10 @@ import pytest
 from agentpress.db.queries import Query, queries
 from agentpress.repositories.message_search import search_messages
 
+# The realistic data set (tests/sql/conftest.py) takes half a minute to build: the modules that read it run on one
+# worker under `make test`, which builds it once.
+pytestmark = pytest.mark.xdist_group("realistic")
+
 THREADS_INDEX = "threads_user_id_created_at_idx"
 MESSAGES_INDEX = "messages_thread_id_created_at_idx"
 SEARCH_INDEX = "messages_text_content_gin_idx"

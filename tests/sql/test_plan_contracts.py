@@ -24,6 +24,10 @@ from psycopg.types.json import Jsonb
 from agentpress.db.queries import Query, queries
 from agentpress.db.sqlcheck import statement_name
 
+# The realistic data set (tests/sql/conftest.py) takes half a minute to build: the modules that read it run on one
+# worker under `make test`, which builds it once.
+pytestmark = pytest.mark.xdist_group("realistic")
+
 CONTRACTED = [query for query in queries if query.uses or query.never]
 ROUND_VECTOR = "[" + ",".join(["0.01"] * 3072) + "]"
 # By type, for the parameters the data set has no better value for.
