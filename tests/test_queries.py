@@ -64,6 +64,8 @@ def test_parses_name_kind_doc_params_and_tags_the_statement(tmp_path: Path) -> N
         ("-- name: a :one\nSELECT %s;\n", 1, "not a placeholder"),
         ("-- name: a :copy\nSELECT 1;\n", 1, "is :copy"),
         ("-- name: a :copy\nCOPY t (a) FROM STDIN WHERE a = %(a)s;\n", 1, "is :copy"),
+        ("-- name: a :copy\nCOPY t FROM STDIN;\n", 1, "is :copy"),
+        ('-- name: a :copy\nCOPY t (a, "B") FROM STDIN;\n', 1, "is :copy"),
     ],
 )
 def test_refuses_a_malformed_file_naming_file_and_line(tmp_path: Path, text: str, line: int, problem: str) -> None:
@@ -72,6 +74,17 @@ def test_refuses_a_malformed_file_naming_file_and_line(tmp_path: Path, text: str
         load_queries(tmp_path)
     assert str(raised.value).startswith(f"{path}:{line}:")
     assert problem in str(raised.value)
+
+
+def test_a_copy_names_its_table_and_columns(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "q.sql",
+        "-- name: copy_things :copy\n-- Streamed.\n"
+        "COPY things (\n    a, b_id,\n    c\n)\nFROM STDIN (FORMAT BINARY);\n",
+    )
+    query = load_queries(tmp_path).q.copy_things
+    assert (query.copy_table, query.copy_columns) == ("things", ("a", "b_id", "c"))
 
 
 def test_a_duplicate_name_across_files_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from agentpress.db.sqlcheck import (
     accepted_types,
     all_problems,
     column_problems,
+    copy_problems,
     find_query_uses,
     parameter_problems,
     prepare_problems,
@@ -71,6 +72,7 @@ async def test_renaming_a_column_fails_naming_each_query_that_uses_it(empty_data
         problems = await prepare_problems(conn, widgets.queries)
     failing = {problem.split("query ")[1].split()[0] for problem in problems if "does not prepare" in problem}
     assert failing == {
+        "copy_widgets",
         "create_widget",
         "get_widget_by_text_id",
         "list_widgets",
@@ -80,7 +82,7 @@ async def test_renaming_a_column_fails_naming_each_query_that_uses_it(empty_data
     # PostgreSQL's own words are quoted.
     assert all('column "name"' in problem and "does not exist" in problem for problem in problems), problems
     assert all("widgets.sql:" in problem for problem in problems)
-    assert len(problems) == 5
+    assert len(problems) == 6
 
 
 async def test_drifted_repository_functions_are_caught(empty_database_url: str) -> None:
@@ -119,10 +121,41 @@ async def test_a_parameter_passed_as_another_type_than_postgresql_infers_is_caug
     # A function argument annotated with a type that PostgreSQL's inferred type does not take...
     assert "drifted.py:" in problems[0]
     assert "list_widgets takes 'limit' as bigint" in problems[0] and "but is passed limit: str" in problems[0]
-    assert "widgets.sql:21" in problems[0]
+    assert f"widgets.sql:{widgets.queries.widgets.list_widgets.line})" in problems[0]
     # ... and a field of a model argument, passed as `size=draft.size`.
     assert "create_widget takes 'size' as integer" in problems[1]
     assert "but is passed WidgetDraft.size: float" in problems[1]
+
+
+async def test_copy_rows_that_are_not_the_columns_in_order_and_type_are_caught(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    uses = find_query_uses([drifted])
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        await prepare_problems(conn, widgets.queries)
+        problems = await copy_problems(conn, widgets.queries, uses)
+    assert len(problems) == 2, problems
+    # The fields in another order than the columns...
+    assert "drifted.py:" in problems[0]
+    assert "copy_widgets copies (owner_id, name, size, note)" in problems[0]
+    assert "but SwappedWidgetRow has the fields (name, owner_id, size, note)" in problems[0]
+    # ... and a field of another type than its column.
+    assert "copy_widgets copies 'size', which is integer" in problems[1]
+    assert "but WidgetRowWithTextSize.size is str" in problems[1]
+
+
+async def test_copy_writes_rows_of_its_named_tuple_and_refuses_another(empty_database_url: str) -> None:
+    migrations.apply(empty_database_url, source=widgets.MIGRATIONS)
+    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+        owner = await widgets.create_owner(conn, name="o")
+        await widgets.copy_widgets(
+            conn, rows=[widgets.WidgetRow(owner.id, "a", 1, None), widgets.WidgetRow(owner.id, "b", 2, "n")]
+        )
+        assert [(w.name, w.size, w.note) for w in await widgets.list_widgets(conn, limit=10)] == [
+            ("a", 1, None),
+            ("b", 2, "n"),
+        ]
+        with pytest.raises(TypeError, match=r"copy_widgets .*widgets\.sql:\d+\) copies \(owner_id, name, size, note\)"):
+            await drifted.copy_swapped_widgets(conn)
 
 
 @pytest.mark.parametrize(

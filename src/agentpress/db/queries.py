@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
 from psycopg import AsyncConnection, AsyncCopy, AsyncCursor
 from psycopg.rows import dict_row
@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from agentpress.db.paths import QUERIES_DIR
 
 T = TypeVar("T")
+R = TypeVar("R", bound=tuple[Any, ...])
 Kind = Literal["one", "many", "exec", "execrows", "scalar", "copy"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 # The methods of Query by the result kind they run: `.one_required()` is `.one()` that raises NoRowError.
@@ -33,6 +34,8 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _CONTRACT = re.compile(r"^(?P<clause>uses|never|plan):\s*(?P<value>\S.*)$")
 _INDEXES = re.compile(r"[a-z0-9_]+(?:, [a-z0-9_]+)*")
 _NODE = re.compile(r"[A-Z][A-Za-z ]*[a-z](?: on [a-z0-9_]+)?")
+# A `:copy` statement: COPY into a table, its columns named, from the client.
+_COPY = re.compile(r"\s*COPY\s+(?P<table>[a-z_][a-z0-9_.]*)\s*\((?P<columns>[^()]*)\)\s*FROM\s+STDIN\b", re.IGNORECASE)
 # What psycopg itself treats as a placeholder: %% is a literal %, %(name)s a named parameter.
 _PERCENT = re.compile(r"%(%|\((?P<name>[^)]*)\)(?P<format>[sbt])|.?)", re.DOTALL)
 
@@ -79,6 +82,9 @@ class Query:
     uses: tuple[str, ...] = ()
     never: tuple[str, ...] = ()
     custom_plan_only: bool = False
+    # A `:copy` statement's table and columns, in order: the fields of the NamedTuple its rows are.
+    copy_table: str = ""
+    copy_columns: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -152,15 +158,38 @@ class Query:
         self._check_params(params)
         await conn.execute(self.sql, params)
 
-    def copy(self, cursor: AsyncCursor[Any], /) -> AbstractAsyncContextManager[AsyncCopy]:
-        """A `:copy` statement (COPY ... FROM STDIN) opened on the cursor, for streaming rows in."""
-        return cursor.copy(self.sql)
+    @asynccontextmanager
+    async def copy(self, cursor: AsyncCursor[Any], row_type: type[R], /) -> AsyncIterator[RowCopy[R]]:
+        """A `:copy` statement (COPY ... FROM STDIN) opened on the cursor, for streaming rows of `row_type` in:
+        a NamedTuple whose fields are the statement's columns, in order (the SQL checks compare their types)."""
+        fields = getattr(row_type, "_fields", None)
+        if fields != self.copy_columns:
+            raise TypeError(
+                f"query {self.name} ({self.location}) copies ({', '.join(self.copy_columns)}); "
+                f"{row_type.__name__} is not a NamedTuple of those fields: {fields}"
+            )
+        async with cursor.copy(self.sql) as copy:
+            yield RowCopy(copy)
 
     async def execrows(self, conn: AsyncConnection[Any], /, **params: Any) -> int:
         self._check_params(params)
         async with conn.cursor() as cur:
             await cur.execute(self.sql, params)
             return cur.rowcount
+
+
+class RowCopy(Generic[R]):
+    """A `:copy` in progress, taking rows of one NamedTuple type."""
+
+    def __init__(self, copy: AsyncCopy) -> None:
+        self._copy = copy
+
+    def set_types(self, types: Sequence[int | str]) -> None:
+        """The PostgreSQL type of each column, for a binary COPY (which applies no casts)."""
+        self._copy.set_types(types)
+
+    async def write_row(self, row: R) -> None:
+        await self._copy.write_row(row)
 
 
 @dataclass(frozen=True)
@@ -280,8 +309,12 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
                 "use %(name)s for parameters and %% for a literal %"
             )
         params.add(param)
-    if kind == "copy" and (params or not _strip_comments(statement).lstrip().upper().startswith("COPY")):
-        raise QueryFileError(f"{where}: query {name!r} is :copy: a COPY ... FROM STDIN without parameters")
+    copy = _COPY.match(_strip_comments(statement))
+    columns = tuple(column.strip() for column in copy["columns"].split(",")) if copy else ()
+    if kind == "copy" and (params or copy is None or not all(_NAME.fullmatch(column) for column in columns)):
+        raise QueryFileError(
+            f"{where}: query {name!r} is :copy: a COPY table (column, ...) FROM STDIN without parameters"
+        )
 
     return Query(
         name=name,
@@ -297,6 +330,8 @@ def _parse_block(path: Path, start: int, block: list[str]) -> Query:
         uses=tuple(uses),
         never=tuple(never),
         custom_plan_only=custom_plan_only,
+        copy_table=copy["table"] if copy and kind == "copy" else "",
+        copy_columns=columns if kind == "copy" else (),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 from uuid import UUID
 
 from pgvector import HalfVector, Vector
-from psycopg import AsyncConnection, pq
+from psycopg import AsyncConnection, pq, sql
 from psycopg.types.json import Json, Jsonb
 from pydantic import BaseModel
 
@@ -48,6 +48,8 @@ class QueryUse:
     where: str
     # By parameter name, where the function says what it passes (see Passed); the rest is not compared.
     passed: Mapping[str, Passed] = field(default_factory=dict)
+    # The NamedTuple a `.copy(cursor, Row)` writes rows of.
+    row_type: type[tuple[Any, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
                     passes_unknown_params=any(k.arg is None for k in node.keywords),
                     where=f"{source_file}:{node.lineno}",
                     passed=_Function(module, scope).passed(node) if scope else {},
+                    row_type=_resolve_row_type(module, node.args[1])
+                    if method == "copy" and len(node.args) > 1
+                    else None,
                 )
             )
     return uses
@@ -209,6 +214,11 @@ def _resolve(module: types.ModuleType, node: ast.expr) -> Any:
 def _resolve_model(module: types.ModuleType, node: ast.expr) -> type[BaseModel] | None:
     value = _resolve(module, node)
     return value if isinstance(value, type) and issubclass(value, BaseModel) else None
+
+
+def _resolve_row_type(module: types.ModuleType, node: ast.expr) -> type[tuple[Any, ...]] | None:
+    value = _resolve(module, node)
+    return value if isinstance(value, type) and issubclass(value, tuple) and hasattr(value, "_fields") else None
 
 
 def usage_problems(registry: Registry, uses: list[QueryUse]) -> list[str]:
@@ -374,6 +384,43 @@ def _spell(annotation: Any) -> str:
     return annotation.__name__ if isinstance(annotation, type) and not get_args(annotation) else repr(annotation)
 
 
+async def copy_problems(conn: AsyncConnection[Any], registry: Registry, uses: list[QueryUse]) -> list[str]:
+    """The rows of each `:copy` statement are a NamedTuple of its columns, in order, typed as the table's columns.
+
+    Runs after prepare_problems on the same connection, which prepared each COPY as the INSERT of its columns.
+    """
+    problems = []
+    for use in uses:
+        query = registry.get(use.domain, use.name)
+        if query is None or query.kind != "copy" or use.method != "copy":
+            continue  # reported by usage_problems
+        row_type = use.row_type
+        if row_type is None:
+            problems.append(
+                f"{use.where}: {query.name}: the rows must be a NamedTuple named in the call: .copy(cursor, Row)"
+            )
+            continue
+        fields: tuple[str, ...] = row_type._fields  # type: ignore[attr-defined]
+        if fields != query.copy_columns:
+            problems.append(
+                f"{use.where}: {query.name} copies ({', '.join(query.copy_columns)}) ({query.location}) "
+                f"but {row_type.__name__} has the fields ({', '.join(fields)})"
+            )
+            continue
+        types = await get_prepared_types(conn, name=statement_name(query).decode())
+        if types is None:
+            continue  # reported by prepare_problems
+        hints = get_type_hints(row_type)
+        for column, pg_type in zip(fields, types.parameter_types, strict=True):
+            accepted = accepted_types(hints.get(column))
+            if accepted is not None and pg_type not in accepted:
+                problems.append(
+                    f"{use.where}: {query.name} copies {column!r}, which is {pg_type} ({query.location}), "
+                    f"but {row_type.__name__}.{column} is {_spell(hints[column])}"
+                )
+    return problems
+
+
 async def all_problems(
     conn: AsyncConnection[Any], registry: Registry, modules: Iterable[types.ModuleType]
 ) -> list[str]:
@@ -383,6 +430,7 @@ async def all_problems(
         *usage_problems(registry, uses),
         *await column_problems(conn, registry, uses),
         *await parameter_problems(conn, registry, uses),
+        *await copy_problems(conn, registry, uses),
     ]
 
 
@@ -392,10 +440,25 @@ def statement_name(query: Query) -> bytes:
 
 def _prepare(conn: AsyncConnection[Any], query: Query) -> str | None:
     # libpq's synchronous prepare and describe block even on an async connection: fine for a check.
-    result = conn.pgconn.prepare(statement_name(query), query.positional_sql().encode())
+    result = conn.pgconn.prepare(statement_name(query), _preparable_sql(conn, query).encode())
     if result.status == pq.ExecStatus.COMMAND_OK:
         return None
     return (result.error_message or b"").decode(errors="replace").strip()
+
+
+def _preparable_sql(conn: AsyncConnection[Any], query: Query) -> str:
+    """The statement the server checks for `query`. A COPY is not analysed when prepared, whatever its columns:
+    the INSERT of the same columns is, and its parameters take the columns' types."""
+    if query.kind != "copy":
+        return query.positional_sql()
+    insert = sql.SQL("/* {domain}.{name} */ INSERT INTO {table} ({columns}) VALUES ({values})").format(
+        domain=sql.SQL(query.domain),
+        name=sql.SQL(query.name),
+        table=sql.Identifier(*query.copy_table.split(".")),
+        columns=sql.SQL(", ").join(map(sql.Identifier, query.copy_columns)),
+        values=sql.SQL(", ").join(sql.SQL(f"${number}") for number in range(1, len(query.copy_columns) + 1)),
+    )
+    return insert.as_string(conn)
 
 
 def _describe(conn: AsyncConnection[Any], query: Query) -> list[ResultColumn] | None:

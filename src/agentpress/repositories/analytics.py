@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -22,6 +22,39 @@ from agentpress.models.analytics import (
     UsageRollup,
     UserId,
 )
+
+
+# The rows of the :copy statements, their fields the statements' columns in order (the SQL checks hold them to it).
+class DailyRow(NamedTuple):
+    org_id: UUID
+    day: date
+    agent_id: UUID | None
+    threads_created: int
+    user_messages: int
+    assistant_messages: int
+    system_messages: int
+    tool_messages: int
+    input_tokens: int
+    output_tokens: int
+    feedback_up: int
+    feedback_down: int
+    tasks_succeeded: int
+    tasks_failed: int
+
+
+class DailyUserRow(NamedTuple):
+    org_id: UUID
+    day: date
+    agent_id: UUID | None
+    user_id: UUID
+
+
+class DailyToolRow(NamedTuple):
+    org_id: UUID
+    day: date
+    tool_name: str
+    calls: int
+    failures: int
 
 
 async def get_complete_before(conn: AsyncConnection[Any], *, org_id: UUID) -> date | None:
@@ -127,35 +160,39 @@ async def replace_days(
     await queries.analytics.delete_daily_users.execrows(conn, **days)
     await queries.analytics.delete_daily_tools.execrows(conn, **days)
     async with conn.cursor() as cur:
-        async with queries.analytics.copy_daily.copy(cur) as copy:
-            for daily_row in daily:
-                await copy.write_row((org_id, *_daily_values(daily_row)))
-        async with queries.analytics.copy_daily_users.copy(cur) as copy:
+        async with queries.analytics.copy_daily.copy(cur, DailyRow) as copy:
+            for row in daily:
+                await copy.write_row(
+                    DailyRow(
+                        org_id=org_id,
+                        day=row.day,
+                        agent_id=row.agent_id,
+                        threads_created=row.threads_created,
+                        user_messages=row.user_messages,
+                        assistant_messages=row.assistant_messages,
+                        system_messages=row.system_messages,
+                        tool_messages=row.tool_messages,
+                        input_tokens=row.input_tokens,
+                        output_tokens=row.output_tokens,
+                        feedback_up=row.feedback_up,
+                        feedback_down=row.feedback_down,
+                        tasks_succeeded=row.tasks_succeeded,
+                        tasks_failed=row.tasks_failed,
+                    )
+                )
+        async with queries.analytics.copy_daily_users.copy(cur, DailyUserRow) as copy:
             for user in users:
-                await copy.write_row((org_id, user.day, user.agent_id, user.user_id))
-        async with queries.analytics.copy_daily_tools.copy(cur) as copy:
+                await copy.write_row(
+                    DailyUserRow(org_id=org_id, day=user.day, agent_id=user.agent_id, user_id=user.user_id)
+                )
+        async with queries.analytics.copy_daily_tools.copy(cur, DailyToolRow) as copy:
             for tool in tools:
-                await copy.write_row((org_id, tool.day, tool.tool_name, tool.calls, tool.failures))
+                await copy.write_row(
+                    DailyToolRow(
+                        org_id=org_id, day=tool.day, tool_name=tool.tool_name, calls=tool.calls, failures=tool.failures
+                    )
+                )
 
 
 async def finish_refresh(conn: AsyncConnection[Any], *, org_id: UUID, complete_before: date) -> None:
     await queries.analytics.finish_refresh.exec(conn, org_id=org_id, complete_before=complete_before)
-
-
-def _daily_values(row: Daily) -> tuple[Any, ...]:
-    # In copy_daily's column order.
-    return (
-        row.day,
-        row.agent_id,
-        row.threads_created,
-        row.user_messages,
-        row.assistant_messages,
-        row.system_messages,
-        row.tool_messages,
-        row.input_tokens,
-        row.output_tokens,
-        row.feedback_up,
-        row.feedback_down,
-        row.tasks_succeeded,
-        row.tasks_failed,
-    )

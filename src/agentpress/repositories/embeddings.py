@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
+from pgvector import HalfVector
 from psycopg import AsyncConnection
 
 from agentpress.db.queries import queries
 from agentpress.models.embeddings import ChunkRow, IngestedSource, SourceKind
+
+
+class EmbeddingRow(NamedTuple):
+    """A row of copy_embeddings, its fields the statement's columns in order (the SQL checks hold them to it)."""
+
+    org_id: UUID
+    knowledge_base_id: UUID
+    file_id: UUID | None
+    freeform_text_id: UUID | None
+    table_id: UUID | None
+    web_url_id: UUID | None
+    chunk_index: int
+    content: str
+    embedding: HalfVector
+    metadata: dict[str, Any]
+
 
 # The column types of copy_embeddings, in its order. Binary COPY applies no casts, so each value is
 # dumped as exactly this type; "halfvec" resolves through the types pgvector registered on the connection.
@@ -48,19 +65,22 @@ async def copy_embeddings(
 ) -> None:
     """Stream the chunks of one source into embeddings with binary COPY (copy_embeddings' text)."""
     # One of the four source columns carries the id, the other three are NULL (embeddings_source_check).
-    refs = tuple(source.id if column == kind else None for column in SOURCE_KINDS)
-    async with conn.cursor() as cur, queries.embeddings.copy_embeddings.copy(cur) as copy:
+    file_id, freeform_text_id, table_id, web_url_id = (source.id if k == kind else None for k in SOURCE_KINDS)
+    async with conn.cursor() as cur, queries.embeddings.copy_embeddings.copy(cur, EmbeddingRow) as copy:
         copy.set_types(COPY_TYPES)
         for chunk in chunks:
             await copy.write_row(
-                (
-                    source.org_id,
-                    source.knowledge_base_id,
-                    *refs,
-                    chunk.chunk_index,
-                    chunk.content,
-                    chunk.embedding,
-                    chunk.metadata,
+                EmbeddingRow(
+                    org_id=source.org_id,
+                    knowledge_base_id=source.knowledge_base_id,
+                    file_id=file_id,
+                    freeform_text_id=freeform_text_id,
+                    table_id=table_id,
+                    web_url_id=web_url_id,
+                    chunk_index=chunk.chunk_index,
+                    content=chunk.content,
+                    embedding=chunk.embedding,
+                    metadata=chunk.metadata,
                 )
             )
 
