@@ -10,7 +10,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 AGENTPRESS := $(BIN)/agentpress
 
 .DEFAULT_GOAL := help
-.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog bench bench-quick clean
+.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog sql-registry bench bench-quick clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,6 +80,9 @@ schema: $(INSTALLED) ## write sql/schema.sql from the migrations, applied to a s
 
 sql-catalog: $(INSTALLED) ## write docs/queries.md: every named query with its parameters, columns, tables, contract
 	$(AGENTPRESS) db catalog
+
+sql-registry: $(INSTALLED) ## write src/agentpress/db/registry.py: the named queries typed, for mypy and editors
+	$(BIN)/python -m agentpress.db.registry_writer
 
 bench: $(BENCH_INSTALLED) ## the benchmarks on a fresh embedded server (under 20 min): tables, bench/results/latest.{json,md}
 	$(BIN)/python -m bench.run

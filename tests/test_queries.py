@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from agentpress.db import registry_writer
+from agentpress.db.paths import QUERIES_DIR
 from agentpress.db.queries import NoRowError, QueryFileError, load_queries, queries
 
 
@@ -104,10 +107,39 @@ def test_semicolons_and_headers_inside_strings_and_comments_do_not_split(tmp_pat
 
 
 def test_an_unknown_domain_or_query_names_the_file() -> None:
+    loaded = load_queries(QUERIES_DIR)
     with pytest.raises(AttributeError, match=r"no query file nope\.sql"):
-        _ = queries.nope
+        _ = loaded.nope
     with pytest.raises(AttributeError, match=r"no query 'nope' in sql/queries/system\.sql"):
-        _ = queries.system.nope
+        _ = loaded.system.nope
+
+
+def test_the_service_queries_are_the_typed_registry_s_attributes() -> None:
+    # What mypy and an editor see (db/registry.py) is what runs: the same Query objects, by the same names.
+    for query in queries:
+        domain = getattr(queries, query.domain)
+        assert type(domain).__name__ == registry_writer.class_name(query.domain)
+        assert getattr(domain, query.name) is query
+    with pytest.raises(AttributeError):
+        _ = queries.tasks.nope  # type: ignore[attr-defined]
+
+
+def test_the_committed_registry_is_current() -> None:
+    written = registry_writer.render(load_queries(QUERIES_DIR))
+    assert written == registry_writer.REGISTRY.read_text(), (
+        "src/agentpress/db/registry.py is out of date: run `make sql-registry`"
+    )
+
+
+def test_the_registry_names_each_query_s_file_and_line_and_goes_stale_when_a_query_moves(tmp_path: Path) -> None:
+    text = registry_writer.render(load_queries(QUERIES_DIR))
+    claim = queries.tasks.claim_tasks
+    assert f'    claim_tasks: Query\n    """sql/queries/tasks.sql:{claim.line} `:many`. {claim.doc[:40]}' in text
+    copy = tmp_path / "queries"
+    shutil.copytree(QUERIES_DIR, copy)
+    tasks = copy / "tasks.sql"
+    tasks.write_text("-- A line added at the top moves every query down.\n" + tasks.read_text())
+    assert registry_writer.render(load_queries(copy)) != text
 
 
 async def _call_with_wrong_params() -> None:

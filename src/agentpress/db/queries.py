@@ -13,7 +13,9 @@ from psycopg import AsyncConnection, AsyncCopy, AsyncCursor
 from psycopg.rows import dict_row
 from pydantic import TypeAdapter
 
+from agentpress.db import registry
 from agentpress.db.paths import QUERIES_DIR
+from agentpress.db.registry import ServiceQueries
 
 T = TypeVar("T")
 R = TypeVar("R", bound=tuple[Any, ...])
@@ -213,12 +215,6 @@ class Registry:
     root: Path
     domains: dict[str, Domain]
 
-    def __getattr__(self, name: str) -> Domain:
-        try:
-            return self.domains[name]
-        except KeyError:
-            raise AttributeError(f"no query file {name}.sql in {self.root}") from None
-
     def __iter__(self) -> Iterator[Query]:
         for domain in self.domains.values():
             yield from domain.queries.values()
@@ -228,7 +224,38 @@ class Registry:
         return None if found is None else found.queries.get(name)
 
 
-def load_queries(root: Path) -> Registry:
+class UntypedRegistry(Registry):
+    """A folder's queries as attributes found at run time (`registry.things.get_thing`), which no type checker
+    sees: for folders other than the service's (tests, the widgets fixture). The service's are `queries`."""
+
+    def __getattr__(self, name: str) -> Domain:
+        try:
+            return self.domains[name]
+        except KeyError:
+            raise AttributeError(f"no query file {name}.sql in {self.root}") from None
+
+
+class ServiceRegistry(Registry, ServiceQueries):
+    """The service's queries, their domains the classes db/registry.py declares (generated from the files), so
+    that mypy checks `queries.<file>.<name>` and an editor goes from it to the file and line."""
+
+
+def _typed(loaded: Registry) -> ServiceRegistry:
+    service = ServiceRegistry(loaded.root, loaded.domains)
+    declared = ServiceQueries.__annotations__
+    for name, domain in loaded.domains.items():
+        typed_class = getattr(registry, declared[name]) if name in declared else None
+        bound: object = domain
+        if typed_class is not None:
+            # The queries the files hold now, even when registry.py is stale: the drift test reports that.
+            bound = typed_class()
+            for query in domain.queries.values():
+                setattr(bound, query.name, query)
+        object.__setattr__(service, name, bound)  # Registry is frozen once built; this is the building
+    return service
+
+
+def load_queries(root: Path) -> UntypedRegistry:
     """Parse every `*.sql` file under `root`; a malformed file raises QueryFileError naming file and line."""
     domains: dict[str, Domain] = {}
     seen: dict[str, Query] = {}
@@ -242,7 +269,7 @@ def load_queries(root: Path) -> Registry:
             seen[query.name] = query
             domain.queries[query.name] = query
         domains[domain.name] = domain
-    return Registry(root, domains)
+    return UntypedRegistry(root, domains)
 
 
 def _parse_file(path: Path) -> Iterator[Query]:
@@ -394,5 +421,5 @@ def _first_code_line(lines: list[str]) -> int:
     return 1
 
 
-queries = load_queries(QUERIES_DIR)
+queries = _typed(load_queries(QUERIES_DIR))
 """The service's queries, parsed once at import: `queries.<file>.<name>.one(conn, Model, ...)`."""
