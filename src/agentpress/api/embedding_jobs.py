@@ -40,7 +40,7 @@ class EmbeddingJobsController(Controller):
         )
         if retried is not None:
             return retried
-        current = await sources.get_freeform_text(
+        current = await sources.FREEFORM_TEXTS.get(
             conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=freeform_text_id
         )
         if current is not None:
@@ -62,7 +62,7 @@ class EmbeddingJobsController(Controller):
         retried = await embedding_jobs.retry_table(conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=table_id)
         if retried is not None:
             return retried
-        current = await sources.get_table(conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=table_id)
+        current = await sources.TABLES.get(conn, org_id=org.org_id, knowledge_base_id=kb_id, source_id=table_id)
         if current is not None:
             raise _not_failed("table", current.status)
         if await knowledge_bases.get_knowledge_base(conn, org_id=org.org_id, knowledge_base_id=kb_id) is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Protocol, Union, get_args, get_origin, get_type_hints, runtime_checkable
 from uuid import UUID
 
 from pgvector import HalfVector, Vector
@@ -52,6 +52,14 @@ class QueryUse:
     row_type: type[tuple[Any, ...]] | None = None
 
 
+@runtime_checkable
+class DeclaresQueryUses(Protocol):
+    """An object in a repository module that runs statements it holds rather than names in a call, so that its
+    module's source does not say which (a SourceTable of repositories/knowledge_base_sources.py): it says itself."""
+
+    def query_uses(self) -> list[QueryUse]: ...
+
+
 @dataclass(frozen=True)
 class ResultColumn:
     name: str
@@ -60,9 +68,13 @@ class ResultColumn:
 
 
 def find_query_uses(modules: Iterable[types.ModuleType]) -> list[QueryUse]:
-    """Read the calls on `queries.<domain>.<name>` in the modules' source."""
+    """Read the calls on `queries.<domain>.<name>` in the modules' source, and ask the objects of the modules
+    that declare their uses."""
     uses = []
     for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, DeclaresQueryUses) and not isinstance(value, type):
+                uses.extend(value.query_uses())
         source_file = inspect.getsourcefile(module)
         for scope, node in _calls(ast.parse(inspect.getsource(module)), None):
             if not (isinstance(node.func, ast.Attribute) and node.func.attr in METHODS):
