@@ -7,6 +7,7 @@ from uuid import UUID
 
 import anyio
 from litestar import Controller, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, RawBody
 
 from agentpress.models.embeddings import ChunksReplaced, SourceKind
@@ -50,6 +51,33 @@ async def _replace(
     )
 
 
+def _replace_route(kind: SourceKind, segment: str, what: str) -> HTTPRouteHandler:
+    """The route that replaces the chunks of a source of one kind."""
+
+    @put(
+        f"/{{kb_id:uuid}}/{segment}/{{source_id:uuid}}/chunks",
+        operation_id=f"replace_{kind}_chunks",
+        summary=SUMMARY.format(what=what),
+        description=DESCRIPTION,
+        request_max_body_size=MAX_BODY_BYTES,
+    )
+    async def replace_chunks(
+        self: Controller,
+        db: Db,
+        org: Org,
+        settings: AppSettings,
+        body: RawBody,
+        kb_id: FromPath[UUID],
+        source_id: FromPath[UUID],
+    ) -> ChunksReplaced:
+        return await _replace(db, org, settings, body, kind, kb_id, source_id)
+
+    # Named as the controller's attribute: Litestar orders a controller's routes by name, and a traceback says which.
+    name = f"replace_{kind}_chunks"
+    replace_chunks.fn.__name__, replace_chunks.fn.__qualname__ = name, f"KnowledgeBaseChunksController.{name}"
+    return replace_chunks
+
+
 class KnowledgeBaseChunksController(Controller):
     """One route per source kind: static segments, so that they sit beside the sources' CRUD routes in
     Litestar's route trie (which does not backtrack from `/files/...` to a `{kind}` parameter)."""
@@ -57,74 +85,7 @@ class KnowledgeBaseChunksController(Controller):
     path = "/knowledge-bases"
     tags = ["knowledge-bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
 
-    @put(
-        "/{kb_id:uuid}/files/{source_id:uuid}/chunks",
-        operation_id="replace_file_chunks",
-        summary=SUMMARY.format(what="file"),
-        description=DESCRIPTION,
-        request_max_body_size=MAX_BODY_BYTES,
-    )
-    async def replace_file_chunks(
-        self,
-        db: Db,
-        org: Org,
-        settings: AppSettings,
-        body: RawBody,
-        kb_id: FromPath[UUID],
-        source_id: FromPath[UUID],
-    ) -> ChunksReplaced:
-        return await _replace(db, org, settings, body, "file", kb_id, source_id)
-
-    @put(
-        "/{kb_id:uuid}/freeform-texts/{source_id:uuid}/chunks",
-        operation_id="replace_freeform_text_chunks",
-        summary=SUMMARY.format(what="freeform text"),
-        description=DESCRIPTION,
-        request_max_body_size=MAX_BODY_BYTES,
-    )
-    async def replace_freeform_text_chunks(
-        self,
-        db: Db,
-        org: Org,
-        settings: AppSettings,
-        body: RawBody,
-        kb_id: FromPath[UUID],
-        source_id: FromPath[UUID],
-    ) -> ChunksReplaced:
-        return await _replace(db, org, settings, body, "freeform_text", kb_id, source_id)
-
-    @put(
-        "/{kb_id:uuid}/tables/{source_id:uuid}/chunks",
-        operation_id="replace_table_chunks",
-        summary=SUMMARY.format(what="table"),
-        description=DESCRIPTION,
-        request_max_body_size=MAX_BODY_BYTES,
-    )
-    async def replace_table_chunks(
-        self,
-        db: Db,
-        org: Org,
-        settings: AppSettings,
-        body: RawBody,
-        kb_id: FromPath[UUID],
-        source_id: FromPath[UUID],
-    ) -> ChunksReplaced:
-        return await _replace(db, org, settings, body, "table", kb_id, source_id)
-
-    @put(
-        "/{kb_id:uuid}/web-urls/{source_id:uuid}/chunks",
-        operation_id="replace_web_url_chunks",
-        summary=SUMMARY.format(what="web URL"),
-        description=DESCRIPTION,
-        request_max_body_size=MAX_BODY_BYTES,
-    )
-    async def replace_web_url_chunks(
-        self,
-        db: Db,
-        org: Org,
-        settings: AppSettings,
-        body: RawBody,
-        kb_id: FromPath[UUID],
-        source_id: FromPath[UUID],
-    ) -> ChunksReplaced:
-        return await _replace(db, org, settings, body, "web_url", kb_id, source_id)
+    replace_file_chunks = _replace_route("file", "files", "file")
+    replace_freeform_text_chunks = _replace_route("freeform_text", "freeform-texts", "freeform text")
+    replace_table_chunks = _replace_route("table", "tables", "table")
+    replace_web_url_chunks = _replace_route("web_url", "web-urls", "web URL")
