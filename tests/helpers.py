@@ -6,12 +6,15 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -20,7 +23,14 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress.db import embedded
-from agentpress.services.crypto import Encryptor, outbox_body
+from agentpress.models.orgs import OrgRole, OrgWithRole
+from agentpress.models.users import PlatformRole, SignedIn
+from agentpress.repositories import orgs, sessions
+from agentpress.services import accounts
+from agentpress.services.crypto import Encryptor, hash_password, hash_token, new_token, outbox_body
+from agentpress.web.lifespan import Resources
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery staple"
 # APP_SECRET_KEY of every app the tests start.
@@ -174,3 +184,117 @@ def mailed_bodies(database_url: str, *, kind: str, to_email: str, count: int = 1
         assert time.monotonic() < deadline, f"{count} {kind} mail(s) to {to_email} were not queued in {seconds} s"
         time.sleep(0.02)
     return bodies
+
+
+@cache
+def _password_hash() -> str:
+    # Once per run: People's users can sign in with PASSWORD, and no test pays for their hashes.
+    return hash_password(PASSWORD)
+
+
+class People(dict[str, Any]):
+    """The API tests' cast, by name: people signed in, and whatever a module adds beside them (orgs, agents,
+    keys). A dict, so that tests read `people["manager"]["token"]` or `people["other_org"]` and add their own.
+
+    Always holds "client", "database_url" and "default_org" (the id of the org SIGNUP_ORG names, which
+    everyone joins). People are made as the register route makes them, in the app's own pool and event loop
+    but without the request: their password is PASSWORD, hashed once per run, and no verification mail is
+    queued. What they get is the register answer ({token, expires_at, user}), a live session's token."""
+
+    def __init__(self, client: TestClient[Litestar], database_url: str) -> None:
+        self.client = client
+        self.database_url = database_url
+        self.default_org = str(self._run(_signup_org_id))
+        super().__init__(client=client, database_url=database_url, default_org=self.default_org)
+
+    def add(
+        self,
+        name: str,
+        *,
+        org_role: OrgRole | None = None,
+        platform_role: PlatformRole = "user",
+        email: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign `name` up (as name@example.com unless `email` says otherwise) and store their sign-in answer under
+        `name`. They join the default org as a member, or with `org_role`. A platform admin owns it and counts
+        as verified, as `agentpress users create --admin` makes one (see make_platform_admin)."""
+        email = email or f"{name}@example.com"
+        signed_in = self._run(_sign_up, email, platform_role, org_role, UUID(self.default_org), _password_hash())
+        self[name] = signed_in.model_dump(mode="json")
+        answer: dict[str, Any] = self[name]
+        return answer
+
+    def org(self, name: str, *, owner: str, slug: str | None = None) -> dict[str, Any]:
+        """An org `owner` creates (POST /orgs makes the same rows), slugged from its name: its answer, with id."""
+        created = self._run(_create_org, name, slug or name.lower(), UUID(self[owner]["user"]["id"]))
+        return created.model_dump(mode="json")
+
+    def agent(self, who: str, org_id: str | None = None, name: str = "Agent") -> str:
+        """The id of an agent `who` creates through the API, in their home org or in `org_id`."""
+        response = self.client.post("/api/v1/agents", json={"name": name}, headers=self.headers(who, org_id))
+        assert response.status_code == 201, response.text
+        agent_id: str = response.json()["id"]
+        return agent_id
+
+    def api_key(
+        self, who: str, scopes: Sequence[str], org_id: str | None = None, name: str = "worker"
+    ) -> dict[str, str]:
+        """The headers that sign with a new API key `who` (an owner or admin) makes, as helpers.api_key."""
+        return api_key(self.client, self.headers(who, org_id), scopes, name)
+
+    def headers(self, who: str, org_id: str | None = None) -> dict[str, str]:
+        """`who`'s bearer token, acting in their home org or in `org_id`."""
+        return headers(self, who, org_id)
+
+    def _run(self, work: Callable[..., Awaitable[T]], *args: object) -> T:
+        # In the app's event loop (the test client's portal), with its pool and settings: the rows are the ones
+        # its own code writes, and no second pool or loop is started per test.
+        resources: Resources = self.client.app.state.resources
+        return self.client.blocking_portal.call(work, resources, *args)
+
+
+async def _signup_org_id(resources: Resources) -> UUID:
+    async with resources.pool.connection() as conn:
+        org = await accounts.signup_org(conn, resources.settings)
+    assert org is not None, "People join the org SIGNUP_ORG names: the test settings name one"
+    return org.id
+
+
+async def _sign_up(
+    resources: Resources,
+    email: str,
+    platform_role: PlatformRole,
+    org_role: OrgRole | None,
+    org_id: UUID,
+    password_hash: str,
+) -> SignedIn:
+    """What POST /auth/register does once the password is hashed (account, then session, in one transaction),
+    less the verification mail; and the org role a test wants, set before anyone signs in with it."""
+    settings = resources.settings
+    async with resources.pool.connection() as conn, conn.transaction():
+        user = await accounts.create_account(
+            conn,
+            settings,
+            platform_role=platform_role,
+            email=email,
+            password_hash=password_hash,
+            is_email_verified=platform_role == "admin",
+        )
+        if org_role is not None:
+            changed = await orgs.update_org_member_role(conn, org_id=org_id, user_id=user.id, role=org_role)
+            assert changed is not None
+        token = new_token()
+        session = await sessions.create_session(
+            conn,
+            user_id=user.id,
+            token_hash=hash_token(token),
+            expires_at=datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours),
+            user_agent=None,
+            ip=None,
+        )
+    return SignedIn(token=token, expires_at=session.expires_at, user=user)
+
+
+async def _create_org(resources: Resources, name: str, slug: str, owner_id: UUID) -> OrgWithRole:
+    async with resources.pool.connection() as conn:
+        return await orgs.create_org_with_owner(conn, name=name, slug=slug, owner_id=owner_id)

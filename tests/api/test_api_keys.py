@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import api_key, bearer, headers, register
+from helpers import People, api_key, bearer, headers
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -21,17 +21,14 @@ CLAIM = f"{API}/tasks/claim"
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: the platform admin (its owner), an org admin and a member. An outsider owns an org of
     their own ("other_org")."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("manager", "member", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE org_members SET role = 'admin' WHERE user_id = %s", [people["manager"]["user"]["id"]])
-    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
     return people
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import People, bearer
 from litestar import Litestar, Router
 from litestar.testing import TestClient
 from psycopg import sql
@@ -40,20 +40,14 @@ def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litest
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: its owner (the platform admin), an org admin ("manager") and a member; an outsider
     owns an org of their own ("other"), with a knowledge base and a file of its own."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("manager", "member", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE org_members SET role = 'admin' WHERE user_id = %s", [people["manager"]["user"]["id"]])
-        (people["default_org"],) = conn.execute("SELECT id::text FROM orgs WHERE is_default").fetchone()  # type: ignore[misc]
-    other = client.post(
-        f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=bearer(people["outsider"]["token"])
-    )
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
     return people
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import headers, register
+from helpers import People, headers
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg import sql
@@ -71,17 +71,14 @@ KIND_NAMES = list(KINDS)
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: its owner (the platform admin), a member and a guest; an outsider owns another org.
     Each org has a knowledge base; the default org has a second one."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("member", "guest", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
-    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
+    people = people_factory
+    people.add("member")
+    people.add("guest", platform_role="guest")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
     people["kb"] = create_kb(people, "admin")
     people["kb2"] = create_kb(people, "admin")
     people["their_kb"] = create_kb(people, "outsider", people["other_org"])

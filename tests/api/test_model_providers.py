@@ -8,7 +8,7 @@ from uuid import UUID
 import httpx
 import psycopg
 import pytest
-from helpers import SECRET_KEY, bearer, register
+from helpers import SECRET_KEY, People, bearer
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -22,16 +22,16 @@ PROVIDER_FIELDS = {"id", "org_id", "name", "kind", "base_url", "has_api_key", "i
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: admin (platform admin and owner), manager (an org admin), member, and guest (a member
     who is a platform guest). other owns the org acme (and, like every later user, belongs to the default org)."""
-    people = {name: register(client, f"{name}@example.com") for name in ("manager", "member", "guest", "other")}
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE org_members SET role = 'admin' WHERE user_id = %s", [people["manager"]["user"]["id"]])
-        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
-    acme = client.post(f"{API}/orgs", json={"name": "Acme", "slug": "acme"}, headers=bearer(people["other"]["token"]))
-    assert acme.status_code == 201, acme.text
-    return {"client": client, "admin": admin, "acme": acme.json(), **people}
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("guest", platform_role="guest")
+    people.add("other")
+    people["acme"] = people.org("Acme", owner="other")
+    return people
 
 
 def headers(people: dict[str, Any], who: str, org: str | None = None) -> dict[str, str]:

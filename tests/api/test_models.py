@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import People, bearer
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -35,25 +35,25 @@ ANTHROPIC = "<anthropic>"
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: admin (platform admin and owner), member, and guest (a member who is a platform guest),
     with the providers anthropic and openai. other owns the org acme, with its own provider anthropic."""
-    people = {name: register(client, f"{name}@example.com") for name in ("member", "guest", "other")}
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
-    acme = client.post(f"{API}/orgs", json={"name": "Acme", "slug": "acme"}, headers=bearer(people["other"]["token"]))
-    assert acme.status_code == 201, acme.text
-    found: dict[str, Any] = {"client": client, "admin": admin, "acme": acme.json(), **people}
+    people = people_factory
+    people.add("member")
+    people.add("guest", platform_role="guest")
+    people.add("other")
+    people["acme"] = people.org("Acme", owner="other")
     providers = {}
     for key, who, org, name in [
         ("anthropic", "admin", None, "anthropic"),
         ("openai", "admin", None, "openai"),
         ("acme_anthropic", "other", "acme", "anthropic"),
     ]:
-        response = send(found, "POST", f"{API}/model-providers", who, org, json={"name": name, "kind": name})
+        response = send(people, "POST", f"{API}/model-providers", who, org, json={"name": name, "kind": name})
         assert response.status_code == 201, response.text
         providers[key] = response.json()["id"]
-    return {**found, "providers": providers}
+    people["providers"] = providers
+    return people
 
 
 def headers(people: dict[str, Any], who: str, org: str | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from helpers import bearer, headers, register
+from helpers import People, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -30,29 +30,17 @@ def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litest
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: the platform admin (its owner), an org admin and a member, and an agent. An outsider
     owns an org of their own ("other") with an agent of its own."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("manager", "member", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE org_members SET role = 'admin' WHERE user_id = %s", [people["manager"]["user"]["id"]])
-        (people["default_org"],) = conn.execute("SELECT id::text FROM orgs WHERE is_default").fetchone()  # type: ignore[misc]
-    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
-    people["agent"] = create_agent(people, "manager")
-    people["other_agent"] = create_agent(people, "outsider", people["other_org"])
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
+    people["agent"] = people.agent("manager", name="Reporter")
+    people["other_agent"] = people.agent("outsider", people["other_org"], name="Reporter")
     return people
-
-
-def create_agent(people: dict[str, Any], who: str, org_id: str | None = None) -> str:
-    client: TestClient[Litestar] = people["client"]
-    response = client.post(f"{API}/agents", json={"name": "Reporter"}, headers=headers(people, who, org_id))
-    assert response.status_code == 201, response.text
-    agent_id: str = response.json()["id"]
-    return agent_id
 
 
 def cron_payload(people: dict[str, Any], **fields: Any) -> dict[str, Any]:

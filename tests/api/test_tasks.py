@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import api_key, bearer, headers, register
+from helpers import People, api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -24,30 +24,19 @@ CLAIM = f"{TASKS}/claim"
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: the platform admin (its owner), an org admin, a member and a guest who is even an org
     admin, and two agents. An outsider owns an org of their own ("other") with an agent of its own."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("manager", "member", "guest", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "UPDATE org_members SET role = 'admin' WHERE user_id = ANY(%s)",
-            [[people["manager"]["user"]["id"], people["guest"]["user"]["id"]]],
-        )
-        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
-    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
-    for key, who, org_id in (
-        ("agent", "admin", None),
-        ("agent2", "admin", None),
-        ("other_agent", "outsider", people["other_org"]),
-    ):
-        created = client.post(f"{API}/agents", json={"name": key}, headers=headers(people, who, org_id))
-        assert created.status_code == 201, created.text
-        people[key] = created.json()["id"]
-    people["worker"] = api_key(client, headers(people, "admin"), ["tasks:work"])
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("guest", org_role="admin", platform_role="guest")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
+    people["agent"] = people.agent("admin", name="agent")
+    people["agent2"] = people.agent("admin", name="agent2")
+    people["other_agent"] = people.agent("outsider", people["other_org"], name="other_agent")
+    people["worker"] = people.api_key("admin", ["tasks:work"])
     return people
 
 

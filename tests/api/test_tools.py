@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import headers, register
+from helpers import People, headers
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
@@ -17,22 +17,15 @@ TOOLS = f"{API}/tools"
 
 
 @pytest.fixture
-def people(client: TestClient[Litestar], admin: dict[str, Any], database_url: str) -> dict[str, Any]:
+def people(people_factory: People) -> People:
     """In the default org: the platform admin (its owner), an org admin, a member and a guest who is even an org
     admin. An outsider owns an org of their own ("other")."""
-    people: dict[str, Any] = {"admin": admin, "client": client, "database_url": database_url}
-    for name in ("manager", "member", "guest", "outsider"):
-        people[name] = register(client, f"{name}@example.com")
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "UPDATE org_members SET role = 'admin' WHERE user_id = ANY(%s)",
-            [[people["manager"]["user"]["id"], people["guest"]["user"]["id"]]],
-        )
-        conn.execute("UPDATE users SET role = 'guest' WHERE id = %s", [people["guest"]["user"]["id"]])
-        (people["default_org"],) = conn.execute("SELECT id::text FROM orgs WHERE is_default").fetchone()  # type: ignore[misc]
-    other = client.post(f"{API}/orgs", json={"name": "Other", "slug": "other"}, headers=headers(people, "outsider"))
-    assert other.status_code == 201, other.text
-    people["other_org"] = other.json()["id"]
+    people = people_factory
+    people.add("manager", org_role="admin")
+    people.add("member")
+    people.add("guest", org_role="admin", platform_role="guest")
+    people.add("outsider")
+    people["other_org"] = people.org("Other", owner="outsider")["id"]
     return people
 
 
