@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -29,14 +29,6 @@ KINDS = {"files": "file_id", "freeform-texts": "freeform_text_id", "tables": "ta
 
 def _registered() -> bool:
     return any(route.path.endswith("/files/{source_id:uuid}/chunks") for route in api_v1.routes)
-
-
-@pytest.fixture
-def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
-    """The service, plus the chunks controller under /api/v1 until api_v1 registers it."""
-    extra = [] if _registered() else [Router(path=API, route_handlers=[KnowledgeBaseChunksController])]
-    with TestClient(app=create_app(make_settings(), route_handlers=extra)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

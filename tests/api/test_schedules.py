@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,13 +20,6 @@ from agentpress.web.app import create_app
 
 API = "/api/v1"
 SCHEDULES = f"{API}/schedules"
-
-
-@pytest.fixture
-def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
-    """The service without its scheduler loop: what these tests count does not move under them."""
-    with TestClient(app=create_app(make_settings(scheduler_enabled=False))) as test_client:
-        yield test_client
 
 
 @pytest.fixture
