@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     idle_in_transaction_session_timeout_ms: int = Field(default=10_000, ge=0)
     # Reports are long-running by nature; the analytics pool gets its own, longer limit.
     analytics_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # "pgbouncer": DATABASE_URL and ANALYTICS_DATABASE_URL are PgBouncer database aliases in transaction mode.
+    # The pools then send no startup `options` (PgBouncer refuses them), each alias sets its pool's limits in
+    # its connect_query, and each new connection checks them against the settings above (a warning if not).
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # psycopg prepares a statement from its fifth run on a connection. Off for PgBouncer before 1.21 (or with
+    # max_prepared_statements = 0), where the next transaction may run on a server that never saw the PREPARE.
+    database_prepare: bool = True
     # The longest range, in days, an analytics report covers.
     analytics_max_range_days: int = Field(default=731, ge=1)
     # The loop that rolls up each org's closed days for the reports; switch it off where
