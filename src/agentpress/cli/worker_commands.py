@@ -28,6 +28,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             lease_seconds=args.lease_seconds,
             max_tasks=args.max_tasks,
             once=args.once,
+            pgbouncer=settings.database_pooler == "pgbouncer",
+            prepare=settings.database_prepare,
         )
     )
     print(f"{worker_id}: ran {claimed} task(s)")

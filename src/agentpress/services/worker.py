@@ -160,8 +160,14 @@ async def run_worker(
     lease_seconds: int,
     max_tasks: int | None,
     once: bool,
+    pgbouncer: bool = False,
+    prepare: bool = True,
 ) -> int:
-    """The `agentpress worker` command: a pool of its own, stopping cleanly on SIGINT or SIGTERM."""
+    """The `agentpress worker` command: a pool of its own, stopping cleanly on SIGINT or SIGTERM.
+
+    Behind PgBouncer (`pgbouncer`, see create_pool) its limits come from the alias of `url`; the ones
+    below are then only checked, and a worker wanting them gets an alias of its own.
+    """
     pool = create_pool(
         url,
         name="worker",
@@ -170,6 +176,8 @@ async def run_worker(
         timeout=30,
         statement_timeout_ms=30_000,
         idle_in_transaction_session_timeout_ms=60_000,
+        pgbouncer=pgbouncer,
+        prepare=prepare,
     )
     await pool.open()
     try:
