@@ -113,8 +113,8 @@ def create_pool(
     that parameter (or, listed in ignore_startup_parameters, drops it silently), so with `pgbouncer` the
     limits come from the alias's connect_query instead and are only checked (_CheckedLimits). Not SET
     LOCAL per transaction: every single-statement request would need BEGIN, SET LOCAL and COMMIT around
-    it, the transaction per read measured above at 2.7x less throughput. `prepare=False` turns psycopg's
-    automatic prepared statements off, for PgBouncer before 1.21.
+    it, measured at 3 to 3.7x fewer statements a second on one connection (docs/configuration.md#pgbouncer).
+    `prepare=False` turns psycopg's automatic prepared statements off, for PgBouncer before 1.21.
     """
     limits = {
         "statement_timeout": statement_timeout_ms,
