@@ -867,10 +867,10 @@ COMMENT ON COLUMN public.users.provider IS 'How the user signed up: email (passw
 
 COMMENT ON COLUMN public.users.is_disabled IS 'A disabled user cannot sign in; disabling ends their sessions.';
 
--- CONSTRAINT agent_config_ids agent_config_ids_agent_id_key
+-- CONSTRAINT agent_config_ids agent_config_ids_agent_id_org_id_key
 
 ALTER TABLE ONLY public.agent_config_ids
-    ADD CONSTRAINT agent_config_ids_agent_id_key UNIQUE (agent_id);
+    ADD CONSTRAINT agent_config_ids_agent_id_org_id_key UNIQUE (agent_id, org_id);
 
 -- CONSTRAINT agent_config_ids agent_config_ids_pkey
 
@@ -880,17 +880,17 @@ ALTER TABLE ONLY public.agent_config_ids
 -- CONSTRAINT agent_knowledge_bases agent_knowledge_bases_pkey
 
 ALTER TABLE ONLY public.agent_knowledge_bases
-    ADD CONSTRAINT agent_knowledge_bases_pkey PRIMARY KEY (agent_id, knowledge_base_id);
+    ADD CONSTRAINT agent_knowledge_bases_pkey PRIMARY KEY (agent_id, knowledge_base_id, org_id);
 
 -- CONSTRAINT agent_tools agent_tools_pkey
 
 ALTER TABLE ONLY public.agent_tools
-    ADD CONSTRAINT agent_tools_pkey PRIMARY KEY (agent_id, tool_id);
+    ADD CONSTRAINT agent_tools_pkey PRIMARY KEY (agent_id, tool_id, org_id);
 
 -- CONSTRAINT agent_versions agent_versions_pkey
 
 ALTER TABLE ONLY public.agent_versions
-    ADD CONSTRAINT agent_versions_pkey PRIMARY KEY (agent_id, version);
+    ADD CONSTRAINT agent_versions_pkey PRIMARY KEY (agent_id, version, org_id);
 
 -- CONSTRAINT agents agents_id_org_id_key
 
