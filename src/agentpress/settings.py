@@ -215,6 +215,14 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Processes `agentpress serve` runs (uvicorn workers, each with its own pools and background loops);
+    # unset: one per core. Each worker holds up to POOL_MAX_SIZE + ANALYTICS_POOL_MAX_SIZE + 1 connections
+    # (docs/configuration.md has the arithmetic against the server's max_connections).
+    web_concurrency: int | None = Field(default=None, ge=1)
+    # A connection straight to PostgreSQL, bypassing any pooler: the loops that run once per deployment
+    # (the analytics refresh) elect their leader with a session-level advisory lock held on it, which
+    # PgBouncer in transaction mode would break. Unset: DATABASE_URL.
+    direct_database_url: str | None = None
     log_level: LogLevel = "INFO"
     auto_migrate: bool = False
 
@@ -226,6 +234,7 @@ class Settings(BaseSettings):
     @field_validator(
         "database_url",
         "analytics_database_url",
+        "direct_database_url",
         "redis_url",
         "smtp_url",
         "app_secret_key",
@@ -246,7 +255,7 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("database_url", "analytics_database_url")
+    @field_validator("database_url", "analytics_database_url", "direct_database_url")
     @classmethod
     def _postgres_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):

@@ -1,31 +1,113 @@
-"""`agentpress serve`: the HTTP API under uvicorn."""
+"""`agentpress serve`: the HTTP API under uvicorn, in one process or several (--workers, WEB_CONCURRENCY)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
 
+import psycopg
+
+from agentpress.repositories import leadership
 from agentpress.settings import Settings
+
+log = logging.getLogger("agentpress.serve")
+
+# What uvicorn imports in each worker: the app cannot be handed to a spawned process, only named.
+APP_FACTORY = "agentpress.web.app:create_app_from_environment"
+# Connections left for everything that is not a worker: psql, migrations, the CLI, `agentpress worker`,
+# monitoring. On top of the server's superuser_reserved_connections, which only superusers may use.
+HEADROOM = 5
+
+
+def default_workers() -> int:
+    """One per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """The most connections one worker opens to the primary: its main pool, its analytics pool unless that
+    points elsewhere (a replica), and the direct connection of the leader election."""
+    shares_the_primary = settings.analytics_database_url in (None, settings.database_url)
+    analytics = settings.analytics_pool_max_size if shares_the_primary else 0
+    leader = 1 if settings.analytics_refresh_enabled else 0
+    return settings.pool_max_size + analytics + leader
+
+
+async def _connection_limit(url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(url, connect_timeout=5, autocommit=True) as conn:
+        return await leadership.get_connection_limit(conn)
+
+
+def check_connection_budget(url: str, settings: Settings, workers: int) -> None:
+    """Warn when `workers` workers at their pools' maximum (plus HEADROOM) need more connections than the
+    server accepts: requests would then fail to connect under load, far from the cause."""
+    try:
+        available = asyncio.run(_connection_limit(url))
+    except psycopg.Error:
+        return  # the workers' startup says what is wrong with the database, in more detail
+    needed = workers * connections_per_worker(settings) + HEADROOM
+    if needed > available:
+        log.warning(
+            "%d worker(s) may open %d connection(s) each, %d with headroom, but the server accepts %d: "
+            "lower POOL_MAX_SIZE or ANALYTICS_POOL_MAX_SIZE, run fewer workers, raise max_connections, or "
+            "put PgBouncer in front (docs/configuration.md)",
+            workers,
+            connections_per_worker(settings),
+            needed,
+            available,
+            extra={"workers": workers, "needed": needed, "available": available},
+        )
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors.multiprocess import Multiprocess
 
-    from agentpress.web.app import create_app
+    from agentpress.db.pools import resolve_database_url
+    from agentpress.web.logs import configure_logging
 
+    configure_logging(settings.log_level)
+    workers = args.workers or settings.web_concurrency or default_workers()
+    # Started (when embedded) once here rather than raced for by every worker; the workers read the URL
+    # from the environment they inherit.
+    url = resolve_database_url(settings)
+    os.environ["DATABASE_URL"] = url
+    check_connection_budget(url, settings.model_copy(update={"database_url": url}), workers)
+    log.info("serving with %d worker(s)", workers, extra={"workers": workers})
     # The app logs each request itself, as JSON; uvicorn's access log would say it twice.
-    uvicorn.run(
-        lambda: create_app(settings),
+    config = uvicorn.Config(
+        APP_FACTORY,
         factory=True,
+        workers=workers,
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log=False,
         log_config=None,
     )
-    return 0
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 1
+    # uvicorn.run's own supervisor, used directly so that a worker that could not start (pending
+    # migrations, an unreachable database) makes the command fail, as it does with one process.
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return 1 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="default: HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: PORT or 8000")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes to serve with, each with its own pools; default: WEB_CONCURRENCY or one per core",
+    )
     serve.set_defaults(run=_serve)

@@ -607,6 +607,25 @@ class KnowledgeBasesQueries:
     (repositories.agents.remove_knowledge_base_from_agents), so each of them gets a new version."""
 
 
+class LeadershipQueries:
+    """sql/queries/leadership.sql: Leadership of the loops that run once per deployment, and the connection budget of
+    `agentpress serve`."""
+
+    try_lock_leadership: Query
+    """sql/queries/leadership.sql:3 `:scalar`. Take the session-level advisory lock `key` if no other session holds it;
+    true when taken. Held until the session ends (the server releases it when the connection closes, however the process
+    died), so it must be sent on a direct connection: a pooler in transaction mode would hand the session to others."""
+
+    get_connection_limit: Query
+    """sql/queries/leadership.sql:9 `:scalar`. The connections a role without superuser may open: max_connections less
+    those kept for superusers."""
+
+    holds_leadership: Query
+    """sql/queries/leadership.sql:14 `:scalar`. Whether this session holds the advisory lock `key` (a bigint key is
+    classid, its high 32 bits, and objid, its low ones, with objsubid 1); the leader asks each poll, and a connection
+    that cannot answer has lost the lock with its session."""
+
+
 class LlmsQueries:
     """sql/queries/llms.sql: Model providers and models: an org's LLM providers (their API keys encrypted by the service
     before they get here) and the models agents may use."""
@@ -1245,6 +1264,7 @@ class ServiceQueries:
     kb_search: KbSearchQueries
     knowledge_base_sources: KnowledgeBaseSourcesQueries
     knowledge_bases: KnowledgeBasesQueries
+    leadership: LeadershipQueries
     llms: LlmsQueries
     message_search: MessageSearchQueries
     messages: MessagesQueries

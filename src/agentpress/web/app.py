@@ -127,3 +127,9 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     # Outermost: whatever the request's dependencies left holding goes back to the pools when it ends.
     app.asgi_handler = release_connections(app.asgi_handler)
     return app
+
+
+def create_app_from_environment() -> Litestar:
+    """The service as `agentpress serve` runs it: uvicorn imports this by name in each worker process it forks
+    (an app object cannot cross into a spawned process), and each reads the settings for itself."""
+    return create_app(load_settings())

@@ -24,6 +24,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # Which process wrote it: with several workers (`agentpress serve --workers N`) their lines interleave.
+            "pid": record.process,
         }
         # Fields passed with `extra=` become keys of their own, so logs can be filtered by them.
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
