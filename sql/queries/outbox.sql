@@ -8,15 +8,15 @@ VALUES (%(email_id)s, %(kind)s, %(to_email)s, %(subject)s, %(body)s)
 RETURNING id, kind, to_email, subject, body, created_at, attempts, last_error, sent_at;
 
 -- name: claim_next_email :one
--- Take the message that is due longest, moving its next attempt on by a backoff that doubles with
--- each attempt (10 s, 20 s, ... at most an hour): a lease, so no other sender takes it while this
--- one sends, with no transaction held open meanwhile. A sender that dies mid-send leaves it to be
--- retried when the lease ends: sent at least once, never lost.
+-- Take the message that is due longest and lease it for lease_seconds: no other sender takes it
+-- while this one sends, with no transaction held open meanwhile. The lease outlives the slowest send
+-- (services/mail.py sums its SMTP timeouts), so a message is handed to SMTP by one sender at a time;
+-- one whose sender dies mid-send is retried when the lease ends: sent at least once, never lost.
 -- uses: email_outbox_unsent_idx
 -- never: Seq Scan
 UPDATE email_outbox
 SET attempts = attempts + 1,
-    next_attempt_at = now() + least(interval '1 hour', interval '10 seconds' * power(2, attempts))
+    next_attempt_at = now() + make_interval(secs => %(lease_seconds)s::double precision)
 WHERE id = (
     SELECT id
     FROM email_outbox
@@ -34,9 +34,11 @@ SET sent_at = now(), last_error = NULL
 WHERE id = %(email_id)s;
 
 -- name: mark_email_failed :exec
--- Record why an attempt failed; the lease set by the claim is the backoff before the next one.
+-- Record why an attempt failed, and wait before the next one by a backoff that doubles with each
+-- attempt (10 s, 20 s, ... at most an hour), counted from the failure rather than the claim.
 UPDATE email_outbox
-SET last_error = %(error)s
+SET last_error = %(error)s,
+    next_attempt_at = now() + least(interval '1 hour', interval '10 seconds' * power(2, attempts - 1))
 WHERE id = %(email_id)s;
 
 -- name: abandon_email :exec

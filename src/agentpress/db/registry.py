@@ -846,20 +846,20 @@ class OutboxQueries:
     never. The id comes from the service: the encrypted body is bound to it."""
 
     claim_next_email: Query
-    """sql/queries/outbox.sql:10 `:one`. Take the message that is due longest, moving its next attempt on by a backoff
-    that doubles with each attempt (10 s, 20 s, ... at most an hour): a lease, so no other sender takes it while this
-    one sends, with no transaction held open meanwhile. A sender that dies mid-send leaves it to be retried when the
-    lease ends: sent at least once, never lost."""
+    """sql/queries/outbox.sql:10 `:one`. Take the message that is due longest and lease it for lease_seconds: no other
+    sender takes it while this one sends, with no transaction held open meanwhile. The lease outlives the slowest send
+    (services/mail.py sums its SMTP timeouts), so a message is handed to SMTP by one sender at a time; one whose sender
+    dies mid-send is retried when the lease ends: sent at least once, never lost."""
 
     mark_email_sent: Query
     """sql/queries/outbox.sql:30 `:exec`. Record a delivered message."""
 
     mark_email_failed: Query
-    """sql/queries/outbox.sql:36 `:exec`. Record why an attempt failed; the lease set by the claim is the backoff before
-    the next one."""
+    """sql/queries/outbox.sql:36 `:exec`. Record why an attempt failed, and wait before the next one by a backoff that
+    doubles with each attempt (10 s, 20 s, ... at most an hour), counted from the failure rather than the claim."""
 
     abandon_email: Query
-    """sql/queries/outbox.sql:42 `:exec`. Give up on a message that can never be sent (its body no longer decrypts)."""
+    """sql/queries/outbox.sql:44 `:exec`. Give up on a message that can never be sent (its body no longer decrypts)."""
 
 
 class PasswordResetsQueries:

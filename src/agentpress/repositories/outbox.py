@@ -20,9 +20,13 @@ async def create_outbox_email(
     )
 
 
-async def claim_next_email(conn: AsyncConnection[Any], *, max_attempts: int) -> OutboxEmail | None:
-    """Lease the message that is due longest; its next attempt moves on by the backoff."""
-    return await queries.outbox.claim_next_email.one(conn, OutboxEmail, max_attempts=max_attempts)
+async def claim_next_email(
+    conn: AsyncConnection[Any], *, max_attempts: int, lease_seconds: float
+) -> OutboxEmail | None:
+    """Lease the message that is due longest for `lease_seconds`; a failure then sets its backoff."""
+    return await queries.outbox.claim_next_email.one(
+        conn, OutboxEmail, max_attempts=max_attempts, lease_seconds=lease_seconds
+    )
 
 
 async def mark_email_sent(conn: AsyncConnection[Any], *, email_id: UUID) -> None:

@@ -8,9 +8,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import anyio
 from psycopg import AsyncConnection
@@ -27,6 +28,15 @@ log = logging.getLogger("agentpress.services.mail")
 MAX_ATTEMPTS = 10  # with the doubling backoff, about three hours of retries
 BATCH_SIZE = 20
 
+# smtplib's timeout bounds each blocking operation, not the whole send; the slowest send that still
+# succeeds takes every one of them to the limit: connect, EHLO, STARTTLS and its handshake, EHLO again,
+# AUTH (up to three round trips with LOGIN), MAIL FROM, RCPT TO, DATA, the message and its end, QUIT.
+SMTP_TIMEOUT_SECONDS = 10.0
+SMTP_OPERATIONS = 13
+# A message's lease outlives its slowest send, plus the decryption and the database round trips around
+# it, so that no other process (or worker) takes it and sends it again while it is still going out.
+LEASE_SECONDS = SMTP_TIMEOUT_SECONDS * SMTP_OPERATIONS + 20
+
 
 @dataclass(frozen=True)
 class Mail:
@@ -34,6 +44,9 @@ class Mail:
     subject: str
     body: str
     kind: str
+    # The outbox row's id: a retry of the same message carries the same Message-ID (message_id), so a
+    # receiver that got the first attempt after all can tell the second is the same message.
+    email_id: UUID
 
 
 class MailSender(Protocol):
@@ -72,6 +85,12 @@ class LogSender:
         )
 
 
+def message_id(email_id: UUID, mail_from: str) -> str:
+    """The Message-ID of an outbox message, the same at every attempt: its row id at the sender's domain."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "agentpress.local"
+    return f"<{email_id}@{domain}>"
+
+
 class PlaintextRefused(Exception):
     """The SMTP server offers no TLS and SMTP_ALLOW_PLAINTEXT is off."""
 
@@ -96,6 +115,7 @@ class SmtpSender:
         message["To"] = mail.to_email
         # Header injection and malformed headers: a subject is one line.
         message["Subject"] = " ".join(mail.subject.split())
+        message["Message-ID"] = message_id(mail.email_id, self.mail_from)
         message.set_content(mail.body)
         # smtplib blocks; a worker thread keeps the event loop serving requests.
         await anyio.to_thread.run_sync(self._send_blocking, message)
@@ -104,9 +124,9 @@ class SmtpSender:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.use_tls:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=10, context=context)
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=10)
+            smtp = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
         with smtp:
             smtp.ehlo()
             if not self.use_tls and smtp.has_extn("starttls"):
@@ -141,7 +161,7 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryp
     """
     sent = 0
     for _ in range(BATCH_SIZE):
-        email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS)
+        email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS, lease_seconds=LEASE_SECONDS)
         if email is None:
             break
         body = decryptor.decrypt(email.body, binding=outbox_body(email.id))
@@ -151,7 +171,7 @@ async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryp
             await outbox.abandon_email(conn, email_id=email.id, error=error, max_attempts=MAX_ATTEMPTS)
             continue
         try:
-            await sender.send(Mail(email.to_email, email.subject, body, email.kind))
+            await sender.send(Mail(email.to_email, email.subject, body, email.kind, email.id))
         except Exception as exc:  # any failure is this message's, never the loop's
             log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
             await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000] or type(exc).__name__)

@@ -24,6 +24,7 @@ from agentpress.repositories import system
 from agentpress.services.accounts import SignupOrgMissing, bootstrap_accounts
 from agentpress.services.embedder import EmbeddingsClient, create_client, run_embedding_loop
 from agentpress.services.ingest import CHUNKS_BODY_LIMIT, max_chunks_body_bytes
+from agentpress.services.leadership import Leader
 from agentpress.services.mail import run_outbox_loop
 from agentpress.services.oauth_providers import create_http_client
 from agentpress.services.passwords import PasswordWork
@@ -104,6 +105,14 @@ def _check_chunk_limits(settings: Settings) -> None:
         )
 
 
+async def _direct_url(settings: Settings) -> str:
+    """Where the leader election connects: DIRECT_DATABASE_URL, bypassing a pooler, or the main database."""
+    if settings.direct_database_url is not None:
+        return settings.direct_database_url
+    url: str = await anyio.to_thread.run_sync(resolve_database_url, settings)
+    return url
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -145,7 +154,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         else:
             log.info("SCHEDULER_ENABLED is off: schedules fire only where `agentpress scheduler` runs")
         if settings.analytics_refresh_enabled:
-            rollups = asyncio.create_task(run_refresh_loop(pool, settings))
+            # Once per deployment, however many processes serve: the leader's loop alone rolls up.
+            leader = Leader(
+                "analytics refresh", await _direct_url(settings), every=settings.analytics_refresh_seconds, log=log
+            )
+            app.state.refresh_leader = leader
+            rollups = asyncio.create_task(leader.lead(lambda: run_refresh_loop(pool, settings)))
         else:
             log.info("ANALYTICS_REFRESH_ENABLED is off: rollups grow only where `agentpress analytics refresh` runs")
         yield
