@@ -6,3 +6,17 @@ SELECT migration_id, applied_at_utc
 FROM _yoyo_migration
 ORDER BY applied_at_utc, migration_id
 LIMIT 10000;
+
+-- name: get_replication_status :one
+-- Whether this server is a hot standby and how far its replay trails; /ready asks the analytics
+-- database (ANALYTICS_DATABASE_URL). Both lags are null on a primary. replay_lag_bytes: WAL
+-- received from the primary and not replayed yet, what reports cannot see yet. replay_lag_seconds:
+-- since the primary committed the last transaction replayed here, so it also grows while the
+-- primary commits nothing.
+SELECT pg_is_in_recovery() AS is_standby,
+       CASE WHEN pg_is_in_recovery()
+            THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+       END AS replay_lag_bytes,
+       CASE WHEN pg_is_in_recovery()
+            THEN extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
+       END AS replay_lag_seconds;

@@ -43,6 +43,8 @@ def test_ready_reports_database_migrations_and_redis(client: TestClient[Litestar
         "migrations": "ok",
         "redis": "ok",
         "pending_migrations": [],
+        # ANALYTICS_DATABASE_URL is unset: reports run on the main database (test_analytics_replica.py has a standby).
+        "analytics_database": None,
     }
 
 

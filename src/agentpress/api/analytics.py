@@ -44,7 +44,8 @@ def report_range(from_day: date | None, to_day: date | None, max_days: int) -> t
 
 
 async def within_timeout(report: Awaitable[T], timeout_ms: int) -> T:
-    """The report, or 503 saying it took too long: the analytics pool's statement timeout cancelled it."""
+    """The report, or 503 with Retry-After when it was cancelled: by the analytics pool's statement timeout, or by a
+    hot standby (ANALYTICS_DATABASE_URL) to replay a change from the primary that conflicts with the report."""
     try:
         return await report
     except pg.QueryCanceled as exc:
@@ -53,6 +54,17 @@ async def within_timeout(report: Awaitable[T], timeout_ms: int) -> T:
             "report_timeout",
             f"the report took longer than {timeout_ms / 1000:g} s and was cancelled; try a shorter range",
             headers={"Retry-After": "60"},
+        ) from exc
+    except (pg.SerializationFailure, pg.DeadlockDetected) as exc:
+        # "canceling statement due to conflict with recovery" is 40001 (40P01 when the standby found its replay
+        # and the report waiting on each other). A report is read-only and runs in autocommit,
+        # so on the primary it never meets either. The same answer as a timeout, since a client handles both
+        # alike (try again later), but sooner: the conflict lasts as long as one change takes to replay.
+        raise ApiError(
+            503,
+            "report_timeout",
+            "the replica serving reports cancelled the report to apply changes from the primary; try again",
+            headers={"Retry-After": "5"},
         ) from exc
 
 

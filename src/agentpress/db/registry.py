@@ -1051,6 +1051,12 @@ class SystemQueries:
     """sql/queries/system.sql:3 `:many`. The migrations yoyo has applied, oldest first; /ready compares them with
     migrations/."""
 
+    get_replication_status: Query
+    """sql/queries/system.sql:10 `:one`. Whether this server is a hot standby and how far its replay trails; /ready asks
+    the analytics database (ANALYTICS_DATABASE_URL). Both lags are null on a primary. replay_lag_bytes: WAL received
+    from the primary and not replayed yet, what reports cannot see yet. replay_lag_seconds: since the primary committed
+    the last transaction replayed here, so it also grows while the primary commits nothing."""
+
 
 class TasksQueries:
     """sql/queries/tasks.sql: Tasks: one execution of an agent with an input, handed to workers through a leased

@@ -11,3 +11,9 @@ class AppliedMigration(BaseModel):
     # yoyo's own table declares these columns nullable, though yoyo always fills them.
     migration_id: str | None
     applied_at_utc: datetime | None
+
+
+class ReplicationStatus(BaseModel):
+    is_standby: bool
+    replay_lag_bytes: int | None
+    replay_lag_seconds: float | None
