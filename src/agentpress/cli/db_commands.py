@@ -27,9 +27,11 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
         print("DATABASE_URL is set: the embedded server is not used", file=sys.stderr)
         return 2
     if args.action == "start":
-        print(embedded.start(pgdata))
+        print(embedded.start_replica(pgdata) if args.replica else embedded.start(pgdata))
     elif args.action == "stop":
-        print("stopped" if embedded.stop(pgdata) else "not running")
+        # The standby first: stopped after its primary, it would retry the connection until stopped.
+        replica_stopped = embedded.stop(embedded.replica_dir(pgdata))
+        print("stopped" if embedded.stop(pgdata) or replica_stopped else "not running")
     elif args.action == "url":
         print(resolve_database_url(settings))
     else:
@@ -146,4 +148,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="schema, catalog: exit 1 when sql/schema.sql (with its diff) or docs/queries.md is not current",
     )
     db.add_argument("--limit", type=int, default=20, help="top: how many statements (default 20)")
+    db.add_argument(
+        "--replica",
+        action="store_true",
+        help="start: start a streaming hot standby of the embedded server too (made with pg_basebackup -R in "
+        "DATA_DIR/postgres-replica on first use) and print its URL, for ANALYTICS_DATABASE_URL; stop stops both",
+    )
     db.set_defaults(run=_db)

