@@ -18,6 +18,7 @@ from uuid import UUID
 
 import httpx
 import psycopg
+import redis
 import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -28,6 +29,7 @@ from agentpress.models.users import PlatformRole, SignedIn
 from agentpress.repositories import orgs, sessions
 from agentpress.services import accounts
 from agentpress.services.crypto import Encryptor, hash_password, hash_token, new_token, outbox_body
+from agentpress.web.cache import AUTH_EPOCH_KEY
 from agentpress.web.lifespan import Resources
 
 T = TypeVar("T")
@@ -59,6 +61,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def forget_cached_credentials(redis_url: str) -> None:
+    """After a test changes users, sessions, keys or memberships in SQL, behind the service's back: the
+    service sees it within SESSION_CACHE_SECONDS, and at once after this (what an operator does with
+    `redis-cli INCR ap:v1:auth:epoch`, see docs/configuration.md)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.incr(AUTH_EPOCH_KEY)
+    finally:
+        client.close()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ RETURNING id, org_id, name, scopes, created_by, created_at, expires_at, revoked_
 -- probe of api_keys_token_hash_key.
 -- uses: api_keys_token_hash_key
 -- never: Seq Scan
-SELECT id, org_id, name, scopes, last_used_at
+SELECT id, org_id, name, scopes, last_used_at, expires_at
 FROM api_keys
 WHERE token_hash = %(token_hash)s
   AND revoked_at IS NULL
@@ -46,3 +46,19 @@ WHERE token_hash = %(token_hash)s
 UPDATE api_keys
 SET last_used_at = now()
 WHERE id = %(api_key_id)s;
+
+-- name: list_api_key_token_hashes :scalar
+-- The token hashes of the org's keys (one key when `api_key_id` is set), for the session cache to forget
+-- them after a revocation or the org's deletion commits. Locks the org row until the caller's transaction
+-- ends, so that no key or member can be added to an org being deleted between this read and the delete.
+-- uses: orgs_pkey, api_keys_org_id_created_at_idx
+WITH org AS (
+    SELECT id
+    FROM orgs
+    WHERE id = %(org_id)s
+    FOR UPDATE
+)
+SELECT coalesce(array_agg(k.token_hash), '{}')
+FROM org
+JOIN api_keys AS k ON k.org_id = org.id
+WHERE %(api_key_id)s::uuid IS NULL OR k.id = %(api_key_id)s::uuid;

@@ -169,3 +169,11 @@ SELECT EXISTS (
 -- The ids of every org (operator commands that go over all of them).
 SELECT coalesce(array_agg(id ORDER BY id), '{}')
 FROM orgs;
+
+-- name: list_org_member_ids :scalar
+-- Who belongs to the org: read before the org is deleted (under list_api_key_token_hashes's lock), so
+-- that the session cache can forget what it holds of them once the delete commits.
+-- uses: org_members_pkey
+SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}')
+FROM org_members
+WHERE org_id = %(org_id)s;

@@ -17,7 +17,7 @@ RETURNING id, user_id, created_at, expires_at, last_seen_at, revoked_at, user_ag
 -- never: Seq Scan
 SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.display_name, u.avatar_url, u.github_id,
     u.github_username, u.google_id, u.role, u.provider, u.is_email_verified, u.is_disabled, u.created_at,
-    u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at,
+    u.updated_at, s.id AS session_id, s.last_seen_at AS session_last_seen_at, s.expires_at AS session_expires_at,
     home.org_id AS home_org_id, home.role AS home_org_role
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
@@ -62,3 +62,15 @@ WHERE id = %(session_id)s AND user_id = %(user_id)s AND revoked_at IS NULL;
 UPDATE sessions
 SET revoked_at = now()
 WHERE user_id = %(user_id)s AND revoked_at IS NULL;
+
+-- name: list_session_token_hashes_for_users :scalar
+-- The token hashes of these users' sessions that the session cache may still hold: live ones, and ones
+-- revoked or expired within `recent` (a cached entry lives at most SESSION_CACHE_SECONDS). Read after a
+-- change to the users commits, so that every entry filled before it is found (web/access.py).
+-- uses: sessions_user_id_created_at_idx
+-- never: Seq Scan
+SELECT coalesce(array_agg(token_hash), '{}')
+FROM sessions
+WHERE user_id = ANY(%(user_ids)s::uuid[])
+  AND (revoked_at IS NULL OR revoked_at > now() - %(recent)s::interval)
+  AND expires_at > now() - %(recent)s::interval;

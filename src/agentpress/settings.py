@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=24 * 30, ge=1)
     # A session unused this long ends before its absolute expiry (last use is recorded at most once a minute).
     session_idle_timeout_hours: int = Field(default=24 * 7, ge=1)
+    # How long Redis may answer for a verified session, API key or org membership (0: always ask PostgreSQL).
+    # Every change to them invalidates the entry when it commits; this bounds what an undelivered
+    # invalidation can leave behind (web/cache.py AuthCache).
+    session_cache_seconds: int = Field(default=60, ge=0, le=3600)
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
     # Mail goes out only over TLS (smtps://, or STARTTLS, which the server must offer); true allows

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import bearer, register
+from helpers import bearer, forget_cached_credentials, register
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -327,11 +327,12 @@ def test_threads_are_per_org_for_a_user_in_two_orgs(client: TestClient[Litestar]
 
 
 def test_guests_read_their_threads_but_write_nothing(
-    client: TestClient[Litestar], owner: str, member: str, database_url: str
+    client: TestClient[Litestar], owner: str, member: str, database_url: str, redis_url: str
 ) -> None:
     thread = new_thread(client, member)
     message = append_text(client, member, thread["id"], "before the demotion")
     sql_one(database_url, "UPDATE users SET role = 'guest' WHERE email = 'member@example.com' RETURNING id")
+    forget_cached_credentials(redis_url)  # demoted in SQL, not through the API
     url = f"{THREADS}/{thread['id']}"
     assert client.get(THREADS, headers=bearer(member)).json()["total"] == 1
     assert client.get(url, headers=bearer(member)).status_code == 200

@@ -12,8 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from agentpress.models.api_keys import API_KEY_SCOPES, ApiKey, ApiKeyCreate, ApiKeyCreated
 from agentpress.repositories import api_keys
 from agentpress.services.crypto import hash_token, new_token
-from agentpress.web.access import API_KEY_PREFIX, Org
-from agentpress.web.dependencies import Conn
+from agentpress.web.access import API_KEY_PREFIX, Org, forget_api_keys
+from agentpress.web.dependencies import CacheDep, Conn
 from agentpress.web.errors import field_error, forbidden, not_found
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
@@ -86,9 +86,12 @@ class ApiKeysController(Controller):
         status_code=200,
         summary="Revoke an API key of the org (owners and admins); it stops working at once",
     )
-    async def revoke_api_key(self, conn: Conn, org: Org, api_key_id: FromPath[UUID]) -> ApiKey:
+    async def revoke_api_key(self, conn: Conn, cache: CacheDep, org: Org, api_key_id: FromPath[UUID]) -> ApiKey:
         org.require_manager()
         key = await api_keys.revoke_api_key(conn, org_id=org.org_id, api_key_id=api_key_id)
         if key is None:
             raise not_found("API key")
+        # After the (autocommitted) revocation: the session cache no longer answers for the key.
+        hashes = await api_keys.list_api_key_token_hashes(conn, org_id=org.org_id, api_key_id=api_key_id)
+        await forget_api_keys(cache, token_hashes=hashes)
         return key

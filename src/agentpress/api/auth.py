@@ -19,8 +19,8 @@ from agentpress.services.accounts import (
     sign_up,
     start_session,
 )
-from agentpress.web.access import CurrentUser
-from agentpress.web.dependencies import AppSettings, Conn, Db, Passwords
+from agentpress.web.access import CurrentUser, bearer_token, forget_session, forget_users
+from agentpress.web.dependencies import AppSettings, CacheDep, Conn, Db, Passwords
 from agentpress.web.errors import not_found, unauthorized
 from agentpress.web.ratelimits import LimitsDep
 
@@ -90,8 +90,12 @@ class AuthController(Controller):
             return await start_session(conn, settings, user, request)
 
     @post("/logout", operation_id="logout", summary="Revoke the session of this token", status_code=204)
-    async def logout(self, conn: Conn, current_user: CurrentUser) -> None:
+    async def logout(
+        self, conn: Conn, cache: CacheDep, current_user: CurrentUser, request: Request[Any, Any, Any]
+    ) -> None:
         await sessions.revoke_session(conn, session_id=current_user.session_id, user_id=current_user.id)
+        # After the (autocommitted) revocation: the session cache must not answer for this token again.
+        await forget_session(cache, token=bearer_token(request) or "")
 
     @get("/me", operation_id="get_me", summary="The signed-in user")
     async def me(self, current_user: CurrentUser) -> User:
@@ -103,17 +107,23 @@ class AuthController(Controller):
         summary="Sign out everywhere: revoke every session of the signed-in user, this one included",
         status_code=204,
     )
-    async def revoke_all_sessions(self, conn: Conn, current_user: CurrentUser) -> None:
+    async def revoke_all_sessions(
+        self, conn: Conn, cache: CacheDep, settings: AppSettings, current_user: CurrentUser
+    ) -> None:
         await sessions.revoke_sessions_for_user(conn, user_id=current_user.id)
+        await forget_users(conn, cache, settings, user_ids=[current_user.id])
 
     @get("/sessions", operation_id="list_my_sessions", summary="The signed-in user's live sessions, newest first")
     async def list_sessions(self, conn: Conn, current_user: CurrentUser) -> list[Session]:
         return await sessions.list_sessions_for_user(conn, user_id=current_user.id, limit=MAX_LISTED_SESSIONS)
 
     @delete("/sessions/{session_id:uuid}", operation_id="revoke_my_session", summary="Revoke one of your sessions")
-    async def revoke_session(self, conn: Conn, current_user: CurrentUser, session_id: FromPath[UUID]) -> None:
+    async def revoke_session(
+        self, conn: Conn, cache: CacheDep, settings: AppSettings, current_user: CurrentUser, session_id: FromPath[UUID]
+    ) -> None:
         if not await sessions.revoke_session(conn, session_id=session_id, user_id=current_user.id):
             raise not_found("session")
+        await forget_users(conn, cache, settings, user_ids=[current_user.id])
 
     @post(
         "/password-resets",
@@ -138,6 +148,7 @@ class AuthController(Controller):
     async def post_password_reset_confirm(
         self,
         db: Db,
+        cache: CacheDep,
         settings: AppSettings,
         limits: LimitsDep,
         passwords: Passwords,
@@ -151,4 +162,5 @@ class AuthController(Controller):
             await check_reset_token(conn, token=data.token)
         password_hash = await passwords.hash(data.password)
         async with db.connection() as conn:
-            await reset_password(conn, token=data.token, password_hash=password_hash)
+            user_id = await reset_password(conn, token=data.token, password_hash=password_hash)
+            await forget_users(conn, cache, settings, user_ids=[user_id])

@@ -7,8 +7,8 @@ from litestar.params import JSONBody
 
 from agentpress.models.email_verifications import EmailVerificationConfirm
 from agentpress.services.verification import confirm_email, resend_verification_mail
-from agentpress.web.access import CurrentUser
-from agentpress.web.dependencies import AppSettings, Conn
+from agentpress.web.access import CurrentUser, forget_users
+from agentpress.web.dependencies import AppSettings, CacheDep, Conn
 from agentpress.web.ratelimits import LimitsDep
 
 
@@ -40,11 +40,18 @@ class EmailVerificationController(Controller):
         status_code=204,
     )
     async def confirm(
-        self, conn: Conn, settings: AppSettings, limits: LimitsDep, data: JSONBody[EmailVerificationConfirm]
+        self,
+        conn: Conn,
+        cache: CacheDep,
+        settings: AppSettings,
+        limits: LimitsDep,
+        data: JSONBody[EmailVerificationConfirm],
     ) -> None:
         await limits.per_ip(
             "verification-confirm",
             settings.rate_limit_email_verification_confirm_per_ip,
             "email verification attempts from this address",
         )
-        await confirm_email(conn, token=data.token)
+        user_id = await confirm_email(conn, token=data.token)
+        # Cached sessions carry is_email_verified.
+        await forget_users(conn, cache, settings, user_ids=[user_id])

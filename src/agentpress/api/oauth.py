@@ -16,8 +16,8 @@ from agentpress.services import oauth_providers
 from agentpress.services.crypto import encryptor, hash_token, new_token, oauth_code_verifier
 from agentpress.services.verification import require_verified
 from agentpress.settings import Settings
-from agentpress.web.access import authenticate, bearer_token
-from agentpress.web.dependencies import AppSettings, Conn, Db
+from agentpress.web.access import authenticate, bearer_token, forget_users
+from agentpress.web.dependencies import AppSettings, CacheDep, Conn, Db
 from agentpress.web.errors import ApiError, FieldError, field_error, not_found, unauthorized
 from agentpress.web.lifespan import resources
 from agentpress.web.ratelimits import LimitsDep
@@ -109,6 +109,7 @@ class OAuthController(Controller):
     async def callback(
         self,
         db: Db,
+        cache: CacheDep,
         settings: AppSettings,
         request: Request[Any, Any, Any],
         provider: ProviderParam,
@@ -157,7 +158,7 @@ class OAuthController(Controller):
             redirect_uri=_redirect_uri(request, settings, config.name),
         )
         async with db.connection() as conn:
-            return await oauth_providers.complete_sign_in(
+            signed_in = await oauth_providers.complete_sign_in(
                 conn,
                 settings,
                 request,
@@ -165,6 +166,9 @@ class OAuthController(Controller):
                 tokens=tokens,
                 link_user_id=spent.user_id,
             )
+            # A link or a verification changed the user that their cached sessions carry.
+            await forget_users(conn, cache, settings, user_ids=[signed_in.user.id])
+        return signed_in
 
 
 def _config(settings: Settings, provider: str) -> oauth_providers.ProviderConfig:

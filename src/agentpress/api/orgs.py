@@ -11,8 +11,8 @@ from agentpress.models.invitations import Invitation, InvitationAccept, Invitati
 from agentpress.models.orgs import OrgCreate, OrgMember, OrgMemberDetail, OrgMemberUpdate, OrgUpdate, OrgWithRole
 from agentpress.repositories import invitations, orgs
 from agentpress.services import memberships
-from agentpress.web.access import CurrentUser, org_context_for, require_not_guest
-from agentpress.web.dependencies import AppSettings, Conn
+from agentpress.web.access import CurrentUser, forget_api_keys, forget_users, org_context_for, require_not_guest
+from agentpress.web.dependencies import AppSettings, CacheDep, Conn
 from agentpress.web.errors import ApiError, forbidden, not_found
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 from agentpress.web.ratelimits import LimitsDep
@@ -41,9 +41,14 @@ class OrgsController(Controller):
         return Page(items=items, total=total, page=page, page_size=page_size)
 
     @post("/", operation_id="create_org", summary="Create an org; you become its owner")
-    async def create_org(self, conn: Conn, current_user: CurrentUser, data: JSONBody[OrgCreate]) -> OrgWithRole:
+    async def create_org(
+        self, conn: Conn, cache: CacheDep, settings: AppSettings, current_user: CurrentUser, data: JSONBody[OrgCreate]
+    ) -> OrgWithRole:
         require_not_guest(current_user)
-        return await orgs.create_org_with_owner(conn, name=data.name, slug=data.slug, owner_id=current_user.id)
+        created = await orgs.create_org_with_owner(conn, name=data.name, slug=data.slug, owner_id=current_user.id)
+        # A user in no org had no home org: now this one is.
+        await forget_users(conn, cache, settings, user_ids=[current_user.id], org_ids=(created.id,))
+        return created
 
     @get(ORG_PATH, operation_id="get_org", summary="An org you belong to, with your role there")
     async def get_org(self, conn: Conn, current_user: CurrentUser, org_id: FromPath[UUID]) -> OrgWithRole:
@@ -66,7 +71,7 @@ class OrgsController(Controller):
 
     @delete(ORG_PATH, operation_id="delete_org", summary="Delete an org with its members and invitations (owners)")
     async def delete_org(
-        self, conn: Conn, settings: AppSettings, current_user: CurrentUser, org_id: FromPath[UUID]
+        self, conn: Conn, cache: CacheDep, settings: AppSettings, current_user: CurrentUser, org_id: FromPath[UUID]
     ) -> None:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
         org.require_writer()
@@ -74,8 +79,14 @@ class OrgsController(Controller):
         found = await orgs.get_org(conn, org_id=org_id)
         if found is not None and found.slug == settings.signup_org:
             raise ApiError(409, "conflict", "this org cannot be deleted: new users join it (SIGNUP_ORG)")
-        if not await orgs.delete_org(conn, org_id=org_id):
+        deleted = await memberships.delete_org(conn, org_id=org_id)
+        if deleted is None:
             raise not_found("org")
+        member_ids, key_hashes = deleted
+        # After the commit: the members' sessions (their home org may have been this one), their access to
+        # it and its keys are no longer answered from the cache.
+        await forget_api_keys(cache, token_hashes=key_hashes)
+        await forget_users(conn, cache, settings, user_ids=member_ids, org_ids=(org_id,))
 
     @get(
         f"{ORG_PATH}/members",
@@ -102,6 +113,8 @@ class OrgsController(Controller):
     async def update_member(
         self,
         conn: Conn,
+        cache: CacheDep,
+        settings: AppSettings,
         current_user: CurrentUser,
         org_id: FromPath[UUID],
         user_id: FromPath[UUID],
@@ -109,7 +122,9 @@ class OrgsController(Controller):
     ) -> OrgMemberDetail:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
         org.require_manager()
-        return await memberships.change_member_role(conn, org, user_id=user_id, role=data.role)
+        member = await memberships.change_member_role(conn, org, user_id=user_id, role=data.role)
+        await forget_users(conn, cache, settings, user_ids=[user_id], org_ids=(org_id,))
+        return member
 
     @delete(
         MEMBER_PATH,
@@ -117,11 +132,18 @@ class OrgsController(Controller):
         summary="Remove a member (owners and admins), or leave the org (your own user id)",
     )
     async def remove_member(
-        self, conn: Conn, current_user: CurrentUser, org_id: FromPath[UUID], user_id: FromPath[UUID]
+        self,
+        conn: Conn,
+        cache: CacheDep,
+        settings: AppSettings,
+        current_user: CurrentUser,
+        org_id: FromPath[UUID],
+        user_id: FromPath[UUID],
     ) -> None:
         org = await org_context_for(conn, org_id=org_id, user=current_user)
         org.require_writer()
         await memberships.remove_member(conn, org, user_id=user_id)
+        await forget_users(conn, cache, settings, user_ids=[user_id], org_ids=(org_id,))
 
     @post(INVITATIONS_PATH, operation_id="create_invitation", summary="Invite someone by email (owners and admins)")
     async def create_invitation(
@@ -183,6 +205,7 @@ class InvitationsController(Controller):
     async def accept(
         self,
         conn: Conn,
+        cache: CacheDep,
         settings: AppSettings,
         limits: LimitsDep,
         current_user: CurrentUser,
@@ -191,4 +214,6 @@ class InvitationsController(Controller):
         await limits.per_ip(
             "invitation-accept", settings.rate_limit_invitation_accept_per_ip, "invitation attempts from this address"
         )
-        return await memberships.accept_invitation(conn, current_user, token=data.token)
+        member = await memberships.accept_invitation(conn, current_user, token=data.token)
+        await forget_users(conn, cache, settings, user_ids=[current_user.id], org_ids=(member.org_id,))
+        return member

@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from agentpress.models.users import User, UserAdminUpdate
 from agentpress.repositories import users
 from agentpress.services.accounts import change_platform_access
-from agentpress.web.access import CurrentUser, require_platform_admin
-from agentpress.web.dependencies import Conn
+from agentpress.web.access import CurrentUser, forget_users, require_platform_admin
+from agentpress.web.dependencies import AppSettings, CacheDep, Conn
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 
 
@@ -36,9 +36,18 @@ class UsersController(Controller):
 
     @patch("/{user_id:uuid}", operation_id="update_user", summary="Change a user's platform role or disable them")
     async def update_user(
-        self, conn: Conn, current_user: CurrentUser, user_id: FromPath[UUID], data: JSONBody[UserAdminUpdate]
+        self,
+        conn: Conn,
+        cache: CacheDep,
+        settings: AppSettings,
+        current_user: CurrentUser,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserAdminUpdate],
     ) -> User:
         require_platform_admin(current_user)
-        return await change_platform_access(
+        user = await change_platform_access(
             conn, current_user, user_id=user_id, role=data.role, is_disabled=data.is_disabled
         )
+        # After the commit: their sessions are no longer answered from the cache with the old role.
+        await forget_users(conn, cache, settings, user_ids=[user_id])
+        return user

@@ -215,6 +215,12 @@ class ApiKeysQueries:
     """sql/queries/api_keys.sql:44 `:exec`. Note that a key was used; the caller does it at most once a minute per
     key."""
 
+    list_api_key_token_hashes: Query
+    """sql/queries/api_keys.sql:50 `:scalar`. The token hashes of the org's keys (one key when `api_key_id` is set), for
+    the session cache to forget them after a revocation or the org's deletion commits. Locks the org row until the
+    caller's transaction ends, so that no key or member can be added to an org being deleted between this read and the
+    delete."""
+
 
 class CatalogQueries:
     """sql/queries/catalog.sql: Queries over PostgreSQL's catalog, used by the SQL checks (agentpress.db.sqlcheck)."""
@@ -837,6 +843,11 @@ class OrgsQueries:
     list_org_ids: Query
     """sql/queries/orgs.sql:168 `:scalar`. The ids of every org (operator commands that go over all of them)."""
 
+    list_org_member_ids: Query
+    """sql/queries/orgs.sql:173 `:scalar`. Who belongs to the org: read before the org is deleted (under
+    list_api_key_token_hashes's lock), so that the session cache can forget what it holds of them once the delete
+    commits."""
+
 
 class OutboxQueries:
     """sql/queries/outbox.sql: The outbox of mail to send (invitations, password resets), and its delivery."""
@@ -1030,6 +1041,11 @@ class SessionsQueries:
     revoke_sessions_for_user: Query
     """sql/queries/sessions.sql:60 `:execrows`. Revoke every live session of a user: a password reset, the user
     disabled, or sign out everywhere."""
+
+    list_session_token_hashes_for_users: Query
+    """sql/queries/sessions.sql:66 `:scalar`. The token hashes of these users' sessions that the session cache may still
+    hold: live ones, and ones revoked or expired within `recent` (a cached entry lives at most SESSION_CACHE_SECONDS).
+    Read after a change to the users commits, so that every entry filled before it is found (web/access.py)."""
 
 
 class StatementsQueries:

@@ -55,3 +55,4 @@ class ServiceKey(BaseModel):
     name: str
     scopes: list[ApiKeyScope]
     last_used_at: datetime | None
+    expires_at: datetime | None

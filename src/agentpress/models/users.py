@@ -49,6 +49,7 @@ class SessionUser(User):
 
     session_id: UUID
     session_last_seen_at: datetime
+    session_expires_at: datetime
     home_org_id: UUID | None
     home_org_role: OrgRole | None
 

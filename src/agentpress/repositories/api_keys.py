@@ -54,3 +54,12 @@ async def get_api_key_for_token(conn: AsyncConnection[Any], *, token_hash: bytes
 
 async def touch_api_key(conn: AsyncConnection[Any], *, api_key_id: UUID) -> None:
     await queries.api_keys.touch_api_key.exec(conn, api_key_id=api_key_id)
+
+
+async def list_api_key_token_hashes(
+    conn: AsyncConnection[Any], *, org_id: UUID, api_key_id: UUID | None
+) -> list[bytes]:
+    """The token hashes of the org's keys (or of one), the org locked until the transaction ends."""
+    return await queries.api_keys.list_api_key_token_hashes.scalar_required(
+        conn, list[bytes], org_id=org_id, api_key_id=api_key_id
+    )

@@ -98,3 +98,7 @@ async def has_org_member_with_email(conn: AsyncConnection[Any], *, org_id: UUID,
 
 async def list_org_ids(conn: AsyncConnection[Any]) -> list[UUID]:
     return await queries.orgs.list_org_ids.scalar_required(conn, list[UUID])
+
+
+async def list_org_member_ids(conn: AsyncConnection[Any], *, org_id: UUID) -> list[UUID]:
+    return await queries.orgs.list_org_member_ids.scalar_required(conn, list[UUID], org_id=org_id)

@@ -48,3 +48,12 @@ async def revoke_session(conn: AsyncConnection[Any], *, session_id: UUID, user_i
 
 async def revoke_sessions_for_user(conn: AsyncConnection[Any], *, user_id: UUID) -> int:
     return await queries.sessions.revoke_sessions_for_user.execrows(conn, user_id=user_id)
+
+
+async def list_session_token_hashes_for_users(
+    conn: AsyncConnection[Any], *, user_ids: list[UUID], recent: timedelta
+) -> list[bytes]:
+    """The token hashes of the users' sessions that the session cache may hold (see web/access.py)."""
+    return await queries.sessions.list_session_token_hashes_for_users.scalar_required(
+        conn, list[bytes], user_ids=user_ids, recent=recent
+    )

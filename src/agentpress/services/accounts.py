@@ -196,8 +196,8 @@ def _dead_reset_token() -> ApiError:
     return field_error(400, "invalid_request", "token", "is invalid, expired, used or superseded")
 
 
-async def reset_password(conn: AsyncConnection[Any], *, token: str, password_hash: str) -> None:
-    """Spend the token, set the password and end every session of the user, all or nothing.
+async def reset_password(conn: AsyncConnection[Any], *, token: str, password_hash: str) -> UUID:
+    """Spend the token, set the password and end every session of the user, all or nothing; the user's id.
 
     The link reached the account's mailbox, so whoever opened it holds the address: the email is verified
     from now on, and what was linked to the account before it was verified goes (OAuth links and links in
@@ -214,6 +214,7 @@ async def reset_password(conn: AsyncConnection[Any], *, token: str, password_has
         user = await users.get_user(conn, user_id=user_id)
         if user is not None:
             await email_verifications.mark_email_verified(conn, user_id=user_id, email=user.email)
+    return user_id
 
 
 async def change_platform_access(

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from agentpress.models.invitations import Invitation
 from agentpress.models.orgs import Org, OrgMember, OrgMemberDetail, OrgRole
 from agentpress.models.users import SessionUser
-from agentpress.repositories import invitations, orgs
+from agentpress.repositories import api_keys, invitations, orgs
 from agentpress.services.crypto import hash_token, new_token
 from agentpress.services.mail import queue_email
 from agentpress.services.verification import require_verified
@@ -78,6 +78,18 @@ async def remove_member(conn: AsyncConnection[Any], org: OrgContext, *, user_id:
             if all(owner == user_id for owner in owners):
                 raise _last_owner("leave" if leaving else "be removed")
         await orgs.delete_org_member(conn, org_id=org.org_id, user_id=user_id)
+
+
+async def delete_org(conn: AsyncConnection[Any], *, org_id: UUID) -> tuple[list[UUID], list[bytes]] | None:
+    """Delete an org with its members, keys and invitations; None when there was none. Answers who were its
+    members and its keys' token hashes, read under the org's row lock in the same transaction (nobody joins
+    and no key is made in between), for the session cache to forget once this commits."""
+    async with conn.transaction():
+        key_hashes = await api_keys.list_api_key_token_hashes(conn, org_id=org_id, api_key_id=None)
+        member_ids = await orgs.list_org_member_ids(conn, org_id=org_id)
+        if not await orgs.delete_org(conn, org_id=org_id):
+            return None
+    return member_ids, key_hashes
 
 
 def _invitation_mail(org: Org, role: OrgRole, inviter: SessionUser, link: str, expires_at: datetime) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """Cache-aside over Redis for hot reads: org-scoped keys, jittered TTLs, one load per key at a time, and
-the database as the fallback whenever Redis is off, down, slow or wrong."""
+the database as the fallback whenever Redis is off, down, slow or wrong; the verified sessions, API keys
+and org access of requests in a cache of their own (AuthCache) that also distrusts itself after an outage."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 from uuid import UUID, uuid4
 
 from pydantic import TypeAdapter, ValidationError
@@ -63,6 +64,7 @@ class Cache:
         # Keys whose invalidation failed: never served, and marked as soon as Redis answers again,
         # so that an outage during a write cannot leave the old value to be read afterwards.
         self._unflushed: set[str] = set()
+        self.auth = AuthCache(redis)
 
     async def get_or_load(self, key: str, adapter: TypeAdapter[T], load: Callable[[], Awaitable[T]]) -> T:
         """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
@@ -173,3 +175,211 @@ class _Flight:
         self.waiting = 0
         self.result: object = _UNSET
         self.generation = 0  # bumped by each invalidation of the key
+
+
+# The epoch of every AuthCache entry: an entry is believed only while it carries the current epoch, so one
+# INCR forgets them all, in every process and on every host that shares the Redis.
+AUTH_EPOCH_KEY = "ap:" + KEY_VERSION + ":auth:epoch"
+# An entry is stored as b"<epoch>|<json>". Stored only if the epoch and the key are still what the loader
+# saw before it read the database (the compare-and-set of Cache, with the epoch as a second condition).
+_AUTH_SET_IF_UNCHANGED = """
+local epoch = redis.call('GET', KEYS[2]) or ''
+if epoch ~= ARGV[4] then
+    return 0
+end
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[2] == '') or current == ARGV[2] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+    return 1
+end
+return 0
+"""
+
+
+def auth_key(kind: str, *parts: object) -> str:
+    """The key of a verified credential (a session or an API key, by its token's hash): not an org's data."""
+    return ":".join(("ap", KEY_VERSION, "auth", kind, *(str(part) for part in parts)))
+
+
+class Cached(Generic[T]):
+    """A value from the AuthCache, and the bytes its key held (for replace); raw is None when it came
+    from the loader and could not be cached."""
+
+    __slots__ = ("raw", "value")
+
+    def __init__(self, value: T, raw: bytes | None) -> None:
+        self.value = value
+        self.raw = raw
+
+
+class AuthCache:
+    """Who a bearer token is, cached: what every request reads before anything else.
+
+    The discipline of Cache (markers written after commit, compare-and-set fills, one load per key at a
+    time), with one more rule, because a stale entry here lets a revoked session in: a process trusts no
+    entry while it owes Redis something. Any Redis failure it sees (an invalidation it could not deliver,
+    or a read or write that failed) makes it owe an epoch bump: until one INCR of AUTH_EPOCH_KEY and the
+    markers it could not write have gone through, its requests read PostgreSQL and cache nothing. The bump
+    is what makes this safe for the other processes and hosts too: each of them reads the epoch with every
+    entry (one MGET), so once any process that saw the outage reaches Redis again, every entry filled
+    before it is dead everywhere. What remains is a process that cannot reach Redis while others can and
+    is stopped before it does: its undelivered invalidation lasts at most the entries' TTL
+    (SESSION_CACHE_SECONDS), the bound for every entry.
+    """
+
+    def __init__(self, redis: Redis | None) -> None:
+        self.redis = redis
+        self._set_if_unchanged = redis.register_script(_AUTH_SET_IF_UNCHANGED) if redis is not None else None
+        self._flights: dict[str, _Flight] = {}
+        self._down_until = 0.0
+        self._unflushed: set[str] = set()
+        self._owes_epoch = False
+
+    @property
+    def trusted(self) -> bool:
+        """Whether this process believes the cache now (for tests and /ready)."""
+        return self.redis is not None and not self._owes_epoch and not self._unflushed and not self._is_down()
+
+    async def get_or_load(
+        self,
+        key: str,
+        adapter: TypeAdapter[T],
+        load: Callable[[], Awaitable[T | None]],
+        ttl: Callable[[T], float],
+    ) -> Cached[T] | None:
+        """The cached value of `key`, else `load()`'s, cached for ttl(value) seconds (nothing when that is
+        not positive); None, never cached, when the loader finds nothing."""
+        if self.redis is None:
+            return _loaded(await load())
+        found = await self._read(key)
+        if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)) is not None:
+            return Cached(value, found.raw)
+        flight = self._flights.setdefault(key, _Flight())
+        flight.waiting += 1
+        try:
+            async with flight.lock:
+                if flight.result is not _UNSET:
+                    return cast("Cached[T] | None", flight.result)
+                found = await self._read(key)
+                if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)):
+                    return Cached(value, found.raw)
+                generation = flight.generation
+                loaded = await load()
+                result: Cached[T] | None = _loaded(loaded)
+                if loaded is not None and found is not None and (seconds := ttl(loaded)) > 0:
+                    result = Cached(loaded, await self._set(key, adapter.dump_json(loaded), found, seconds))
+                if flight.generation == generation:
+                    flight.result = result
+                return result
+        finally:
+            flight.waiting -= 1
+            if flight.waiting == 0:
+                self._flights.pop(key, None)
+
+    async def replace(self, key: str, cached: Cached[T], adapter: TypeAdapter[T], value: T, seconds: float) -> None:
+        """Store `value` in place of `cached` if the key still holds exactly what was read (a session's new
+        last_seen_at): never over a marker, a newer fill or another epoch."""
+        if cached.raw is None or seconds <= 0 or not self.trusted:
+            return
+        epoch, _, _ = cached.raw.partition(b"|")
+        await self._set(key, adapter.dump_json(value), _Found(None, cached.raw, epoch), seconds)
+
+    async def invalidate(self, *keys: str) -> None:
+        """Forget these keys; call after the transaction that changed them has committed."""
+        if self.redis is None or not keys:
+            return
+        for key in keys:
+            if (flight := self._flights.get(key)) is not None:
+                flight.result, flight.generation = _UNSET, flight.generation + 1
+        self._unflushed.update(keys)
+        await self._flush()
+
+    async def forget_all(self) -> None:
+        """Forget every entry, everywhere (an epoch bump); owed until Redis takes it."""
+        if self.redis is None:
+            return
+        for flight in self._flights.values():
+            flight.result, flight.generation = _UNSET, flight.generation + 1
+        self._owes_epoch = True
+        await self._flush()
+
+    async def _flush(self) -> bool:
+        """Pay what this process owes Redis: the epoch bump, then the pending markers; False while it cannot."""
+        if not self._unflushed and not self._owes_epoch:
+            return True
+        pending = list(self._unflushed)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
+                if self._owes_epoch:
+                    pipe.incr(AUTH_EPOCH_KEY)
+                for key in pending:
+                    pipe.set(key, INVALIDATED + uuid4().hex.encode(), ex=TTL_SECONDS)
+                await pipe.execute()
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("invalidate", exc)
+            return False
+        self._owes_epoch = False
+        self._unflushed.difference_update(pending)
+        return True
+
+    async def _read(self, key: str) -> _Found | None:
+        """What the key holds and the epoch, or None when the cache cannot be trusted now (nothing is
+        cached then either)."""
+        if self._is_down() or not await self._flush():
+            return None
+        try:
+            raw, epoch = cast(
+                "list[bytes | None]",
+                await self.redis.mget(key, AUTH_EPOCH_KEY),  # type: ignore[union-attr]
+            )
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("get", exc)
+            return None
+        epoch = epoch or b""
+        if raw is None or raw.startswith(INVALIDATED):
+            return _Found(None, raw or b"", epoch)
+        entry_epoch, _, value = raw.partition(b"|")
+        return _Found(value if entry_epoch == epoch else None, raw, epoch)
+
+    async def _set(self, key: str, value: bytes, found: _Found, seconds: float) -> bytes | None:
+        """Store value if nothing changed since `found` was read; the bytes stored, or None."""
+        if self._is_down():
+            return None
+        raw = found.epoch + b"|" + value
+        try:
+            stored = await self._set_if_unchanged(  # type: ignore[misc]
+                keys=[key, AUTH_EPOCH_KEY], args=[raw, found.raw, max(1, int(seconds * 1000)), found.epoch]
+            )
+        except (TimeoutError, RedisError, OSError) as exc:
+            self._failed("set", exc)
+            return None
+        return raw if stored == 1 else None
+
+    def _is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        # Whatever failed, an invalidation from this process or another may have been lost with it.
+        self._owes_epoch = True
+        self._down_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning(
+            "Redis %s failed: sessions are read from the database until the session cache's epoch is bumped: %s",
+            operation,
+            exc,
+        )
+
+
+class _Found:
+    """What an AuthCache key held: the value's JSON when it is a live entry of the current epoch, the raw
+    bytes (b"" for nothing) for the compare-and-set, and the epoch read with it."""
+
+    __slots__ = ("epoch", "raw", "value")
+
+    def __init__(self, value: bytes | None, raw: bytes, epoch: bytes) -> None:
+        self.value = value
+        self.raw = raw
+        self.epoch = epoch
+
+
+def _loaded(value: T | None) -> Cached[T] | None:
+    return None if value is None else Cached(value, None)
