@@ -45,8 +45,9 @@ class Standby:
     def url(self, dbname: str) -> str:
         return f"postgresql://{self.user}@/{dbname}?host={quote(str(self.socket_dir))}&port={self.port}"
 
-    def catch_up(self, primary_url: str) -> None:
-        """Return once the standby has replayed everything the primary wrote before the call."""
+    def catch_up(self, primary_url: str, *, wait: bool = True) -> None:
+        """Return once the standby has replayed everything the primary wrote before the call; without `wait`, once
+        the primary has flushed it (and so sends it to the standby)."""
         with psycopg.connect(primary_url, autocommit=True) as conn:
             # The test server commits with synchronous_commit off, so recent WAL may sit unflushed, and a
             # walsender sends only flushed WAL. A message written to the WAL and flushed (the last argument)
@@ -55,6 +56,8 @@ class Standby:
                 "SELECT pg_logical_emit_message(false, 'agentpress-tests', 'catch up', true)::text"
             ).fetchone()
         assert row is not None
+        if not wait:
+            return
         with psycopg.connect(self.url("postgres"), autocommit=True) as standby:
             deadline = time.monotonic() + STEP_SECONDS
             while True:
