@@ -20,7 +20,7 @@ from test_scheduler import add_cron_schedule, make_agent
 
 from agentpress.repositories import outbox
 from agentpress.services.crypto import Encryptor
-from agentpress.services.leadership import Leader, lock_key
+from agentpress.services.election import Leader, lock_key
 from agentpress.services.mail import LEASE_SECONDS, SMTP_OPERATIONS, SMTP_TIMEOUT_SECONDS, SmtpSender, deliver_pending
 from agentpress.settings import Settings
 from agentpress.web.app import create_app

@@ -22,9 +22,9 @@ from agentpress.db import migrations
 from agentpress.db.pools import create_analytics_pool, create_main_pool, resolve_database_url
 from agentpress.repositories import system
 from agentpress.services.accounts import SignupOrgMissing, bootstrap_accounts
+from agentpress.services.election import Leader
 from agentpress.services.embedder import EmbeddingsClient, create_client, run_embedding_loop
 from agentpress.services.ingest import CHUNKS_BODY_LIMIT, max_chunks_body_bytes
-from agentpress.services.leadership import Leader
 from agentpress.services.mail import run_outbox_loop
 from agentpress.services.oauth_providers import create_http_client
 from agentpress.services.passwords import PasswordWork
