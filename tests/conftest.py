@@ -158,6 +158,9 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             # Off unless a test is about it: a due schedule firing mid-test would change what others count.
             "scheduler_enabled": False,
             "analytics_refresh_enabled": False,
+            # Off unless a test is about it (tests/api/test_session_cache.py): many tests change users, sessions,
+            # keys and memberships in SQL, behind the service, and expect the next request to see it.
+            "session_cache_seconds": 0,
             # argon2id at its least cost (one pass over 1 MiB, about a millisecond), where the default is a
             # tenth of a second a hash and every test signs people up; the sign-in timing test uses the default.
             "password_hash_time_cost": 1,

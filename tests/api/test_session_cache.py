@@ -31,6 +31,7 @@ API = "/api/v1"
 ME = f"{API}/auth/me"
 KEYS = f"{API}/api-keys"
 CLAIM = f"{API}/tasks/claim"
+CACHE_SECONDS = Settings.model_fields["session_cache_seconds"].default
 
 
 @pytest.fixture
@@ -38,6 +39,13 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
+    """The service with the session cache on (the test settings turn it off for the rest of the suite)."""
+    with TestClient(app=create_app(make_settings(session_cache_seconds=CACHE_SECONDS))) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -86,7 +94,7 @@ def test_a_session_is_read_from_postgresql_once_then_from_redis(
 ) -> None:
     warm(people, redis_client, "member")
     ttl = redis_client.ttl(session_key(hash_token(token(people, "member"))))
-    assert 0 < ttl <= Settings.model_fields["session_cache_seconds"].default
+    assert 0 < ttl <= CACHE_SECONDS
     # A change behind the service's back is not seen while the entry lives: the reads are Redis's.
     with psycopg.connect(database_url) as conn:
         conn.execute("UPDATE sessions SET revoked_at = now()")
@@ -238,7 +246,13 @@ def test_a_password_reset_is_401_at_once(people: People, redis_client: redis.Red
 @pytest.fixture
 def quiet_client(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
     """The service with its background loops asleep: what PostgreSQL sees comes from the requests."""
-    settings = make_settings(outbox_poll_seconds=3600, password_reset_poll_seconds=3600)
+    # A slow Redis answer (a busy test machine) would send the read to PostgreSQL: here it waits.
+    settings = make_settings(
+        outbox_poll_seconds=3600,
+        password_reset_poll_seconds=3600,
+        redis_timeout_ms=5000,
+        session_cache_seconds=CACHE_SECONDS,
+    )
     with TestClient(app=create_app(settings)) as client:
         yield client
 
@@ -259,7 +273,7 @@ def statement_calls(database_url: str) -> dict[str, int]:
     return counted
 
 
-def test_a_cached_get_thread_sends_postgresql_no_statement(
+def test_a_cached_get_thread_and_first_messages_page_send_postgresql_no_statement(
     quiet_client: TestClient[Litestar], database_url: str
 ) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -270,11 +284,16 @@ def test_a_cached_get_thread_sends_postgresql_no_statement(
     headers = bearer(signed_in["token"])
     thread = client.post(f"{API}/threads", json={"name": "cached"}, headers=headers).json()
     url = f"{API}/threads/{thread['id']}"
-    assert client.get(url, headers=headers).status_code == 200  # fills the thread's entry
+    body = {"messages": [{"role": "user", "parts": [{"type": "text", "text": "hello"}]}]}
+    assert client.post(f"{url}/messages", json=body, headers=headers).status_code == 201
+    # Fill the thread's entry and the first messages'.
+    assert client.get(url, headers=headers).status_code == 200
+    assert client.get(f"{url}/messages", headers=headers).status_code == 200
     time.sleep(0.2)  # the loops' first rounds, at startup, are over
     before = statement_calls(database_url)
     for _ in range(20):
         assert client.get(url, headers=headers).status_code == 200
+        assert client.get(f"{url}/messages", params={"page_size": 20}, headers=headers).status_code == 200
     after = statement_calls(database_url)
     sent = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
     assert sent == {}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, MediaType, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from psycopg import AsyncConnection
 from pydantic import ValidationError
@@ -293,19 +293,21 @@ class ThreadsController(Controller):
         thread_id: FromPath[UUID],
         cursor: FromQuery[Cursor] = None,
         page_size: FromQuery[PageSize] = MESSAGES_PAGE_SIZE,
-    ) -> CursorPage[Message]:
+    ) -> Response[CursorPage[Message]]:
         user_id = await thread_user(conn, caller, thread_id, "messages:read")
         ids: dict[str, UUID] = {"org_id": caller.org_id, "user_id": user_id, "thread_id": thread_id}
         if await threads.get_thread_cached(conn, cache, **ids) is None:
             raise not_found("thread")
         if not cursor:
-            items = await messages.list_first_messages_cached(conn, cache, **ids)
-        else:
-            after_created_at, after_id = _position(cursor)
-            items = await messages.list_messages_after(
-                conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **ids
-            )
-        return _keyset_page(items[: page_size + 1], page_size)
+            # The page's JSON, cut from the rendered first messages: no model is built per request.
+            page = await messages.first_messages_page_cached(conn, cache, page_size=page_size, **ids)
+            rendered: Response[Any] = Response(content=page, media_type=MediaType.JSON)  # bytes go out as they are
+            return rendered
+        after_created_at, after_id = _position(cursor)
+        items = await messages.list_messages_after(
+            conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **ids
+        )
+        return Response(content=_keyset_page(items, page_size), media_type=MediaType.JSON)
 
     @post(
         f"{THREAD_PATH}/messages",

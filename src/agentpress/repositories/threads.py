@@ -24,8 +24,9 @@ def thread_cache_key(*, org_id: UUID, user_id: UUID, thread_id: UUID) -> str:
 
 
 def messages_cache_key(*, org_id: UUID, user_id: UUID, thread_id: UUID) -> str:
-    """The first messages of a thread (see repositories.messages.list_first_messages_cached)."""
-    return cache_key(org_id, "messages", user_id, thread_id)
+    """The first messages of a thread, rendered (see repositories.messages.first_messages_page_cached)."""
+    # "first-messages", not "messages": entries of the earlier shape (a JSON list) are never read.
+    return cache_key(org_id, "first-messages", user_id, thread_id)
 
 
 def conversation_cache_keys(*, org_id: UUID, user_id: UUID, thread_id: UUID) -> tuple[str, str]:

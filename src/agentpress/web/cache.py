@@ -9,7 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
 from pydantic import TypeAdapter, ValidationError
@@ -42,6 +42,27 @@ return 0
 """
 
 
+class Codec(Protocol[T]):
+    """How a value is stored: a pydantic TypeAdapter, or RAW for bytes kept as they are."""
+
+    def validate_json(self, data: bytes, /) -> T: ...
+
+    def dump_json(self, value: T, /) -> bytes: ...
+
+
+class _Raw:
+    """Bytes rendered once by the loader, served as they are: no parsing or validation per hit."""
+
+    def validate_json(self, data: bytes, /) -> bytes:
+        return data
+
+    def dump_json(self, value: bytes, /) -> bytes:
+        return value
+
+
+RAW: Codec[bytes] = _Raw()
+
+
 def connect_redis(url: str, timeout_ms: int) -> Redis:
     """A client with bounded socket timeouts and no retries: a slow cache must cost milliseconds."""
     timeout = timeout_ms / 1000
@@ -66,7 +87,7 @@ class Cache:
         self._unflushed: set[str] = set()
         self.auth = AuthCache(redis)
 
-    async def get_or_load(self, key: str, adapter: TypeAdapter[T], load: Callable[[], Awaitable[T]]) -> T:
+    async def get_or_load(self, key: str, adapter: Codec[T], load: Callable[[], Awaitable[T]]) -> T:
         """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
         process wait for the first one's load instead of all reading the database."""
         if self.redis is None:
@@ -156,7 +177,7 @@ class Cache:
         log.warning("Redis %s failed, reading the database for %.0fs: %s", operation, BACKOFF_SECONDS, exc)
 
 
-def _parse(key: str, raw: bytes, adapter: TypeAdapter[T]) -> T | None:
+def _parse(key: str, raw: bytes, adapter: Codec[T]) -> T | None:
     try:
         return adapter.validate_json(raw)
     except ValidationError:
