@@ -28,29 +28,49 @@ REQUEST_TIMEOUT_S = 10.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc/<pid>/stat after the command name (which may hold spaces): [0] is the state."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_s(pid: int) -> float:
     """utime + stime of one process, in seconds (0 when it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat_fields(Path(f"/proc/{pid}/stat"))
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def postgres_cpu_s(pgdata: str | Path) -> float:
-    """CPU seconds of the postmaster and all its children (the backends, the WAL writer, ...)."""
-    postmaster = int((Path(pgdata) / "postmaster.pid").read_text().split()[0])
-    total = process_cpu_s(postmaster)
+def descendants(pid: int) -> list[int]:
+    """The pids of every living process under `pid` (children, their children, ...), from one pass over /proc."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parent = int(_stat_fields(entry / "stat")[1])
+        except (OSError, IndexError, ValueError):
             continue
-        if int(fields[1]) == postmaster:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of `pid` and every living process under it: `agentpress serve --workers N` is a supervisor
+    whose forked (spawned) workers do the serving, and the postmaster's backends do PostgreSQL's work."""
+    return process_cpu_s(pid) + sum(process_cpu_s(child) for child in descendants(pid))
+
+
+def postgres_cpu_s(pgdata: str | Path) -> float:
+    """CPU seconds of the postmaster and all its children (the backends, the WAL writer, ...)."""
+    return tree_cpu_s(int((Path(pgdata) / "postmaster.pid").read_text().split()[0]))
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,8 @@ class Spec:
     # Each: {"method", "path", "headers": {...}, "body": str | null}. Connection i starts at request i
     # and takes them in turn, so the mix is the same on every run.
     requests: list[dict[str, Any]]
-    # Whose CPU to sample over the measured window besides the generator's own.
+    # Whose CPU to sample over the measured window besides the generator's own (the process and all its
+    # descendants: a server with several workers counts them all).
     server_pid: int | None = None
     pgdata: str | None = None
     max_requests: int = 1_000_000
@@ -79,6 +100,9 @@ class Summary:
     latencies_s: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
+    # Every response read, warm-up and the last ones after the window included: what the server answered in
+    # all while the generator ran (statements per request divide by it).
+    answered: int = 0
 
 
 def encode(request: dict[str, Any], host: str) -> bytes:
@@ -125,7 +149,7 @@ async def run(spec: Spec) -> Summary:
     def cpu_now() -> dict[str, float]:
         return {
             "generator": time.process_time(),
-            "service": process_cpu_s(spec.server_pid) if spec.server_pid else 0.0,
+            "service": tree_cpu_s(spec.server_pid) if spec.server_pid else 0.0,
             "postgres": postgres_cpu_s(spec.pgdata) if spec.pgdata else 0.0,
         }
 
@@ -152,6 +176,7 @@ async def run(spec: Spec) -> Summary:
                         summary.first_error = summary.first_error or repr(exc)
                     continue
                 done = time.perf_counter()
+                summary.answered += 1
                 if sent < measure_from:
                     continue
                 if done > stop_at:

@@ -4,12 +4,18 @@ block of docs/benchmarks.md, and the HTTP load generator against a server on loo
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bench import loadgen, run
 from bench.common import paired_ratio, percentile_ms
+from bench.scenarios import http
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -107,3 +113,42 @@ async def test_the_load_generator_counts_statuses_bodies_and_errors() -> None:
     assert summary.errors == summary.statuses["500"] > 0
     assert summary.completed == summary.statuses["200"] == len(summary.latencies_s)
     assert set(summary.cpu_s) == {"generator", "service", "postgres"}
+
+
+def test_the_service_cpu_covers_every_worker_process() -> None:
+    # serve --workers N is a supervisor whose workers are its children: their CPU is the service's too.
+    sleeper = "import time; time.sleep(60)"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {sleeper!r}])"]
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = loadgen.descendants(parent.pid)
+        assert len(workers) == 1 and parent.pid not in workers
+        assert workers[0] in loadgen.descendants(os.getpid())  # grandchildren too
+        assert loadgen.tree_cpu_s(parent.pid) >= loadgen.process_cpu_s(parent.pid)
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait(timeout=10)
+
+
+def test_statements_are_told_apart_from_setup_background_and_the_last_seen_write() -> None:
+    assert http.statement_kind("UPDATE sessions\nSET last_seen_at = now()\nWHERE id = $1") == "last-seen write"
+    assert http.statement_kind("BEGIN") == "setup or background"
+    assert http.statement_kind("SELECT\n    typname AS name, oid, typarray AS array_oid") == "setup or background"
+    assert http.statement_kind("DELETE FROM password_reset_requests WHERE id = $1") == "setup or background"
+    assert http.statement_kind("SELECT id, org_id, user_id FROM threads WHERE id = $1") == "request"
+
+
+def test_before_serve_had_workers_only_the_one_process_rows_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(http.ROWS_VARIABLE, "messages")
+    assert [c.name for c in http.selected(has_workers=True)] == [http.MESSAGES, http.MESSAGES_2]
+    assert [c.name for c in http.selected(has_workers=False)] == [http.MESSAGES]
+    monkeypatch.delenv(http.ROWS_VARIABLE)
+    assert all(c.service is None or c.service[1] == 1 for c in http.selected(has_workers=False))
+    assert len(http.selected(has_workers=True)) == len(http.CONTENDERS)

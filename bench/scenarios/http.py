@@ -14,13 +14,16 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from redis.exceptions import RedisError
 
 from agentpress.db.pools import create_main_pool
@@ -38,12 +41,30 @@ THREADS = 2_000
 MESSAGES_PER_THREAD = 10
 # Distinct threads the gets cycle through: all of them cached after the warm-up.
 HOT_THREADS = 200
+# The oldest threads hold more messages, for the messages first page: more than the 101 rows the page's
+# cache reads at f013cc7, so that the page and its next-page marker come from a long thread.
+LONG_THREADS = 100
+MESSAGES_PER_LONG_THREAD = 120
+MESSAGES_PAGE_SIZE = 20
 CONCURRENCY = (1, 16, 64)
 BARE_SQL = "bare psycopg point read (pool as the service's)"
 BARE_REDIS = "bare Redis GET (client as the service's)"
 UNCACHED = "GET thread, uncached"
 CACHED = "GET thread, cached"
+LISTING = "GET threads (page 1 of 100, with total)"
+APPEND = "POST message (append one)"
+UNCACHED_2 = "GET thread, uncached, 2 workers"
+CACHED_2 = "GET thread, cached, 2 workers"
+MESSAGES = f"GET messages, first page of {MESSAGES_PAGE_SIZE}, cached"
+MESSAGES_2 = f"GET messages, first page of {MESSAGES_PAGE_SIZE}, cached, 2 workers"
 BENCH_ROOT = Path(__file__).resolve().parents[2]
+# Which contenders run: all by default; BENCH_HTTP_ROWS=messages runs only the messages rows (how the
+# baseline was measured on a checkout of the code before issue 19, docs/benchmarks.md).
+ROWS_VARIABLE = "BENCH_HTTP_ROWS"
+# The messages first page measured before issue 19's cache work, at 16 connections, one process: see
+# docs/benchmarks.md (Baselines) for the command. BENCH_HTTP_MESSAGES_BASELINE overrides it (requests/s).
+MESSAGES_BASELINE_RPS = 0.0
+MESSAGES_BASELINE_COMMIT = "f013cc7"
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,91 @@ class Sample:
     p99: float
     errors: int
     cpu_ms: dict[str, float]
+
+
+def service_role(cached: bool, workers: int) -> str:
+    """The database role one service connects as, so that pg_stat_statements (keyed by user) keeps each
+    service's statements apart from the others' (their background loops run while another is measured)."""
+    return f"bench_http_{'cached' if cached else 'uncached'}_{workers}w"
+
+
+def create_role(database_url: str, role: str) -> str:
+    """`role` (a login superuser, as the migrations' owner is: the bench only) and `database_url` as that role."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(role)))
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.rpartition('@')[2]}"))
+
+
+# Statements that are no request's own: the pool's setup of each new connection (pgvector's type lookup in
+# a transaction) and the service's background loops (password resets, the outbox, the embedder).
+SETUP = ("begin", "commit", "select typname")
+BACKGROUND = ("password_reset_requests", "email_outbox", "embedding_")
+
+
+def statement_kind(query: str) -> str:
+    """'last-seen write', 'setup or background' or 'request' (the route's own work)."""
+    text = " ".join(query.split()).lower()
+    if text.startswith("update sessions set last_seen_at"):
+        return "last-seen write"
+    if text.startswith(SETUP) or any(table in text for table in BACKGROUND):
+        return "setup or background"
+    return "request"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One role's statement calls, by text, at the server's time `at`."""
+
+    calls: dict[str, int]
+    at: datetime
+
+
+class StatementCounter:
+    """Statements PostgreSQL ran in one database for one role, from pg_stat_statements (the server preloads
+    it, migration 0012 creates it): snapshots before and after a contender give each statement's calls in
+    between, and pg_stat_activity the connections the role opened meanwhile."""
+
+    def __init__(self, database_url: str) -> None:
+        self.conn = psycopg.connect(database_url, autocommit=True)
+        # Calls, responses and connections opened, summed over the rounds, by (contender, concurrency).
+        self.calls: dict[tuple[str, int], dict[str, int]] = {}
+        self.answered: dict[tuple[str, int], int] = {}
+        self.connections: dict[tuple[str, int], int] = {}
+
+    def snapshot(self, role: str) -> Snapshot:
+        rows = self.conn.execute(
+            "SELECT query, sum(calls)::bigint FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND userid = (SELECT oid FROM pg_roles WHERE rolname = %s) "
+            "AND query NOT LIKE '%%pg_stat_statements%%' GROUP BY query",
+            [role],
+        ).fetchall()
+        now = self.conn.execute("SELECT clock_timestamp()").fetchone()
+        assert now is not None
+        return Snapshot({str(query): int(calls) for query, calls in rows}, now[0])
+
+    def add(self, key: tuple[str, int], role: str, before: Snapshot, after: Snapshot, answered: int) -> None:
+        calls = self.calls.setdefault(key, {})
+        for query, count in after.calls.items():
+            if count > before.calls.get(query, 0):
+                calls[query] = calls.get(query, 0) + count - before.calls.get(query, 0)
+        self.answered[key] = self.answered.get(key, 0) + answered
+        opened = self.conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND backend_start >= %s", [role, before.at]
+        ).fetchone()
+        self.connections[key] = self.connections.get(key, 0) + (int(opened[0]) if opened else 0)
+
+    def per_request(self, key: tuple[str, int]) -> dict[str, float]:
+        """Each statement's calls per request answered, most frequent first."""
+        answered = max(1, self.answered.get(key, 0))
+        calls = sorted(self.calls.get(key, {}).items(), key=lambda item: -item[1])
+        return {query: count / answered for query, count in calls}
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def free_port() -> int:
@@ -130,9 +236,20 @@ def redis_server() -> Iterator[str]:
         stop_process(process)
 
 
+def agentpress_command() -> str:
+    return str(Path(sys.executable).parent / "agentpress")
+
+
+def serve_has_workers() -> bool:
+    """Whether this checkout's `agentpress serve` takes --workers (issue 19); before it, serve is one process."""
+    done = subprocess.run([agentpress_command(), "serve", "--help"], capture_output=True, text=True, timeout=60)
+    return "--workers" in done.stdout
+
+
 @contextmanager
-def service(database_url: str, redis_url: str | None, workdir: Path) -> Iterator[tuple[int, int]]:
-    """`agentpress serve` in a subprocess, as production runs it; (port, pid)."""
+def service(database_url: str, redis_url: str | None, workdir: Path, workers: int | None) -> Iterator[tuple[int, int]]:
+    """`agentpress serve [--workers N]` in a subprocess, as production runs it; (port, pid of the process whose
+    descendants are the workers). Without `workers` it runs as the checkout's serve runs by default."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "ANALYTICS_DATABASE_URL")}
     env.update(
@@ -147,7 +264,9 @@ def service(database_url: str, redis_url: str | None, workdir: Path) -> Iterator
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
-    command = [str(Path(sys.executable).parent / "agentpress"), "serve"]
+    command = [agentpress_command(), "serve"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     # cwd: a directory of its own, so that no .env of the checkout changes its settings.
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as stderr:
@@ -184,25 +303,34 @@ def seed(database_url: str) -> tuple[UUID, UUID, list[UUID]]:
         ).fetchone()
         assert row is not None
         user_id, org_id = row
-        params = {"org": org_id, "user": user_id, "threads": THREADS, "messages": MESSAGES_PER_THREAD}
+        params = {
+            "org": org_id,
+            "user": user_id,
+            "threads": THREADS,
+            "messages": MESSAGES_PER_THREAD,
+            # The oldest LONG_THREADS threads (the highest n) hold MESSAGES_PER_LONG_THREAD messages.
+            "long_from": THREADS - LONG_THREADS + 1,
+            "long_messages": MESSAGES_PER_LONG_THREAD,
+        }
+        count = "CASE WHEN n >= %(long_from)s THEN %(long_messages)s ELSE %(messages)s END"
         conn.execute(
-            """
+            f"""
             INSERT INTO threads (id, org_id, user_id, name, message_count, last_message_at, created_at, updated_at)
-            SELECT md5('http-thread:' || n)::uuid, %(org)s, %(user)s, 'Thread ' || n, %(messages)s,
-                now() - n * interval '1 minute' + %(messages)s * interval '1 second',
+            SELECT md5('http-thread:' || n)::uuid, %(org)s, %(user)s, 'Thread ' || n, {count},
+                now() - n * interval '1 minute' + {count} * interval '1 second',
                 now() - n * interval '1 minute', now() - n * interval '1 minute'
             FROM generate_series(1, %(threads)s) AS n
             """,
             params,
         )
         conn.execute(
-            """
+            f"""
             INSERT INTO messages (org_id, thread_id, role, parts, text_content, created_at)
             SELECT %(org)s, md5('http-thread:' || n)::uuid, CASE WHEN k %% 2 = 1 THEN 'user' ELSE 'assistant' END,
                 jsonb_build_array(jsonb_build_object('type', 'text', 'text', 'Message ' || k || ' of thread ' || n)),
                 'Message ' || k || ' of thread ' || n,
                 now() - n * interval '1 minute' + k * interval '1 second'
-            FROM generate_series(1, %(threads)s) AS n, generate_series(1, %(messages)s) AS k
+            FROM generate_series(1, %(threads)s) AS n, generate_series(1, {count}) AS k
             """,
             params,
         )
@@ -254,9 +382,21 @@ def sample_from(latencies: list[float], completed: int, elapsed: float, errors: 
 
 
 def http_contender(
-    port: int, server_pid: int, pgdata: Path, requests: list[dict[str, Any]], concurrency: int, window: Window
+    port: int,
+    server_pid: int,
+    pgdata: Path,
+    requests: list[dict[str, Any]],
+    concurrency: int,
+    window: Window,
+    counted: tuple[StatementCounter, str, tuple[str, int]] | None = None,
 ) -> Sample:
+    """One window of the load generator against a service; with `counted` (counter, the service's role, key),
+    the statements the role ran meanwhile (warm-up included) are added under the key, with every response."""
+    before = counted[0].snapshot(counted[1]) if counted else None
     summary = load(port, server_pid, pgdata, requests, concurrency, window)
+    if counted and before:
+        counter, role, key = counted
+        counter.add(key, role, before, counter.snapshot(role), summary["answered"])
     # CPU over the measured window (the generator samples it), per request completed in it.
     completed = max(1, summary["completed"])
     cpu = {key: 1000 * seconds / completed for key, seconds in summary["cpu_s"].items()}
@@ -351,85 +491,214 @@ def median_sample(samples: list[Sample]) -> Sample:
     )
 
 
+@dataclass(frozen=True)
+class Contender:
+    """One row's contender: which group selects it, at which concurrencies it runs, and against which service
+    ((cached, workers); None for the bare rows, which run in the benchmark process itself)."""
+
+    name: str
+    group: str
+    concurrencies: tuple[int, ...]
+    service: tuple[bool, int] | None
+
+
+CONTENDERS = (
+    Contender(BARE_SQL, "base", CONCURRENCY, None),
+    Contender(BARE_REDIS, "base", CONCURRENCY, None),
+    Contender(UNCACHED, "base", CONCURRENCY, (False, 1)),
+    Contender(CACHED, "base", CONCURRENCY, (True, 1)),
+    Contender(LISTING, "base", CONCURRENCY, (True, 1)),
+    Contender(APPEND, "base", CONCURRENCY, (True, 1)),
+    Contender(UNCACHED_2, "workers", (16, 64), (False, 2)),
+    Contender(CACHED_2, "workers", (16,), (True, 2)),
+    Contender(MESSAGES, "messages", (16,), (True, 1)),
+    Contender(MESSAGES_2, "messages", (16,), (True, 2)),
+)
+
+
+def selected(has_workers: bool) -> list[Contender]:
+    """The contenders BENCH_HTTP_ROWS names (a comma-separated list of groups: base, workers, messages), all by
+    default; without serve --workers (a checkout before issue 19) only the one-process ones."""
+    groups = {g.strip() for g in os.environ.get(ROWS_VARIABLE, "").split(",") if g.strip()}
+    return [
+        c
+        for c in CONTENDERS
+        if (not groups or c.group in groups) and (has_workers or c.service is None or c.service[1] == 1)
+    ]
+
+
+def messages_baseline() -> float:
+    return float(os.environ.get("BENCH_HTTP_MESSAGES_BASELINE", MESSAGES_BASELINE_RPS))
+
+
 def run(server: Server, quick: bool) -> list[Table]:
     window = Window(warmup_s=0.3, duration_s=1.0, rounds=1) if quick else Window(warmup_s=0.5, duration_s=1.5, rounds=3)
+    has_workers = serve_has_workers()
+    chosen = selected(has_workers)
     database_url = server.database("http")
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, redis_server() as redis_url:
+    pgdata = server.pgdata
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
+        redis_server() as redis_url,
+        ExitStack() as stack,
+    ):
         workdir = Path(tmp)
-        with (
-            service(database_url, redis_url, workdir) as (cached_port, cached_pid),
-            service(database_url, None, workdir) as (uncached_port, uncached_pid),
-        ):
-            token = register(cached_port)
-            org_id, user_id, thread_ids = seed(database_url)
-            auth = {"Authorization": f"Bearer {token}"}
-            hot = [str(thread_id) for thread_id in thread_ids[:HOT_THREADS]]
-            gets = [{"method": "GET", "path": f"/api/v1/threads/{t}", "headers": auth} for t in hot]
-            listing = [{"method": "GET", "path": "/api/v1/threads", "headers": auth}]
-            message = json.dumps({"messages": [{"role": "user", "parts": [{"type": "text", "text": "How are you?"}]}]})
-            appends = [
-                {
-                    "method": "POST",
-                    "path": f"/api/v1/threads/{t}/messages",
-                    "headers": {**auth, "Content-Type": "application/json"},
-                    "body": message,
-                }
-                # Not the threads the gets read: an append invalidates its thread's cached copy.
-                for t in thread_ids[HOT_THREADS:]
-            ]
-            pgdata = server.pgdata
-            ids = (org_id, user_id, thread_ids[:HOT_THREADS])
-            # The cached server's keys, filled once here so that the bare Redis reads find them.
-            for path in gets:
-                request = urllib.request.Request(f"http://127.0.0.1:{cached_port}{path['path']}", headers=auth)
-                urllib.request.urlopen(request, timeout=10).close()
-            keys = [thread_cache_key(org_id=org_id, user_id=user_id, thread_id=t) for t in ids[2]]
-            contenders: dict[str, Callable[[int], Sample]] = {
-                BARE_SQL: lambda c: run_async(bare_point_reads(database_url, pgdata, ids, c, window)),
-                BARE_REDIS: lambda c: run_async(bare_redis_gets(redis_url, pgdata, keys, c, window)),
-                UNCACHED: lambda c: http_contender(uncached_port, uncached_pid, pgdata, gets, c, window),
-                CACHED: lambda c: http_contender(cached_port, cached_pid, pgdata, gets, c, window),
-                "GET threads (page 1 of 100, with total)": lambda c: http_contender(
-                    cached_port, cached_pid, pgdata, listing, c, window
-                ),
-                "POST message (append one)": lambda c: http_contender(
-                    cached_port, cached_pid, pgdata, appends, c, window
-                ),
+        services: dict[tuple[bool, int], tuple[int, int]] = {}
+        # One service per (cached, workers) the chosen rows need, the one-process cached one first (it fills
+        # the cache the bare Redis row reads); with --workers always given, since serve now defaults to a core each.
+        for key in sorted({c.service for c in chosen if c.service}, key=lambda k: (not k[0], k[1])):
+            cached, workers = key
+            url = create_role(database_url, service_role(cached, workers))
+            services[key] = stack.enter_context(
+                service(url, redis_url if cached else None, workdir, workers if has_workers else None)
+            )
+        first_port = next(iter(services.values()))[0]
+        token = register(first_port)
+        org_id, user_id, thread_ids = seed(database_url)
+        auth = {"Authorization": f"Bearer {token}"}
+        hot = [str(thread_id) for thread_id in thread_ids[:HOT_THREADS]]
+        long_threads = [str(thread_id) for thread_id in thread_ids[-LONG_THREADS:]]
+        gets = [{"method": "GET", "path": f"/api/v1/threads/{t}", "headers": auth} for t in hot]
+        pages = [
+            {"method": "GET", "path": f"/api/v1/threads/{t}/messages?page_size={MESSAGES_PAGE_SIZE}", "headers": auth}
+            for t in long_threads
+        ]
+        listing = [{"method": "GET", "path": "/api/v1/threads", "headers": auth}]
+        message = json.dumps({"messages": [{"role": "user", "parts": [{"type": "text", "text": "How are you?"}]}]})
+        appends = [
+            {
+                "method": "POST",
+                "path": f"/api/v1/threads/{t}/messages",
+                "headers": {**auth, "Content-Type": "application/json"},
+                "body": message,
             }
-            results: dict[tuple[str, int], list[Sample]] = {}
-            names = list(contenders)
-            for concurrency in CONCURRENCY:
-                for round_number in range(window.rounds):
-                    # Alternate the contenders, starting each round one further along, so that drift
-                    # on the shared machine falls on all of them alike.
-                    order = names[round_number % len(names) :] + names[: round_number % len(names)]
-                    for name in order:
-                        results.setdefault((name, concurrency), []).append(contenders[name](concurrency))
-            # A Redis error or timeout is logged once and sends the reads to the database for a second.
-            log = (workdir / f"serve-{cached_port}.log").read_text()
-            cache_failures = sum('"agentpress.web.cache"' in line for line in log.splitlines())
-    return [table(results, names, window, cache_failures)]
+            # Not the threads the gets and the messages pages read: an append invalidates its thread's cached copy.
+            for t in thread_ids[HOT_THREADS:-LONG_THREADS]
+        ]
+        ids = (org_id, user_id, thread_ids[:HOT_THREADS])
+        # The cached services share one Redis: filled once here, so that the bare Redis reads find the keys.
+        cached_ports = [port for (cached, _), (port, _) in services.items() if cached]
+        if cached_ports:
+            for path in gets + pages:
+                request = urllib.request.Request(f"http://127.0.0.1:{cached_ports[0]}{path['path']}", headers=auth)
+                urllib.request.urlopen(request, timeout=10).close()
+        keys = [thread_cache_key(org_id=org_id, user_id=user_id, thread_id=t) for t in ids[2]]
+        requests = {
+            UNCACHED: gets,
+            CACHED: gets,
+            UNCACHED_2: gets,
+            CACHED_2: gets,
+            LISTING: listing,
+            APPEND: appends,
+            MESSAGES: pages,
+            MESSAGES_2: pages,
+        }
+        counter = StatementCounter(database_url)
+        stack.callback(counter.close)
 
+        def measure(contender: Contender, concurrency: int) -> Sample:
+            if contender.name == BARE_SQL:
+                return run_async(bare_point_reads(database_url, pgdata, ids, concurrency, window))
+            if contender.name == BARE_REDIS:
+                return run_async(bare_redis_gets(redis_url, pgdata, keys, concurrency, window))
+            assert contender.service is not None
+            port, pid = services[contender.service]
+            counted = (counter, service_role(*contender.service), (contender.name, concurrency))
+            return http_contender(port, pid, pgdata, requests[contender.name], concurrency, window, counted)
 
-def table(results: dict[tuple[str, int], list[Sample]], names: list[str], window: Window, cache_failures: int) -> Table:
-    rows: list[list[Any]] = []
+        results: dict[tuple[str, int], list[Sample]] = {}
+        for concurrency in CONCURRENCY:
+            here = [c for c in chosen if concurrency in c.concurrencies]
+            for round_number in range(window.rounds):
+                # Alternate the contenders, starting each round one further along, so that drift
+                # on the shared machine falls on all of them alike.
+                shift = round_number % max(1, len(here))
+                for contender in here[shift:] + here[:shift]:
+                    results.setdefault((contender.name, concurrency), []).append(measure(contender, concurrency))
+        statements = {key: counter.per_request(key) for key in results if key in counter.calls}
+        connections = dict(counter.connections)
+        # A Redis error or timeout is logged once and sends the reads to the database for a second.
+        cache_failures = 0
+        for (cached, _), (port, _) in services.items():
+            if cached:
+                log = (workdir / f"serve-{port}.log").read_text()
+                cache_failures += sum('"agentpress.web.cache"' in line for line in log.splitlines())
     medians = {key: median_sample(samples) for key, samples in results.items()}
+    names = [c.name for c in chosen]
+    return [
+        table(medians, names, window, cache_failures, statements, has_workers),
+        targets_table(medians, statements),
+        statements_table(names, statements, connections),
+    ]
+
+
+def cpu_cell(s: Sample) -> str:
+    return " / ".join(f"{s.cpu_ms[key]:.2f}" for key in ("service", "postgres", "generator"))
+
+
+def cores_busy(s: Sample) -> str:
+    """The cores each side kept busy (CPU per request x requests per second), against the machine's."""
+    shares = {key: s.rps * s.cpu_ms[key] / 1000 for key in ("service", "postgres", "generator")}
+    return (
+        f"{sum(shares.values()):.2f} of {os.cpu_count()} cores busy (service {shares['service']:.2f}, "
+        f"PostgreSQL {shares['postgres']:.2f}, generator {shares['generator']:.2f}; CPU ms/request "
+        f"{cpu_cell(s)})"
+    )
+
+
+def ratio_and_target(name: str, concurrency: int, medians: dict[tuple[str, int], Sample]) -> tuple[str, str, str]:
+    """The row's ratio to its comparator, its target and whether it met it ('' where there is none)."""
+    s = medians[(name, concurrency)]
+
+    def against(other: str, label: str, target: float | None = None) -> tuple[str, str, str]:
+        base = medians.get((other, concurrency))
+        if base is None or not base.rps:
+            return "", "", ""
+        ratio = s.rps / base.rps
+        if target is None:
+            return f"{ratio:.2f}x {label}", "", ""
+        return f"{ratio:.2f}x {label}", f"≥ {target:.2f}x {label}", "yes" if ratio >= target else "no"
+
+    if name == BARE_SQL:
+        return "1.00x (comparator)", "", ""
+    if name == CACHED:
+        return against(UNCACHED, "uncached", 1.5)
+    if name == UNCACHED:
+        return against(BARE_SQL, "bare", 0.5)
+    if name == UNCACHED_2:
+        return against(UNCACHED, "1 worker", 1.3)
+    if name == CACHED_2:
+        return against(UNCACHED_2, "uncached", 1.3)
+    if name in (MESSAGES, MESSAGES_2):
+        baseline = messages_baseline()
+        if not baseline:
+            return "no baseline recorded", "", ""
+        ratio = s.rps / baseline
+        label = f"{MESSAGES_BASELINE_COMMIT} ({baseline:,.0f}/s)"
+        return f"{ratio:.2f}x {label}", f"≥ 1.50x {label}", "yes" if ratio >= 1.5 else "no"
+    return against(BARE_SQL, "bare psycopg")
+
+
+def statements_cell(statements: dict[tuple[str, int], dict[str, float]], key: tuple[str, int]) -> str:
+    calls = statements.get(key)
+    return "" if calls is None else f"{sum(calls.values()):.2f}"
+
+
+def table(
+    medians: dict[tuple[str, int], Sample],
+    names: list[str],
+    window: Window,
+    cache_failures: int,
+    statements: dict[tuple[str, int], dict[str, float]],
+    has_workers: bool,
+) -> Table:
+    rows: list[list[Any]] = []
     for concurrency in CONCURRENCY:
-        bare = medians[(BARE_SQL, concurrency)]
-        uncached = medians[(UNCACHED, concurrency)]
         for name in names:
+            if (name, concurrency) not in medians:
+                continue
             s = medians[(name, concurrency)]
-            target, met = "", ""
-            if name == BARE_SQL:
-                ratio = "1.00x (comparator)"
-            elif name == CACHED:
-                ratio = f"{s.rps / uncached.rps:.2f}x uncached"
-                target, met = "≥ 1.50x uncached", "yes" if s.rps >= 1.5 * uncached.rps else "no"
-            else:
-                ratio = f"{s.rps / bare.rps:.2f}x bare psycopg"
-                if name == UNCACHED:
-                    target, met = "≥ 0.50x bare", "yes" if s.rps >= 0.5 * bare.rps else "no"
-            cpu = " / ".join(f"{s.cpu_ms[key]:.2f}" for key in ("service", "postgres", "generator"))
+            ratio, target, met = ratio_and_target(name, concurrency, medians)
             rows.append(
                 [
                     name,
@@ -442,51 +711,57 @@ def table(results: dict[tuple[str, int], list[Sample]], names: list[str], window
                     ratio,
                     target,
                     met,
-                    cpu,
+                    cpu_cell(s),
+                    statements_cell(statements, (name, concurrency)),
                 ]
             )
     notes = [
         f"{window.rounds} round(s) of {window.warmup_s} s warm-up + {window.duration_s} s per contender and "
         "concurrency, contenders alternated; medians of the rounds.",
-        "CPU ms/request: the service process (for the bare rows, the benchmark process itself), PostgreSQL "
-        "(postmaster and its children) and the load generator (bench/loadgen.py, raw asyncio keep-alive "
-        "connections in its own process). The service, the generator and the bare rows all run on uvloop.",
+        "Services: `agentpress serve --workers 1` unless the row says 2 workers"
+        + ("" if has_workers else " (this checkout's serve has no --workers: one process)")
+        + "; cached: with REDIS_URL (the thread, the messages first page and, since issue 19, the session), "
+        "uncached: without it. The cached services share one Redis.",
+        "CPU ms/request: the service (the serve process and all its descendants, so every worker; for the bare "
+        "rows, the benchmark process itself), PostgreSQL (postmaster and its children) and the load generator "
+        "(bench/loadgen.py, raw asyncio keep-alive connections in its own process). The service, the generator "
+        "and the bare rows all run on uvloop.",
+        "stmts/req: the statements pg_stat_statements counted in the bench database for the service's own role "
+        "(each service connects as a role of its own) while the contender ran, warm-up included, BEGIN and COMMIT "
+        "included, divided by the responses it got; the service's own background loops (outbox, password "
+        "resets) add a little. The statements of each route are in the last table.",
     ]
-    # Core shares (CPU ms per request x requests per second) of the HTTP rows: what the generator takes from
-    # the two cores, and how close the service's single process comes to a core of its own.
-    http_rows = [medians[(name, c)] for name in names if name not in (BARE_SQL, BARE_REDIS) for c in CONCURRENCY]
-    generator = [m.rps * m.cpu_ms["generator"] / 1000 for m in http_rows]
-    service = [m.rps * m.cpu_ms["service"] / 1000 for m in http_rows]
-    postgres = [m.rps * m.cpu_ms["postgres"] / 1000 for m in http_rows]
+    http_rows = [m for (name, _), m in medians.items() if name not in (BARE_SQL, BARE_REDIS)]
+    if http_rows:
+        generator = [m.rps * m.cpu_ms["generator"] / 1000 for m in http_rows]
+        service_share = [m.rps * m.cpu_ms["service"] / 1000 for m in http_rows]
+        postgres = [m.rps * m.cpu_ms["postgres"] / 1000 for m in http_rows]
+        notes.append(
+            f"Cores busy during the HTTP rows: the generator {min(generator):.2f} to {max(generator):.2f}, "
+            f"the service {min(service_share):.2f} to {max(service_share):.2f}, PostgreSQL {min(postgres):.2f} to "
+            f"{max(postgres):.2f} ({os.cpu_count()} cores in all, shared with whatever else runs)."
+        )
+    if all((name, 16) in medians for name in (BARE_SQL, BARE_REDIS, UNCACHED, CACHED)):
+        bare, redis, uncached, cached = (medians[(name, 16)] for name in (BARE_SQL, BARE_REDIS, UNCACHED, CACHED))
+        notes.append(
+            f"What limits the uncached get on one worker: the service's CPU, {uncached.cpu_ms['service']:.2f} ms a "
+            f"request at 16 connections (HTTP parsing, routing, the session's read, the thread's read, JSON), against "
+            f"{bare.cpu_ms['service']:.2f} ms for the bare read, so one process tops out near "
+            f"{1000 / max(uncached.cpu_ms['service'], 0.001):,.0f} requests/s on a core of its own; PostgreSQL spends "
+            f"{uncached.cpu_ms['postgres']:.2f} ms. The cached get costs the service {cached.cpu_ms['service']:.2f} ms "
+            f"and PostgreSQL {cached.cpu_ms['postgres']:.2f} ms (a bare Redis GET: {redis.cpu_ms['service']:.2f} ms)."
+        )
     notes.append(
-        f"Share of one core during the HTTP rows: the generator {min(generator):.0%} to {max(generator):.0%}, "
-        f"the service process {min(service):.0%} to {max(service):.0%}, PostgreSQL {min(postgres):.0%} to "
-        f"{max(postgres):.0%} (2 cores in all, shared with whatever else runs)."
-    )
-    # What limits the two targets, from the CPU columns at 16 connections.
-    bare, redis, uncached, cached = (medians[(name, 16)] for name in (BARE_SQL, BARE_REDIS, UNCACHED, CACHED))
-    notes.append(
-        f"What limits the uncached get: the service's CPU, {uncached.cpu_ms['service']:.2f} ms a request at 16 "
-        f"connections (HTTP parsing, routing, the session's read, the thread's read, JSON), against "
-        f"{bare.cpu_ms['service']:.2f} ms for the bare read, so one process tops out near "
-        f"{1000 / uncached.cpu_ms['service']:,.0f} requests/s on a core of its own; PostgreSQL spends "
-        f"{uncached.cpu_ms['postgres']:.2f} ms. The cached get swaps the thread's read for a Redis GET "
-        f"({redis.cpu_ms['service']:.2f} ms bare, against {bare.cpu_ms['service']:.2f} ms for the read it replaces) "
-        f"and still reads the session from PostgreSQL: it costs the service {cached.cpu_ms['service']:.2f} ms and "
-        f"PostgreSQL {cached.cpu_ms['postgres']:.2f} ms. The cache saves the database's work, a small part of "
-        "the service's own, which is what bounds the rate."
-    )
-    notes.append(
-        "The appends go to other threads than the gets read (an append invalidates its thread's cached copy); "
-        "errors must be 0."
+        "The appends go to other threads than the gets and the messages pages read (an append invalidates its "
+        "thread's cached copies); errors must be 0."
     )
     notes.append(
-        f"The cached service logged {cache_failures} Redis failure(s), each sending its reads to the database for a "
-        "second; the bare Redis row counts a read slower than REDIS_TIMEOUT_MS as an error, as the cache would."
+        f"The cached services logged {cache_failures} Redis failure(s), each sending its reads to the database for "
+        "a second; the bare Redis row counts a read slower than REDIS_TIMEOUT_MS as an error, as the cache would."
     )
     return Table(
         scenario="http",
-        title="HTTP: agentpress serve (uvicorn with uvloop and httptools, one process) on loopback",
+        title="HTTP: agentpress serve (uvicorn with uvloop and httptools, 1 or 2 workers) on loopback",
         columns=[
             "operation",
             "concurrency",
@@ -499,9 +774,130 @@ def table(results: dict[tuple[str, int], list[Sample]], names: list[str], window
             "target",
             "met",
             "CPU ms/req svc/pg/gen",
+            "stmts/req",
         ],
         rows=rows,
         notes=notes,
+    )
+
+
+def targets_table(medians: dict[tuple[str, int], Sample], statements: dict[tuple[str, int], dict[str, float]]) -> Table:
+    """Issue 19's targets, each met or missed, with the cores each side kept busy: what limits it."""
+    rows: list[list[Any]] = []
+
+    def rate_target(what: str, name: str, other: str | None, concurrency: int, target: float, base: float = 0) -> None:
+        s = medians.get((name, concurrency))
+        comparator = medians.get((other, concurrency)) if other else None
+        reference = comparator.rps if comparator else base
+        if s is None or not reference:
+            rows.append([what, "not measured in this run", "", ""])
+            return
+        ratio = s.rps / reference
+        measured = f"{s.rps:,.0f} / {reference:,.0f} req/s = {ratio:.2f}x"
+        limits = cores_busy(s) + (f"; the comparator: {cores_busy(comparator)}" if comparator else "")
+        rows.append([what, measured, "met" if ratio >= target else "missed", limits])
+
+    calls = statements.get((CACHED_2, 16)) or statements.get((CACHED, 16))
+    what = "cached GET thread sends no statement but the throttled last-seen write (2 workers, 16 connections)"
+    if calls is None:
+        rows.append([what, "not measured in this run", "", ""])
+    else:
+        by_kind = {kind: 0.0 for kind in ("request", "last-seen write", "setup or background")}
+        for query, n in calls.items():
+            by_kind[statement_kind(query)] += n
+        own = ", ".join(f"{short(q)} {n:.4f}" for q, n in calls.items() if statement_kind(q) == "request")
+        rows.append(
+            [
+                what,
+                f"{sum(by_kind.values()):.3f} statements/request: the route's own {by_kind['request']:.4f}, "
+                f"last-seen write {by_kind['last-seen write']:.4f}, new connections' setup and background loops "
+                f"{by_kind['setup or background']:.3f}",
+                "met" if by_kind["request"] < 0.01 else "missed",
+                f"the route's own statements: {own}" if own else "none of the route's own (statements table below)",
+            ]
+        )
+    rate_target("cached ≥ 1.3x uncached GET thread, 2 workers, 16 connections", CACHED_2, UNCACHED_2, 16, 1.3)
+    for concurrency in (16, 64):
+        rate_target(
+            f"2 workers ≥ 1.3x 1 worker, uncached GET thread, {concurrency} connections",
+            UNCACHED_2,
+            UNCACHED,
+            concurrency,
+            1.3,
+        )
+    baseline = messages_baseline()
+    for name, workers in ((MESSAGES, "1 worker"), (MESSAGES_2, "2 workers")):
+        rate_target(
+            f"messages first page ≥ 1.5x {MESSAGES_BASELINE_COMMIT}'s, 16 connections, {workers}",
+            name,
+            None,
+            16,
+            1.5,
+            base=baseline,
+        )
+    notes = [
+        "From this run's own figures (medians of its rounds); a rate target compares two rows measured side by "
+        "side, except the messages first page, whose baseline was measured on commit "
+        f"{MESSAGES_BASELINE_COMMIT} in a separate run of this scenario (docs/benchmarks.md, Baselines; one process, "
+        "as serve ran then): a ratio across runs, so across the machine's load at each.",
+        "Cores busy: CPU ms per request x requests per second, for the service (all its workers), PostgreSQL and "
+        "the load generator. When they add up to the machine's cores the machine is the limit, and only less CPU "
+        "per request raises the rate; a worker's share near 1.0 means that worker's core is.",
+    ]
+    return Table(
+        scenario="http",
+        title="Issue 19's targets: workers, the session cache, the messages first page",
+        columns=["target", "measured", "met", "what limits it (this run's CPU)"],
+        rows=rows,
+        notes=notes,
+    )
+
+
+def short(query: str, width: int = 70) -> str:
+    text = " ".join(query.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def statements_table(
+    names: list[str], statements: dict[tuple[str, int], dict[str, float]], connections: dict[tuple[str, int], int]
+) -> Table:
+    """Statements per request by route at 16 connections, and which: those sent on at least 1% of requests."""
+    rows: list[list[Any]] = []
+    for name in names:
+        calls = statements.get((name, 16))
+        if calls is None:
+            continue
+        own = sum(n for query, n in calls.items() if statement_kind(query) == "request")
+        frequent = [f"{n:.2f} {short(query)}" for query, n in calls.items() if n >= 0.01]
+        rows.append(
+            [
+                name,
+                round(float(own), 3),
+                round(sum(calls.values()), 3),
+                connections.get((name, 16), 0),
+                "; ".join(frequent),
+            ]
+        )
+    return Table(
+        scenario="http",
+        title="Statements per request by route (pg_stat_statements, 16 connections)",
+        columns=[
+            "route",
+            "route's own/request",
+            "all/request",
+            "connections opened",
+            "statements sent on at least 1% of requests (calls/request, text)",
+        ],
+        rows=rows,
+        notes=[
+            "Calls of each statement in the bench database by the service's role over the contender's windows "
+            "(warm-up included), divided by the responses the generator got. All: every statement, BEGIN and "
+            "COMMIT included; the route's own: all but the last-seen write, the setup of each new pool "
+            "connection (psycopg's type lookup for pgvector, in a BEGIN and COMMIT) and the background loops "
+            "(password resets, the outbox). Connections opened: the role's backends started during the windows "
+            "(the pools growing towards POOL_MAX_SIZE a worker; a request that holds a connection without a "
+            "statement shows there, not in the statement counts).",
+        ],
     )
 
 
