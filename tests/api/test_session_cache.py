@@ -9,6 +9,7 @@ invalidation's doing and not a miss.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -297,3 +298,32 @@ def test_a_cached_get_thread_and_first_messages_page_send_postgresql_no_statemen
     after = statement_calls(database_url)
     sent = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
     assert sent == {}
+
+
+def test_a_cached_session_due_for_its_last_seen_write_sends_that_write_only(
+    quiet_client: TestClient[Litestar], database_url: str, redis_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone() == (0,):
+            pytest.skip("pg_stat_statements is not installed in the test database")
+    client = quiet_client
+    signed_in = client.post(f"{API}/auth/register", json={"email": "ada@example.com", "password": PASSWORD}).json()
+    headers = bearer(signed_in["token"])
+    assert client.get(ME, headers=headers).status_code == 200
+    # The cached entry says the session was last seen two minutes ago (the entry is "<epoch>|<json>").
+    key = session_key(hash_token(signed_in["token"]))
+    store = redis.Redis.from_url(redis_url)
+    epoch, _, entry = store.get(key).partition(b"|")  # type: ignore[union-attr]
+    user = json.loads(entry)
+    user["session_last_seen_at"] = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    store.set(key, epoch + b"|" + json.dumps(user).encode(), keepttl=True)
+    time.sleep(0.2)
+    before = statement_calls(database_url)
+    for _ in range(5):
+        assert client.get(ME, headers=headers).status_code == 200
+    after = statement_calls(database_url)
+    sent = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
+    # One write, and the entry now holds its time: the four requests after it send nothing.
+    assert sent == {"sessions.touch_session": 1}
+    assert json.loads(store.get(key).partition(b"|")[2])["session_last_seen_at"] > user["session_last_seen_at"]  # type: ignore[union-attr]
+    store.close()
