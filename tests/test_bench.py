@@ -115,6 +115,7 @@ async def test_the_load_generator_counts_statuses_bodies_and_errors() -> None:
     assert set(summary.cpu_s) == {"generator", "service", "postgres"}
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc, which only Linux has")
 def test_the_service_cpu_covers_every_worker_process() -> None:
     # serve --workers N is a supervisor whose workers are its children: their CPU is the service's too.
     sleeper = "import time; time.sleep(60)"
