@@ -27,6 +27,7 @@ from agentpress.services.crypto import hash_token, new_token
 from agentpress.settings import Settings
 from agentpress.web.access import access_key, api_key_key, session_key
 from agentpress.web.app import create_app
+from agentpress.web.lifespan import resources
 
 API = "/api/v1"
 ME = f"{API}/auth/me"
@@ -327,3 +328,25 @@ def test_a_cached_session_due_for_its_last_seen_write_sends_that_write_only(
     assert sent == {"sessions.touch_session": 1}
     assert json.loads(store.get(key).partition(b"|")[2])["session_last_seen_at"] > user["session_last_seen_at"]  # type: ignore[union-attr]
     store.close()
+
+
+def test_a_cached_get_thread_and_first_messages_page_hold_no_pool_connection(
+    quiet_client: TestClient[Litestar],
+) -> None:
+    client = quiet_client
+    signed_in = client.post(f"{API}/auth/register", json={"email": "ada@example.com", "password": PASSWORD}).json()
+    headers = bearer(signed_in["token"])
+    thread = client.post(f"{API}/threads", json={"name": "cached"}, headers=headers).json()
+    url = f"{API}/threads/{thread['id']}"
+    assert client.get(url, headers=headers).status_code == 200
+    assert client.get(f"{url}/messages", headers=headers).status_code == 200
+    # Every connection of the pool held elsewhere: a request that took one would wait POOL_TIMEOUT, then 503.
+    pool = resources(client.app.state).pool
+    with client.portal() as portal:
+        held = [portal.call(pool.getconn) for _ in range(pool.max_size)]
+        try:
+            assert client.get(url, headers=headers).json()["id"] == thread["id"]
+            assert client.get(f"{url}/messages", headers=headers).json() == {"items": [], "next_cursor": None}
+        finally:
+            for conn in held:
+                portal.call(pool.putconn, conn)

@@ -32,7 +32,8 @@ from agentpress.models.threads import Thread, ThreadCreate, ThreadUpdate
 from agentpress.repositories import feedback, messages, threads
 from agentpress.services import conversations
 from agentpress.web.access import Caller, CallerDep, Org
-from agentpress.web.dependencies import CacheDep, Conn
+from agentpress.web.connections import RequestDatabase
+from agentpress.web.dependencies import CacheDep, Conn, Db
 from agentpress.web.errors import ApiError, FieldError, field_error, not_found
 from agentpress.web.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -173,6 +174,14 @@ async def thread_user(conn: AsyncConnection[Any], caller: Caller, thread_id: UUI
     return owner
 
 
+async def thread_owner(db: RequestDatabase, caller: Caller, thread_id: UUID, scope: ApiKeyScope) -> UUID:
+    """thread_user for the cached routes, which take `db`: a connection only for an API key's lookup."""
+    if caller.org is not None:
+        return caller.org.user.id
+    async with db.connection() as conn:
+        return await thread_user(conn, caller, thread_id, scope)
+
+
 class ThreadsController(Controller):
     path = "/threads"
     tags = ["conversations"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
@@ -231,10 +240,11 @@ class ThreadsController(Controller):
         operation_id="get_thread",
         summary="One of my threads (cached); an API key with messages:read, any thread of its org",
     )
-    async def get_thread(self, conn: Conn, cache: CacheDep, caller: CallerDep, thread_id: FromPath[UUID]) -> Thread:
-        user_id = await thread_user(conn, caller, thread_id, "messages:read")
+    async def get_thread(self, db: Db, cache: CacheDep, caller: CallerDep, thread_id: FromPath[UUID]) -> Thread:
+        # `db`, not `conn`: a cache hit for a signed-in user takes no pool connection at all.
+        user_id = await thread_owner(db, caller, thread_id, "messages:read")
         thread = await threads.get_thread_cached(
-            conn, cache, org_id=caller.org_id, user_id=user_id, thread_id=thread_id
+            db.connection, cache, org_id=caller.org_id, user_id=user_id, thread_id=thread_id
         )
         if thread is None:
             raise not_found("thread")
@@ -287,26 +297,28 @@ class ThreadsController(Controller):
     )
     async def list_messages(
         self,
-        conn: Conn,
+        db: Db,
         cache: CacheDep,
         caller: CallerDep,
         thread_id: FromPath[UUID],
         cursor: FromQuery[Cursor] = None,
         page_size: FromQuery[PageSize] = MESSAGES_PAGE_SIZE,
     ) -> Response[CursorPage[Message]]:
-        user_id = await thread_user(conn, caller, thread_id, "messages:read")
+        # `db`, not `conn`: the cached first page for a signed-in user takes no pool connection at all.
+        user_id = await thread_owner(db, caller, thread_id, "messages:read")
         ids: dict[str, UUID] = {"org_id": caller.org_id, "user_id": user_id, "thread_id": thread_id}
-        if await threads.get_thread_cached(conn, cache, **ids) is None:
+        if await threads.get_thread_cached(db.connection, cache, **ids) is None:
             raise not_found("thread")
         if not cursor:
             # The page's JSON, cut from the rendered first messages: no model is built per request.
-            page = await messages.first_messages_page_cached(conn, cache, page_size=page_size, **ids)
+            page = await messages.first_messages_page_cached(db.connection, cache, page_size=page_size, **ids)
             rendered: Response[Any] = Response(content=page, media_type=MediaType.JSON)  # bytes go out as they are
             return rendered
         after_created_at, after_id = _position(cursor)
-        items = await messages.list_messages_after(
-            conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **ids
-        )
+        async with db.connection() as conn:
+            items = await messages.list_messages_after(
+                conn, after_created_at=after_created_at, after_id=after_id, limit=page_size + 1, **ids
+            )
         return Response(content=_keyset_page(items, page_size), media_type=MediaType.JSON)
 
     @post(

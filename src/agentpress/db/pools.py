@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import select
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
@@ -15,6 +17,11 @@ from agentpress.db import embedded
 from agentpress.settings import Settings
 
 log = logging.getLogger("agentpress.db.pools")
+
+
+# A way to a connection that is entered only when needed, such as RequestDatabase.connection: a cache-aside
+# read takes a pool connection on a miss only, so that a hit holds none while it waits on Redis.
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection[Any]]]
 
 
 def resolve_database_url(settings: Settings) -> str:

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
+from agentpress.db.pools import Connect
 from agentpress.db.queries import queries
 from agentpress.models.messages import Message, NewMessage
 from agentpress.repositories import threads
@@ -58,7 +59,7 @@ def page_from_rendered(rendered: bytes, page_size: int) -> bytes:
 
 
 async def first_messages_page_cached(
-    conn: AsyncConnection[Any], cache: Cache, *, org_id: UUID, user_id: UUID, thread_id: UUID, page_size: int
+    connect: Connect, cache: Cache, *, org_id: UUID, user_id: UUID, thread_id: UUID, page_size: int
 ) -> bytes:
     """The first page of a thread of `user_id`, page_size messages, as the JSON of a CursorPage[Message].
 
@@ -69,9 +70,11 @@ async def first_messages_page_cached(
     """
 
     async def load() -> bytes:
-        items = await list_messages(
-            conn, org_id=org_id, user_id=user_id, thread_id=thread_id, limit=FIRST_MESSAGES_LIMIT
-        )
+        # A pool connection on a miss only: a hit holds none.
+        async with connect() as conn:
+            items = await list_messages(
+                conn, org_id=org_id, user_id=user_id, thread_id=thread_id, limit=FIRST_MESSAGES_LIMIT
+            )
         return render_messages(items)
 
     rendered = await cache.get_or_load(

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
+from agentpress.db.pools import Connect
 from agentpress.db.queries import queries
 from agentpress.models.threads import Thread
 from agentpress.web.cache import Cache, cache_key
@@ -42,13 +43,16 @@ async def get_thread(conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID,
 
 
 async def get_thread_cached(
-    conn: AsyncConnection[Any], cache: Cache, *, org_id: UUID, user_id: UUID, thread_id: UUID
+    connect: Connect, cache: Cache, *, org_id: UUID, user_id: UUID, thread_id: UUID
 ) -> Thread | None:
-    """get_thread, cache-aside; a missing thread is not cached."""
+    """get_thread, cache-aside; a missing thread is not cached. A connection is taken on a miss only."""
+
+    async def load() -> Thread | None:
+        async with connect() as conn:
+            return await get_thread(conn, org_id=org_id, user_id=user_id, thread_id=thread_id)
+
     thread = await cache.get_or_load(
-        thread_cache_key(org_id=org_id, user_id=user_id, thread_id=thread_id),
-        THREAD_ADAPTER,
-        lambda: get_thread(conn, org_id=org_id, user_id=user_id, thread_id=thread_id),
+        thread_cache_key(org_id=org_id, user_id=user_id, thread_id=thread_id), THREAD_ADAPTER, load
     )
     # The key already names org and user; checked again so that no slip elsewhere can ever hand
     # one user's thread to another.
