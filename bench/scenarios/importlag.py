@@ -68,10 +68,8 @@ def run(server: Server, quick: bool) -> list[Table]:
     database_url = server.database("importlag")
     with (
         tempfile.TemporaryDirectory(prefix="bench-importlag-") as tmp,
-        service(database_url, None, Path(tmp)) as (
-            port,
-            _,
-        ),
+        # One worker, as the scenario was measured before serve's default became one per core.
+        service(database_url, None, Path(tmp), workers=1) as (port, _),
     ):
         token = register(port)
         probe(port, 0.5)  # warm-up
