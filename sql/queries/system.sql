@@ -20,3 +20,11 @@ SELECT pg_is_in_recovery() AS is_standby,
        CASE WHEN pg_is_in_recovery()
             THEN extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8
        END AS replay_lag_seconds;
+
+-- name: list_session_limits :many
+-- The values of these settings on this connection, in milliseconds for the time limits; behind
+-- PgBouncer the pools compare them, once per new connection, with what the settings ask for.
+SELECT name, setting
+FROM pg_settings
+WHERE name = ANY(%(names)s::text[])
+ORDER BY name;

@@ -14,6 +14,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from agentpress.db import embedded
+from agentpress.repositories.system import list_session_limits
 from agentpress.settings import Settings
 
 log = logging.getLogger("agentpress.db.pools")
@@ -60,10 +61,7 @@ class _CheckedLimits:
 
     async def __call__(self, conn: AsyncConnection[Any]) -> None:
         await _configure(conn)
-        cursor = await conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name = ANY(%s) ORDER BY name", [list(self.limits)]
-        )
-        applied = {name: int(setting) for name, setting in await cursor.fetchall()}
+        applied = await list_session_limits(conn, names=list(self.limits))
         wrong = {name: ms for name, ms in self.limits.items() if applied.get(name) != ms}
         if wrong and not self.warned:
             self.warned = True

@@ -1073,6 +1073,10 @@ class SystemQueries:
     from the primary and not replayed yet, what reports cannot see yet. replay_lag_seconds: since the primary committed
     the last transaction replayed here, so it also grows while the primary commits nothing."""
 
+    list_session_limits: Query
+    """sql/queries/system.sql:24 `:many`. The values of these settings on this connection, in milliseconds for the time
+    limits; behind PgBouncer the pools compare them, once per new connection, with what the settings ask for."""
+
 
 class TasksQueries:
     """sql/queries/tasks.sql: Tasks: one execution of an agent with an input, handed to workers through a leased

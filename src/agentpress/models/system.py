@@ -17,3 +17,9 @@ class ReplicationStatus(BaseModel):
     is_standby: bool
     replay_lag_bytes: int | None
     replay_lag_seconds: float | None
+
+
+class SessionSetting(BaseModel):
+    # pg_settings is a view: PostgreSQL reports its columns nullable, though every row has both.
+    name: str | None
+    setting: str | None

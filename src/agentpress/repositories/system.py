@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from agentpress.db.queries import queries
-from agentpress.models.system import AppliedMigration, ReplicationStatus
+from agentpress.models.system import AppliedMigration, ReplicationStatus, SessionSetting
 
 
 async def list_applied_migrations(conn: AsyncConnection[Any]) -> list[AppliedMigration]:
@@ -16,3 +16,9 @@ async def list_applied_migrations(conn: AsyncConnection[Any]) -> list[AppliedMig
 
 async def get_replication_status(conn: AsyncConnection[Any]) -> ReplicationStatus:
     return await queries.system.get_replication_status.one_required(conn, ReplicationStatus)
+
+
+async def list_session_limits(conn: AsyncConnection[Any], *, names: list[str]) -> dict[str, int]:
+    """The integer settings `names` as this connection has them (a time limit in milliseconds)."""
+    rows = await queries.system.list_session_limits.many(conn, SessionSetting, names=names)
+    return {row.name: int(row.setting) for row in rows if row.name is not None and row.setting is not None}
