@@ -892,15 +892,10 @@ ALTER TABLE ONLY public.agent_tools
 ALTER TABLE ONLY public.agent_versions
     ADD CONSTRAINT agent_versions_pkey PRIMARY KEY (agent_id, version, org_id);
 
--- CONSTRAINT agents agents_id_org_id_key
-
-ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_id_org_id_key UNIQUE (id, org_id);
-
 -- CONSTRAINT agents agents_pkey
 
 ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT analytics_daily analytics_daily_org_id_day_agent_id_key
 
@@ -925,17 +920,12 @@ ALTER TABLE ONLY public.analytics_refreshes
 -- CONSTRAINT api_keys api_keys_pkey
 
 ALTER TABLE ONLY public.api_keys
-    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT api_keys api_keys_token_hash_key
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_token_hash_key UNIQUE (token_hash);
-
--- CONSTRAINT channels channels_id_org_id_key
-
-ALTER TABLE ONLY public.channels
-    ADD CONSTRAINT channels_id_org_id_key UNIQUE (id, org_id);
 
 -- CONSTRAINT channels channels_org_id_name_key
 
@@ -945,7 +935,7 @@ ALTER TABLE ONLY public.channels
 -- CONSTRAINT channels channels_pkey
 
 ALTER TABLE ONLY public.channels
-    ADD CONSTRAINT channels_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT channels_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT email_outbox email_outbox_pkey
 
@@ -965,92 +955,77 @@ ALTER TABLE ONLY public.email_verifications
 -- CONSTRAINT embeddings embeddings_pkey
 
 ALTER TABLE ONLY public.embeddings
-    ADD CONSTRAINT embeddings_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT embeddings_pkey PRIMARY KEY (id, org_id);
 
--- CONSTRAINT feedback feedback_message_id_user_id_key
+-- CONSTRAINT feedback feedback_message_id_user_id_org_id_key
 
 ALTER TABLE ONLY public.feedback
-    ADD CONSTRAINT feedback_message_id_user_id_key UNIQUE (message_id, user_id);
+    ADD CONSTRAINT feedback_message_id_user_id_org_id_key UNIQUE (message_id, user_id, org_id);
 
 -- CONSTRAINT feedback feedback_pkey
 
 ALTER TABLE ONLY public.feedback
-    ADD CONSTRAINT feedback_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT feedback_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT invitations invitations_pkey
 
 ALTER TABLE ONLY public.invitations
-    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT invitations invitations_token_hash_key
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
 
--- CONSTRAINT knowledge_base_files knowledge_base_files_id_knowledge_base_id_key
+-- CONSTRAINT knowledge_base_files knowledge_base_files_id_knowledge_base_id_org_id_key
 
 ALTER TABLE ONLY public.knowledge_base_files
-    ADD CONSTRAINT knowledge_base_files_id_knowledge_base_id_key UNIQUE (id, knowledge_base_id);
+    ADD CONSTRAINT knowledge_base_files_id_knowledge_base_id_org_id_key UNIQUE (id, knowledge_base_id, org_id);
 
 -- CONSTRAINT knowledge_base_files knowledge_base_files_pkey
 
 ALTER TABLE ONLY public.knowledge_base_files
-    ADD CONSTRAINT knowledge_base_files_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT knowledge_base_files_pkey PRIMARY KEY (id, org_id);
 
--- CONSTRAINT knowledge_base_freeform_texts knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- CONSTRAINT knowledge_base_freeform_texts knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 
 ALTER TABLE ONLY public.knowledge_base_freeform_texts
-    ADD CONSTRAINT knowledge_base_freeform_texts_id_knowledge_base_id_key UNIQUE (id, knowledge_base_id);
+    ADD CONSTRAINT knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key UNIQUE (id, knowledge_base_id, org_id);
 
 -- CONSTRAINT knowledge_base_freeform_texts knowledge_base_freeform_texts_pkey
 
 ALTER TABLE ONLY public.knowledge_base_freeform_texts
-    ADD CONSTRAINT knowledge_base_freeform_texts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT knowledge_base_freeform_texts_pkey PRIMARY KEY (id, org_id);
 
--- CONSTRAINT knowledge_base_tables knowledge_base_tables_id_knowledge_base_id_key
+-- CONSTRAINT knowledge_base_tables knowledge_base_tables_id_knowledge_base_id_org_id_key
 
 ALTER TABLE ONLY public.knowledge_base_tables
-    ADD CONSTRAINT knowledge_base_tables_id_knowledge_base_id_key UNIQUE (id, knowledge_base_id);
+    ADD CONSTRAINT knowledge_base_tables_id_knowledge_base_id_org_id_key UNIQUE (id, knowledge_base_id, org_id);
 
 -- CONSTRAINT knowledge_base_tables knowledge_base_tables_pkey
 
 ALTER TABLE ONLY public.knowledge_base_tables
-    ADD CONSTRAINT knowledge_base_tables_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT knowledge_base_tables_pkey PRIMARY KEY (id, org_id);
 
--- CONSTRAINT knowledge_base_web_urls knowledge_base_web_urls_id_knowledge_base_id_key
+-- CONSTRAINT knowledge_base_web_urls knowledge_base_web_urls_id_knowledge_base_id_org_id_key
 
 ALTER TABLE ONLY public.knowledge_base_web_urls
-    ADD CONSTRAINT knowledge_base_web_urls_id_knowledge_base_id_key UNIQUE (id, knowledge_base_id);
+    ADD CONSTRAINT knowledge_base_web_urls_id_knowledge_base_id_org_id_key UNIQUE (id, knowledge_base_id, org_id);
 
 -- CONSTRAINT knowledge_base_web_urls knowledge_base_web_urls_pkey
 
 ALTER TABLE ONLY public.knowledge_base_web_urls
-    ADD CONSTRAINT knowledge_base_web_urls_pkey PRIMARY KEY (id);
-
--- CONSTRAINT knowledge_bases knowledge_bases_id_org_id_key
-
-ALTER TABLE ONLY public.knowledge_bases
-    ADD CONSTRAINT knowledge_bases_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT knowledge_base_web_urls_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT knowledge_bases knowledge_bases_pkey
 
 ALTER TABLE ONLY public.knowledge_bases
-    ADD CONSTRAINT knowledge_bases_pkey PRIMARY KEY (id);
-
--- CONSTRAINT messages messages_id_org_id_key
-
-ALTER TABLE ONLY public.messages
-    ADD CONSTRAINT messages_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT knowledge_bases_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT messages messages_pkey
 
 ALTER TABLE ONLY public.messages
-    ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
-
--- CONSTRAINT model_providers model_providers_id_org_id_key
-
-ALTER TABLE ONLY public.model_providers
-    ADD CONSTRAINT model_providers_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT messages_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT model_providers model_providers_org_id_name_key
 
@@ -1060,7 +1035,7 @@ ALTER TABLE ONLY public.model_providers
 -- CONSTRAINT model_providers model_providers_pkey
 
 ALTER TABLE ONLY public.model_providers
-    ADD CONSTRAINT model_providers_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT model_providers_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT models models_org_id_provider_id_name_key
 
@@ -1070,7 +1045,7 @@ ALTER TABLE ONLY public.models
 -- CONSTRAINT models models_pkey
 
 ALTER TABLE ONLY public.models
-    ADD CONSTRAINT models_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT models_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT oauth_connections oauth_connections_pkey
 
@@ -1117,25 +1092,15 @@ ALTER TABLE ONLY public.password_resets
 ALTER TABLE ONLY public.password_resets
     ADD CONSTRAINT password_resets_token_hash_key UNIQUE (token_hash);
 
--- CONSTRAINT personas personas_id_org_id_key
-
-ALTER TABLE ONLY public.personas
-    ADD CONSTRAINT personas_id_org_id_key UNIQUE (id, org_id);
-
 -- CONSTRAINT personas personas_pkey
 
 ALTER TABLE ONLY public.personas
-    ADD CONSTRAINT personas_pkey PRIMARY KEY (id);
-
--- CONSTRAINT schedules schedules_id_org_id_key
-
-ALTER TABLE ONLY public.schedules
-    ADD CONSTRAINT schedules_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT personas_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT schedules schedules_pkey
 
 ALTER TABLE ONLY public.schedules
-    ADD CONSTRAINT schedules_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT sessions sessions_pkey
 
@@ -1160,22 +1125,12 @@ ALTER TABLE public.tasks
 -- CONSTRAINT tasks tasks_pkey
 
 ALTER TABLE ONLY public.tasks
-    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
-
--- CONSTRAINT threads threads_id_org_id_key
-
-ALTER TABLE ONLY public.threads
-    ADD CONSTRAINT threads_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT threads threads_pkey
 
 ALTER TABLE ONLY public.threads
-    ADD CONSTRAINT threads_pkey PRIMARY KEY (id);
-
--- CONSTRAINT tools tools_id_org_id_key
-
-ALTER TABLE ONLY public.tools
-    ADD CONSTRAINT tools_id_org_id_key UNIQUE (id, org_id);
+    ADD CONSTRAINT threads_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT tools tools_org_id_name_key
 
@@ -1185,7 +1140,7 @@ ALTER TABLE ONLY public.tools
 -- CONSTRAINT tools tools_pkey
 
 ALTER TABLE ONLY public.tools
-    ADD CONSTRAINT tools_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT tools_pkey PRIMARY KEY (id, org_id);
 
 -- CONSTRAINT users users_email_key
 
@@ -1268,17 +1223,17 @@ CREATE INDEX embeddings_embedding_hnsw_idx ON public.embeddings USING hnsw (embe
 
 COMMENT ON INDEX public.embeddings_embedding_hnsw_idx IS 'Vector search (search_chunks_by_vector): held on 5,000 vectors of 3072 dimensions by tests/sql/test_kb_search_recall.py, which the realistic data set has none of.';
 
--- INDEX embeddings_file_id_chunk_index_idx
+-- INDEX embeddings_file_id_chunk_index_org_id_idx
 
-CREATE UNIQUE INDEX embeddings_file_id_chunk_index_idx ON public.embeddings USING btree (file_id, chunk_index) WHERE (file_id IS NOT NULL);
+CREATE UNIQUE INDEX embeddings_file_id_chunk_index_org_id_idx ON public.embeddings USING btree (file_id, chunk_index, org_id) WHERE (file_id IS NOT NULL);
 
-COMMENT ON INDEX public.embeddings_file_id_chunk_index_idx IS 'One chunk per index of a file; replacing a file''s chunks deletes them by file_id, as does the cascade from knowledge_base_files.';
+COMMENT ON INDEX public.embeddings_file_id_chunk_index_org_id_idx IS 'One chunk per index of a file; replacing a file''s chunks deletes them by file_id, as does the cascade from knowledge_base_files.';
 
--- INDEX embeddings_freeform_text_id_chunk_index_idx
+-- INDEX embeddings_freeform_text_id_chunk_index_org_id_idx
 
-CREATE UNIQUE INDEX embeddings_freeform_text_id_chunk_index_idx ON public.embeddings USING btree (freeform_text_id, chunk_index) WHERE (freeform_text_id IS NOT NULL);
+CREATE UNIQUE INDEX embeddings_freeform_text_id_chunk_index_org_id_idx ON public.embeddings USING btree (freeform_text_id, chunk_index, org_id) WHERE (freeform_text_id IS NOT NULL);
 
-COMMENT ON INDEX public.embeddings_freeform_text_id_chunk_index_idx IS 'One chunk per index of a freeform text; replacing its chunks deletes them by freeform_text_id, as does the cascade.';
+COMMENT ON INDEX public.embeddings_freeform_text_id_chunk_index_org_id_idx IS 'One chunk per index of a freeform text; replacing its chunks deletes them by freeform_text_id, as does the cascade.';
 
 -- INDEX embeddings_knowledge_base_id_idx
 
@@ -1286,11 +1241,11 @@ CREATE INDEX embeddings_knowledge_base_id_idx ON public.embeddings USING btree (
 
 COMMENT ON INDEX public.embeddings_knowledge_base_id_idx IS 'Deleting a knowledge base deletes its chunks (cascade), and searches filtered to knowledge bases read them by it.';
 
--- INDEX embeddings_table_id_chunk_index_idx
+-- INDEX embeddings_table_id_chunk_index_org_id_idx
 
-CREATE UNIQUE INDEX embeddings_table_id_chunk_index_idx ON public.embeddings USING btree (table_id, chunk_index) WHERE (table_id IS NOT NULL);
+CREATE UNIQUE INDEX embeddings_table_id_chunk_index_org_id_idx ON public.embeddings USING btree (table_id, chunk_index, org_id) WHERE (table_id IS NOT NULL);
 
-COMMENT ON INDEX public.embeddings_table_id_chunk_index_idx IS 'One chunk per index of a table source; replacing its chunks deletes them by table_id, as does the cascade.';
+COMMENT ON INDEX public.embeddings_table_id_chunk_index_org_id_idx IS 'One chunk per index of a table source; replacing its chunks deletes them by table_id, as does the cascade.';
 
 -- INDEX embeddings_text_search_gin_idx
 
@@ -1298,11 +1253,11 @@ CREATE INDEX embeddings_text_search_gin_idx ON public.embeddings USING gin (text
 
 COMMENT ON INDEX public.embeddings_text_search_gin_idx IS 'Full-text search over chunks (search_chunks_by_text, run unprepared): held by tests/sql/test_kb_search_recall.py, beside the vector index.';
 
--- INDEX embeddings_web_url_id_chunk_index_idx
+-- INDEX embeddings_web_url_id_chunk_index_org_id_idx
 
-CREATE UNIQUE INDEX embeddings_web_url_id_chunk_index_idx ON public.embeddings USING btree (web_url_id, chunk_index) WHERE (web_url_id IS NOT NULL);
+CREATE UNIQUE INDEX embeddings_web_url_id_chunk_index_org_id_idx ON public.embeddings USING btree (web_url_id, chunk_index, org_id) WHERE (web_url_id IS NOT NULL);
 
-COMMENT ON INDEX public.embeddings_web_url_id_chunk_index_idx IS 'One chunk per index of a web URL; replacing its chunks deletes them by web_url_id, as does the cascade.';
+COMMENT ON INDEX public.embeddings_web_url_id_chunk_index_org_id_idx IS 'One chunk per index of a web URL; replacing its chunks deletes them by web_url_id, as does the cascade.';
 
 -- INDEX feedback_org_id_updated_at_idx
 
@@ -1560,12 +1515,12 @@ ALTER TABLE ONLY public.email_verifications
 -- FK CONSTRAINT embeddings embeddings_file_id_fkey
 
 ALTER TABLE ONLY public.embeddings
-    ADD CONSTRAINT embeddings_file_id_fkey FOREIGN KEY (file_id, knowledge_base_id) REFERENCES public.knowledge_base_files(id, knowledge_base_id) ON DELETE CASCADE;
+    ADD CONSTRAINT embeddings_file_id_fkey FOREIGN KEY (file_id, knowledge_base_id, org_id) REFERENCES public.knowledge_base_files(id, knowledge_base_id, org_id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT embeddings embeddings_freeform_text_id_fkey
 
 ALTER TABLE ONLY public.embeddings
-    ADD CONSTRAINT embeddings_freeform_text_id_fkey FOREIGN KEY (freeform_text_id, knowledge_base_id) REFERENCES public.knowledge_base_freeform_texts(id, knowledge_base_id) ON DELETE CASCADE;
+    ADD CONSTRAINT embeddings_freeform_text_id_fkey FOREIGN KEY (freeform_text_id, knowledge_base_id, org_id) REFERENCES public.knowledge_base_freeform_texts(id, knowledge_base_id, org_id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT embeddings embeddings_knowledge_base_id_fkey
 
@@ -1575,12 +1530,12 @@ ALTER TABLE ONLY public.embeddings
 -- FK CONSTRAINT embeddings embeddings_table_id_fkey
 
 ALTER TABLE ONLY public.embeddings
-    ADD CONSTRAINT embeddings_table_id_fkey FOREIGN KEY (table_id, knowledge_base_id) REFERENCES public.knowledge_base_tables(id, knowledge_base_id) ON DELETE CASCADE;
+    ADD CONSTRAINT embeddings_table_id_fkey FOREIGN KEY (table_id, knowledge_base_id, org_id) REFERENCES public.knowledge_base_tables(id, knowledge_base_id, org_id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT embeddings embeddings_web_url_id_fkey
 
 ALTER TABLE ONLY public.embeddings
-    ADD CONSTRAINT embeddings_web_url_id_fkey FOREIGN KEY (web_url_id, knowledge_base_id) REFERENCES public.knowledge_base_web_urls(id, knowledge_base_id) ON DELETE CASCADE;
+    ADD CONSTRAINT embeddings_web_url_id_fkey FOREIGN KEY (web_url_id, knowledge_base_id, org_id) REFERENCES public.knowledge_base_web_urls(id, knowledge_base_id, org_id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT feedback feedback_message_id_fkey
 

@@ -18,7 +18,7 @@ RETURNING id;
 
 -- name: get_agent :one
 -- An agent of the org, with the ids of its tools and knowledge bases.
--- uses: agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey
+-- uses: agents_pkey, agent_tools_pkey, agent_knowledge_bases_pkey
 -- never: Seq Scan
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
@@ -32,7 +32,7 @@ WHERE a.id = %(agent_id)s AND a.org_id = %(org_id)s;
 
 -- name: get_agent_for_update :one
 -- An agent of the org, locked until the transaction ends: changes to one agent take turns.
--- uses: agents_id_org_id_key, agent_tools_pkey, agent_knowledge_bases_pkey
+-- uses: agents_pkey, agent_tools_pkey, agent_knowledge_bases_pkey
 -- never: Seq Scan
 SELECT a.id, a.org_id, a.name, a.description, a.prompt, a.primary_model_provider, a.primary_model,
     a.primary_model_temperature, a.max_tokens, a.persona_id, a.is_enabled, a.is_archived, a.version,
@@ -119,7 +119,7 @@ WHERE a.id = ANY(%(agent_ids)s::uuid[]) AND a.org_id = %(org_id)s;
 
 -- name: bump_agents_using_tool :many
 -- Lock and bump the version of every agent of the org that has this tool, before it is taken away.
--- uses: agent_tools_tool_id_idx, agents_id_org_id_key
+-- uses: agent_tools_tool_id_idx, agents_pkey
 -- never: Seq Scan
 UPDATE agents AS a
 SET version = a.version + 1, updated_at = now()
@@ -137,7 +137,7 @@ WHERE tool_id = %(tool_id)s AND org_id = %(org_id)s;
 -- name: bump_agents_using_knowledge_base :many
 -- Lock and bump the version of every agent of the org that may search this knowledge base, before
 -- it is taken away.
--- uses: agent_knowledge_bases_knowledge_base_id_idx, agents_id_org_id_key
+-- uses: agent_knowledge_bases_knowledge_base_id_idx, agents_pkey
 -- never: Seq Scan
 UPDATE agents AS a
 SET version = a.version + 1, updated_at = now()

@@ -175,7 +175,7 @@ ORDER BY 1, 2;
 
 -- name: agent_names :many
 -- The names of those of the ids that are agents of the org (a report's agents may have been deleted).
--- uses: agents_id_org_id_key
+-- uses: agents_pkey
 -- never: Seq Scan
 SELECT a.id, a.name
 FROM unnest(%(agent_ids)s::uuid[]) AS wanted (id)

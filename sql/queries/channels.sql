@@ -21,7 +21,7 @@ RETURNING id, org_id, name, kind, agent_id, settings, is_enabled, created_at, up
 
 -- name: update_channel :one
 -- Write every field of a channel of the org; no row when there is no such channel.
--- uses: channels_id_org_id_key
+-- uses: channels_pkey
 -- never: Seq Scan
 UPDATE channels
 SET name = %(name)s,

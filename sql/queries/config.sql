@@ -41,7 +41,7 @@ LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: set_model_provider_api_key_env :execrows
 -- Record the environment variable a provider's API key is read from (null: none named).
--- uses: model_providers_id_org_id_key
+-- uses: model_providers_pkey
 -- never: Seq Scan
 UPDATE model_providers
 SET api_key_env = %(api_key_env)s, updated_at = now()

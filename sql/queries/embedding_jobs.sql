@@ -42,7 +42,7 @@ RETURNING t.id, t.org_id, t.knowledge_base_id, t.name, t.columns, t.rows;
 -- The claimed freeform text, locked until the transaction ends, if it is still processing the
 -- content that was embedded; no row when it was changed (back to pending) or deleted meanwhile,
 -- and the embeddings are thrown away.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, org_id, knowledge_base_id
 FROM knowledge_base_freeform_texts
@@ -51,7 +51,7 @@ FOR UPDATE;
 
 -- name: lock_claimed_table :one
 -- As lock_claimed_freeform_text, for a table: the same columns and rows as were embedded.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, org_id, knowledge_base_id
 FROM knowledge_base_tables
@@ -62,7 +62,7 @@ FOR UPDATE;
 -- name: fail_freeform_text :execrows
 -- Mark a claimed freeform text failed with the error; 0 when it was changed (back to pending) or
 -- deleted meanwhile, which a failure must not undo.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET status = 'failed', error = %(error)s::text, updated_at = now()
@@ -70,7 +70,7 @@ WHERE id = %(source_id)s AND status = 'processing';
 
 -- name: fail_table :execrows
 -- As fail_freeform_text, for a table.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_tables
 SET status = 'failed', error = %(error)s::text, updated_at = now()
@@ -79,7 +79,7 @@ WHERE id = %(source_id)s AND status = 'processing';
 -- name: retry_freeform_text :one
 -- Put a failed freeform text of a knowledge base of the org back to pending (error cleared), for
 -- the worker to embed again; no row when there is no such text or it has not failed.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET status = 'pending', error = NULL, updated_at = now()
@@ -89,7 +89,7 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 
 -- name: retry_table :one
 -- As retry_freeform_text, for a table.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_tables
 SET status = 'pending', error = NULL, updated_at = now()

@@ -38,25 +38,25 @@ RETURNING id, org_id, knowledge_base_id, status;
 
 -- name: delete_file_embeddings :execrows
 -- Every chunk of a file source, before its new chunks are copied in (same transaction).
--- Served by embeddings_file_id_chunk_index_idx (the plan test cannot hold it until its seed has embeddings).
+-- Served by embeddings_file_id_chunk_index_org_id_idx (the plan test cannot hold it until its seed has embeddings).
 DELETE FROM embeddings
 WHERE file_id = %(source_id)s;
 
 -- name: delete_freeform_text_embeddings :execrows
 -- Every chunk of a freeform text source, before its new chunks are copied in (same transaction).
--- Served by embeddings_freeform_text_id_chunk_index_idx (the plan test cannot hold it until its seed has embeddings).
+-- Served by embeddings_freeform_text_id_chunk_index_org_id_idx (the plan test cannot hold it until its seed has embeddings).
 DELETE FROM embeddings
 WHERE freeform_text_id = %(source_id)s;
 
 -- name: delete_table_embeddings :execrows
 -- Every chunk of a table source, before its new chunks are copied in (same transaction).
--- Served by embeddings_table_id_chunk_index_idx (the plan test cannot hold it until its seed has embeddings).
+-- Served by embeddings_table_id_chunk_index_org_id_idx (the plan test cannot hold it until its seed has embeddings).
 DELETE FROM embeddings
 WHERE table_id = %(source_id)s;
 
 -- name: delete_web_url_embeddings :execrows
 -- Every chunk of a web URL source, before its new chunks are copied in (same transaction).
--- Served by embeddings_web_url_id_chunk_index_idx (the plan test cannot hold it until its seed has embeddings).
+-- Served by embeddings_web_url_id_chunk_index_org_id_idx (the plan test cannot hold it until its seed has embeddings).
 DELETE FROM embeddings
 WHERE web_url_id = %(source_id)s;
 

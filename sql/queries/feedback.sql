@@ -4,7 +4,7 @@
 -- Rate a message of one of the user's threads in the org; a second rating replaces the first.
 -- No row when the message is not in one of the user's threads. The thread id comes back so that
 -- the caller can invalidate the thread's cached messages.
--- uses: messages_id_org_id_key
+-- uses: messages_pkey
 -- never: Seq Scan
 WITH target AS (
     SELECT m.id, m.org_id, m.thread_id
@@ -15,7 +15,7 @@ WITH target AS (
     INSERT INTO feedback (org_id, message_id, user_id, rating, comment)
     SELECT target.org_id, target.id, %(user_id)s, %(rating)s, %(comment)s
     FROM target
-    ON CONFLICT (message_id, user_id) DO UPDATE
+    ON CONFLICT (message_id, user_id, org_id) DO UPDATE
     SET rating = excluded.rating, comment = excluded.comment, updated_at = now()
     RETURNING id, org_id, message_id, user_id, rating, comment, created_at, updated_at
 )
@@ -27,7 +27,7 @@ JOIN target ON target.id = saved.message_id;
 -- name: delete_feedback :scalar
 -- Withdraw the user's feedback on a message of one of their threads in the org: the message's
 -- thread id, or null when there was no such feedback.
--- uses: feedback_message_id_user_id_key, messages_id_org_id_key
+-- uses: feedback_message_id_user_id_org_id_key, messages_pkey
 -- never: Seq Scan
 DELETE FROM feedback AS f
 USING messages AS m, threads AS t

@@ -25,7 +25,7 @@ WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_file :one
 -- A file of a knowledge base of the org.
--- uses: knowledge_base_files_id_knowledge_base_id_key
+-- uses: knowledge_base_files_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, mime_type, size_bytes, storage_uri, checksum_sha256,
     created_at, updated_at
@@ -35,7 +35,7 @@ WHERE id = %(file_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id 
 -- name: get_kb_file_for_update :one
 -- A file of a knowledge base of the org, locked until the transaction ends: a partial change
 -- merges into it without losing a concurrent one.
--- uses: knowledge_base_files_id_knowledge_base_id_key
+-- uses: knowledge_base_files_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, mime_type, size_bytes, storage_uri, checksum_sha256,
     created_at, updated_at
@@ -59,7 +59,7 @@ RETURNING id, knowledge_base_id, status, error, name, mime_type, size_bytes, sto
 -- name: update_kb_file :one
 -- Write every field of a file (the caller merged the change into the locked row); no row when
 -- there is no such file.
--- uses: knowledge_base_files_id_knowledge_base_id_key
+-- uses: knowledge_base_files_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_files
 SET name = %(name)s,
@@ -74,7 +74,7 @@ RETURNING id, knowledge_base_id, status, error, name, mime_type, size_bytes, sto
 
 -- name: delete_kb_file :execrows
 -- Delete a file with its embeddings (cascade): 1, or 0 when there is none.
--- uses: knowledge_base_files_id_knowledge_base_id_key
+-- uses: knowledge_base_files_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 DELETE FROM knowledge_base_files
 WHERE id = %(file_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
@@ -99,7 +99,7 @@ WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_freeform_text :one
 -- A freeform text of a knowledge base of the org.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, title, content, created_at, updated_at
 FROM knowledge_base_freeform_texts
@@ -107,7 +107,7 @@ WHERE id = %(freeform_text_id)s AND knowledge_base_id = %(knowledge_base_id)s AN
 
 -- name: get_kb_freeform_text_for_update :one
 -- A freeform text of a knowledge base of the org, locked until the transaction ends.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, title, content, created_at, updated_at
 FROM knowledge_base_freeform_texts
@@ -127,7 +127,7 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 -- Write every field of a freeform text (the caller merged the change into the locked row). New
 -- content makes its chunks stale: it goes back to pending, without the error of the last attempt.
 -- No row when there is no such text.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_freeform_texts
 SET title = %(title)s,
@@ -140,7 +140,7 @@ RETURNING id, knowledge_base_id, status, error, title, content, created_at, upda
 
 -- name: delete_kb_freeform_text :execrows
 -- Delete a freeform text with its embeddings (cascade): 1, or 0 when there is none.
--- uses: knowledge_base_freeform_texts_id_knowledge_base_id_key
+-- uses: knowledge_base_freeform_texts_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 DELETE FROM knowledge_base_freeform_texts
 WHERE id = %(freeform_text_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
@@ -165,7 +165,7 @@ WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_table :one
 -- A table of a knowledge base of the org.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, columns, rows, created_at, updated_at
 FROM knowledge_base_tables
@@ -173,7 +173,7 @@ WHERE id = %(table_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id
 
 -- name: get_kb_table_for_update :one
 -- A table of a knowledge base of the org, locked until the transaction ends.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, name, columns, rows, created_at, updated_at
 FROM knowledge_base_tables
@@ -193,7 +193,7 @@ RETURNING id, knowledge_base_id, status, error, name, columns, rows, created_at,
 -- Write every field of a table (the caller merged the change into the locked row). New columns or
 -- rows make its chunks stale: it goes back to pending, without the error of the last attempt.
 -- No row when there is no such table.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_tables
 SET name = %(name)s,
@@ -213,7 +213,7 @@ RETURNING id, knowledge_base_id, status, error, name, columns, rows, created_at,
 
 -- name: delete_kb_table :execrows
 -- Delete a table with its embeddings (cascade): 1, or 0 when there is none.
--- uses: knowledge_base_tables_id_knowledge_base_id_key
+-- uses: knowledge_base_tables_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 DELETE FROM knowledge_base_tables
 WHERE id = %(table_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
@@ -241,7 +241,7 @@ WHERE knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 
 -- name: get_kb_web_url :one
 -- A web URL of a knowledge base of the org; crawl_interval in seconds.
--- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, url, crawl_depth,
     extract(epoch FROM crawl_interval)::bigint AS crawl_interval, last_crawled_at, next_crawl_at,
@@ -251,7 +251,7 @@ WHERE id = %(web_url_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_
 
 -- name: get_kb_web_url_for_update :one
 -- A web URL of a knowledge base of the org, locked until the transaction ends.
--- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 SELECT id, knowledge_base_id, status, error, url, crawl_depth,
     extract(epoch FROM crawl_interval)::bigint AS crawl_interval, last_crawled_at, next_crawl_at,
@@ -278,7 +278,7 @@ RETURNING id, knowledge_base_id, status, error, url, crawl_depth,
 -- name: update_kb_web_url :one
 -- Write every field of a web URL (the caller merged the change into the locked row); crawl_interval
 -- in seconds. No row when there is no such web URL.
--- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 UPDATE knowledge_base_web_urls
 SET url = %(url)s,
@@ -294,7 +294,7 @@ RETURNING id, knowledge_base_id, status, error, url, crawl_depth,
 
 -- name: delete_kb_web_url :execrows
 -- Delete a web URL with its embeddings (cascade): 1, or 0 when there is none.
--- uses: knowledge_base_web_urls_id_knowledge_base_id_key
+-- uses: knowledge_base_web_urls_id_knowledge_base_id_org_id_key
 -- never: Seq Scan
 DELETE FROM knowledge_base_web_urls
 WHERE id = %(web_url_id)s AND knowledge_base_id = %(knowledge_base_id)s AND org_id = %(org_id)s;

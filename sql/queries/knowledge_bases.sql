@@ -22,7 +22,7 @@ WHERE org_id = %(org_id)s;
 
 -- name: get_knowledge_base :one
 -- A knowledge base of the org.
--- uses: knowledge_bases_id_org_id_key
+-- uses: knowledge_bases_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, embedding_model, is_enabled, created_at, updated_at
 FROM knowledge_bases
@@ -32,7 +32,7 @@ WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s;
 -- A knowledge base of the org, locked until the transaction ends: a partial change merges into it
 -- without losing a concurrent one, and while it is being deleted no agent can be given it (adding
 -- it to agent_knowledge_bases takes a key-share lock on this row, which waits).
--- uses: knowledge_bases_id_org_id_key
+-- uses: knowledge_bases_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, embedding_model, is_enabled, created_at, updated_at
 FROM knowledge_bases
@@ -48,7 +48,7 @@ RETURNING id, org_id, name, description, embedding_model, is_enabled, created_at
 -- name: update_knowledge_base :one
 -- Write every field of a knowledge base of the org (the caller merged the change into the locked
 -- row); no row when there is no such knowledge base.
--- uses: knowledge_bases_id_org_id_key
+-- uses: knowledge_bases_pkey
 -- never: Seq Scan
 UPDATE knowledge_bases
 SET name = %(name)s,
@@ -63,7 +63,7 @@ RETURNING id, org_id, name, description, embedding_model, is_enabled, created_at
 -- Delete a knowledge base of the org with its sources and their embeddings (cascade): 1, or 0 when
 -- there is none. Call after taking it off its agents
 -- (repositories.agents.remove_knowledge_base_from_agents), so each of them gets a new version.
--- uses: knowledge_bases_id_org_id_key
+-- uses: knowledge_bases_pkey
 -- never: Seq Scan
 DELETE FROM knowledge_bases
 WHERE id = %(knowledge_base_id)s AND org_id = %(org_id)s;

@@ -22,7 +22,7 @@ WHERE org_id = %(org_id)s;
 
 -- name: get_model_provider :one
 -- A model provider of the org; no row for an unknown id or another org's.
--- uses: model_providers_id_org_id_key
+-- uses: model_providers_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at
 FROM model_providers
@@ -31,7 +31,7 @@ WHERE id = %(provider_id)s AND org_id = %(org_id)s;
 -- name: get_model_provider_for_update :one
 -- A model provider of the org, locked until the transaction ends: partial updates read, merge
 -- and write it back without losing a concurrent change.
--- uses: model_providers_id_org_id_key
+-- uses: model_providers_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, is_enabled, created_at, updated_at
 FROM model_providers
@@ -50,7 +50,7 @@ RETURNING id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, 
 -- ciphertext, or to null to remove the key. Otherwise a new kind or base_url removes it: a key
 -- must not follow its provider's address to a server it was never meant for. No row for an
 -- unknown id or another org's.
--- uses: model_providers_id_org_id_key
+-- uses: model_providers_pkey
 -- never: Seq Scan
 UPDATE model_providers
 SET name = %(name)s,
@@ -69,7 +69,7 @@ RETURNING id, org_id, name, kind, base_url, api_key IS NOT NULL AS has_api_key, 
 -- name: delete_model_provider :execrows
 -- Delete a model provider and its models (models_provider_id_fkey cascades): 1, or 0 when the
 -- org has no such provider.
--- uses: model_providers_id_org_id_key
+-- uses: model_providers_pkey
 -- never: Seq Scan
 DELETE FROM model_providers
 WHERE id = %(provider_id)s AND org_id = %(org_id)s;

@@ -5,7 +5,7 @@
 -- The user whose thread this is, for an org API key with the message scopes: a key acts for the
 -- whole org and reads and writes a thread as its owner's (the thread queries and the cache keys
 -- name the owner). Null when the org has no such thread.
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 SELECT user_id
 FROM threads
@@ -13,7 +13,7 @@ WHERE id = %(thread_id)s AND org_id = %(org_id)s;
 
 -- name: list_messages :many
 -- The first messages of a thread, oldest first, each with the user's feedback or null.
--- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_key
+-- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_org_id_key
 -- never: Seq Scan
 SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
     m.output_tokens, m.created_at,
@@ -30,7 +30,7 @@ LIMIT %(limit)s;
 -- name: list_messages_after :many
 -- The keyset page of list_messages after the position (created_at, id) of the last message of the
 -- previous page; the position is an index condition, so a deep page costs what the first does.
--- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_key
+-- uses: messages_thread_id_created_at_idx, feedback_message_id_user_id_org_id_key
 -- never: Seq Scan
 SELECT m.id, m.org_id, m.thread_id, m.role, m.parts, m.text_content, m.model, m.input_tokens,
     m.output_tokens, m.created_at,
@@ -72,7 +72,7 @@ ORDER BY created_at, id;
 
 -- name: delete_message :execrows
 -- Delete a message of a thread (with its feedback), under the thread's lock; remove_thread_messages follows.
--- uses: messages_id_org_id_key
+-- uses: messages_pkey
 -- never: Seq Scan
 DELETE FROM messages
 WHERE id = %(message_id)s AND thread_id = %(thread_id)s AND org_id = %(org_id)s;

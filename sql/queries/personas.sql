@@ -21,7 +21,7 @@ WHERE org_id = %(org_id)s;
 
 -- name: get_persona :one
 -- A persona of the org.
--- uses: personas_id_org_id_key
+-- uses: personas_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, prompt, style, avatar_url, created_at, updated_at
 FROM personas
@@ -30,7 +30,7 @@ WHERE id = %(persona_id)s AND org_id = %(org_id)s;
 -- name: get_persona_for_update :one
 -- A persona of the org, locked until the transaction ends: a partial change reads, merges and
 -- writes it without losing a concurrent one.
--- uses: personas_id_org_id_key
+-- uses: personas_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, prompt, style, avatar_url, created_at, updated_at
 FROM personas
@@ -46,7 +46,7 @@ RETURNING id, org_id, name, description, prompt, style, avatar_url, created_at, 
 -- name: update_persona :one
 -- Write every field of a persona of the org (the caller merged the change into the locked row);
 -- no row when there is no such persona.
--- uses: personas_id_org_id_key
+-- uses: personas_pkey
 -- never: Seq Scan
 UPDATE personas
 SET name = %(name)s,
@@ -61,7 +61,7 @@ RETURNING id, org_id, name, description, prompt, style, avatar_url, created_at, 
 -- name: delete_persona :execrows
 -- Delete a persona of the org: 1, or 0 when there is none. A persona that agents still use is
 -- refused by agents_persona_id_fkey.
--- uses: personas_id_org_id_key
+-- uses: personas_pkey
 -- never: Seq Scan
 DELETE FROM personas
 WHERE id = %(persona_id)s AND org_id = %(org_id)s;

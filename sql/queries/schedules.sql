@@ -24,7 +24,7 @@ WHERE org_id = %(org_id)s;
 
 -- name: get_schedule :one
 -- A schedule of the org.
--- uses: schedules_id_org_id_key
+-- uses: schedules_pkey
 -- never: Seq Scan
 SELECT id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_enabled, next_run_at, last_run_at,
     created_by, created_at, updated_at
@@ -34,7 +34,7 @@ WHERE id = %(schedule_id)s AND org_id = %(org_id)s;
 -- name: get_schedule_for_update :one
 -- A schedule of the org, locked until the transaction ends: a partial change merges into it, and
 -- the scheduler (which skips locked rows) does not fire it half-changed.
--- uses: schedules_id_org_id_key
+-- uses: schedules_pkey
 -- never: Seq Scan
 SELECT id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_enabled, next_run_at, last_run_at,
     created_by, created_at, updated_at
@@ -58,7 +58,7 @@ RETURNING id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_en
 -- name: update_schedule :one
 -- Write every field of a schedule of the org (the caller merged the change into the locked row
 -- and computed next_run_at); no row when there is no such schedule.
--- uses: schedules_id_org_id_key
+-- uses: schedules_pkey
 -- never: Seq Scan
 UPDATE schedules
 SET agent_id = %(agent_id)s,
@@ -77,7 +77,7 @@ RETURNING id, org_id, agent_id, name, kind, run_at, cron, timezone, input, is_en
 
 -- name: delete_schedule :execrows
 -- Delete a schedule of the org: 1, or 0 when there is none. Its tasks stay, without schedule_id.
--- uses: schedules_id_org_id_key
+-- uses: schedules_pkey
 -- never: Seq Scan
 DELETE FROM schedules
 WHERE id = %(schedule_id)s AND org_id = %(org_id)s;

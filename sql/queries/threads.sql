@@ -76,7 +76,7 @@ LIMIT %(limit)s;
 
 -- name: get_thread :one
 -- A thread of the user in the org.
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
@@ -85,7 +85,7 @@ WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 
 -- name: get_thread_for_update :one
 -- A thread of the user in the org, locked until the transaction ends: writes to its messages take turns.
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
     created_at, updated_at
@@ -104,7 +104,7 @@ RETURNING id, org_id, user_id, agent_id, name, message_count, last_message_at, i
 -- Change some fields of a thread of the user, in one statement: a null name, is_archived or
 -- metadata keeps the value (the API refuses nulls for them); agent_id is written only when
 -- set_agent_id, so that null can clear it. No row when there is no such thread.
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 UPDATE threads
 SET name = coalesce(%(name)s::text, name),
@@ -118,7 +118,7 @@ RETURNING id, org_id, user_id, agent_id, name, message_count, last_message_at, i
 
 -- name: delete_thread :execrows
 -- Delete a thread of the user, with its messages and their feedback (the foreign keys cascade).
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 DELETE FROM threads
 WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
@@ -127,7 +127,7 @@ WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 -- The first statement of an append: count the messages about to be inserted and take the
 -- thread's row lock until commit, so concurrent appends to one thread serialize and
 -- message_count always equals the number of rows. Null when the user has no such thread.
--- uses: threads_id_org_id_key
+-- uses: threads_pkey
 -- never: Seq Scan
 UPDATE threads
 SET message_count = message_count + %(count)s, updated_at = now()
@@ -137,7 +137,7 @@ RETURNING id;
 -- name: remove_thread_messages :execrows
 -- After deleting messages of a thread locked by get_thread_for_update: count them off and move
 -- last_message_at to the newest message left.
--- uses: threads_id_org_id_key, messages_thread_id_created_at_idx
+-- uses: threads_pkey, messages_thread_id_created_at_idx
 -- never: Seq Scan
 UPDATE threads
 SET message_count = message_count - %(count)s,

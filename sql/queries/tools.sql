@@ -27,7 +27,7 @@ WHERE org_id = %(org_id)s
 
 -- name: get_tool :one
 -- A tool of the org.
--- uses: tools_id_org_id_key
+-- uses: tools_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, kind, parameters, config, is_enabled, created_at, updated_at
 FROM tools
@@ -37,7 +37,7 @@ WHERE id = %(tool_id)s AND org_id = %(org_id)s;
 -- A tool of the org, locked until the transaction ends: a partial change merges into it without
 -- losing a concurrent one, and while it is being deleted no agent can be given it (adding it to
 -- agent_tools takes a key-share lock on this row, which waits).
--- uses: tools_id_org_id_key
+-- uses: tools_pkey
 -- never: Seq Scan
 SELECT id, org_id, name, description, kind, parameters, config, is_enabled, created_at, updated_at
 FROM tools
@@ -55,7 +55,7 @@ RETURNING id, org_id, name, description, kind, parameters, config, is_enabled, c
 -- name: update_tool :one
 -- Write every field of a tool of the org (the caller merged the change into the locked row); no
 -- row when there is no such tool.
--- uses: tools_id_org_id_key
+-- uses: tools_pkey
 -- never: Seq Scan
 UPDATE tools
 SET name = %(name)s,
@@ -71,7 +71,7 @@ RETURNING id, org_id, name, description, kind, parameters, config, is_enabled, c
 -- name: delete_tool :execrows
 -- Delete a tool of the org: 1, or 0 when there is none. Call after taking it off its agents
 -- (repositories.agents.remove_tool_from_agents), so each of them gets a new version.
--- uses: tools_id_org_id_key
+-- uses: tools_pkey
 -- never: Seq Scan
 DELETE FROM tools
 WHERE id = %(tool_id)s AND org_id = %(org_id)s;

@@ -67,53 +67,6 @@ EXCEPTIONS: list[Allowed] = [
     ),
 ]
 
-# Violations still to convert: each needs a migration that rewrites a key on a table that may hold
-# millions of rows (messages, embeddings) and moves queries and plan contracts onto the new index.
-# They are listed, not hidden: the test prints them, and docs/scaling.md says how each is converted.
-# A constraint that gets fixed must leave this list (the test fails on a stale entry).
-TODO = {
-    # Primary keys on (id) alone. Most of these tables already have UNIQUE (id, org_id), which every
-    # foreign key between tenant tables references; the conversion makes (id, org_id) the primary key
-    # and drops the (id) one, after moving the queries that find a row by id alone onto (id, org_id).
-    "agents_pkey": "PRIMARY KEY (id): becomes (id, org_id), which agents_id_org_id_key already is",
-    "api_keys_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "channels_pkey": "PRIMARY KEY (id): becomes (id, org_id), which channels_id_org_id_key already is",
-    "embeddings_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "feedback_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "invitations_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "knowledge_base_files_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "knowledge_base_freeform_texts_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "knowledge_base_tables_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "knowledge_base_web_urls_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "knowledge_bases_pkey": "PRIMARY KEY (id): becomes (id, org_id), which knowledge_bases_id_org_id_key already is",
-    "messages_pkey": "PRIMARY KEY (id): becomes (id, org_id), which messages_id_org_id_key already is",
-    "model_providers_pkey": "PRIMARY KEY (id): becomes (id, org_id), which model_providers_id_org_id_key already is",
-    "models_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "personas_pkey": "PRIMARY KEY (id): becomes (id, org_id), which personas_id_org_id_key already is",
-    "schedules_pkey": "PRIMARY KEY (id): becomes (id, org_id), which schedules_id_org_id_key already is",
-    "tasks_pkey": "PRIMARY KEY (id): becomes (id, org_id)",
-    "threads_pkey": "PRIMARY KEY (id): becomes (id, org_id), which threads_id_org_id_key already is",
-    "tools_pkey": "PRIMARY KEY (id): becomes (id, org_id), which tools_id_org_id_key already is",
-    # Keys of a source within its knowledge base: org_id joins them (the knowledge base fixes the org),
-    # and the embeddings' foreign keys to the sources move with them.
-    "knowledge_base_files_id_knowledge_base_id_key": "UNIQUE (id, knowledge_base_id): add org_id",
-    "knowledge_base_freeform_texts_id_knowledge_base_id_key": "UNIQUE (id, knowledge_base_id): add org_id",
-    "knowledge_base_tables_id_knowledge_base_id_key": "UNIQUE (id, knowledge_base_id): add org_id",
-    "knowledge_base_web_urls_id_knowledge_base_id_key": "UNIQUE (id, knowledge_base_id): add org_id",
-    "embeddings_file_id_fkey": "FOREIGN KEY (file_id, knowledge_base_id): add org_id on both ends",
-    "embeddings_freeform_text_id_fkey": "FOREIGN KEY (freeform_text_id, knowledge_base_id): add org_id",
-    "embeddings_table_id_fkey": "FOREIGN KEY (table_id, knowledge_base_id): add org_id on both ends",
-    "embeddings_web_url_id_fkey": "FOREIGN KEY (web_url_id, knowledge_base_id): add org_id on both ends",
-    "embeddings_file_id_chunk_index_idx": "UNIQUE INDEX (file_id, chunk_index): add org_id",
-    "embeddings_freeform_text_id_chunk_index_idx": "UNIQUE INDEX (freeform_text_id, chunk_index): add org_id",
-    "embeddings_table_id_chunk_index_idx": "UNIQUE INDEX (table_id, chunk_index): add org_id",
-    "embeddings_web_url_id_chunk_index_idx": "UNIQUE INDEX (web_url_id, chunk_index): add org_id",
-    # A key whose name the messages pages' plan contracts (sql/queries/messages.sql) use: renamed
-    # with org_id once the messages-page cache work (issue 19, item 3), which changes those queries
-    # now, has landed. The message fixes the org, so adding org_id changes no rule.
-    "feedback_message_id_user_id_key": "UNIQUE (message_id, user_id): add org_id (ON CONFLICT in feedback.sql)",
-}
-
 # What the catalogue says. Tables in public, without yoyo's own; a tenant table has an org_id column.
 TABLES = """
 SELECT c.oid::regclass::text AS name,
@@ -180,7 +133,7 @@ class Violation:
 
 
 def find_violations(conn: psycopg.Connection[tuple[object, ...]]) -> list[Violation]:
-    """Every place the schema breaks the rules, before exceptions and the to-do list are applied."""
+    """Every place the schema breaks the rules, before the exceptions are applied."""
     params = {"column": DISTRIBUTION_COLUMN}
     tables = dict(conn.execute(TABLES, params).fetchall())
     tenant = {str(name) for name, is_tenant in tables.items() if is_tenant}
@@ -205,21 +158,17 @@ def find_violations(conn: psycopg.Connection[tuple[object, ...]]) -> list[Violat
 
 
 def unexplained(violations: list[Violation]) -> list[Violation]:
-    allowed = {exception.constraint for exception in EXCEPTIONS} | set(TODO)
+    allowed = {exception.constraint for exception in EXCEPTIONS}
     return [violation for violation in violations if violation.key not in allowed]
 
 
 def test_every_tenant_key_and_foreign_key_includes_org_id(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         violations = find_violations(conn)
-    # The to-do list is part of the answer, not noise: print it (pytest -s, or on failure).
-    print(f"Citus readiness: {len(TODO)} constraints still to convert (docs/scaling.md):")
-    for name, what in TODO.items():
-        print(f"  TODO {name}: {what}")
     left = unexplained(violations)
     assert left == [], "keys without org_id (fix them, or list them with a reason):\n" + "\n".join(map(str, left))
     names = {violation.key for violation in violations}
-    stale = sorted(name for name in [*TODO, *(e.constraint for e in EXCEPTIONS)] if name not in names)
+    stale = sorted(name for name in (e.constraint for e in EXCEPTIONS) if name not in names)
     assert stale == [], f"listed but no longer a violation (take them off the lists): {stale}"
 
 
@@ -227,8 +176,6 @@ def test_every_exception_and_reference_table_says_why() -> None:
     for exception in EXCEPTIONS:
         assert len(exception.reason) > 40, exception
     assert all(len(reason) > 40 for reason in REFERENCE_TABLES.values())
-    assert all(what for what in TODO.values())
-    assert not {e.constraint for e in EXCEPTIONS} & set(TODO), "a constraint is either an exception or to do"
 
 
 @pytest.mark.parametrize(
@@ -249,11 +196,13 @@ def test_every_exception_and_reference_table_says_why() -> None:
             "CREATE UNIQUE INDEX threads_name_idx ON threads (name)",
             Violation("threads", "threads_name_idx", "unique index without org_id"),
         ),
-        # A child that references its parent by id alone, with org_id in the table but not the key.
+        # A child whose foreign key pairs the parent's org_id with another column than its own org_id:
+        # the two rows could live in different orgs, so in different shards.
         (
-            "CREATE TABLE notes (id uuid, org_id uuid NOT NULL, thread_id uuid REFERENCES threads (id), "
-            "PRIMARY KEY (org_id, id))",
-            Violation("notes", "notes_thread_id_fkey", "foreign key to threads without org_id on both ends"),
+            "CREATE TABLE notes (id uuid, org_id uuid NOT NULL, thread_id uuid, thread_org_id uuid, "
+            "PRIMARY KEY (org_id, id), "
+            "CONSTRAINT notes_thread_fkey FOREIGN KEY (thread_id, thread_org_id) REFERENCES threads (id, org_id))",
+            Violation("notes", "notes_thread_fkey", "foreign key to threads without org_id on both ends"),
         ),
         # A table without org_id that nobody classified, referencing a tenant table.
         (

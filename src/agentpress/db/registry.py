@@ -357,23 +357,23 @@ class EmbeddingsQueries:
 
     delete_file_embeddings: Query
     """sql/queries/embeddings.sql:39 `:execrows`. Every chunk of a file source, before its new chunks are copied in
-    (same transaction). Served by embeddings_file_id_chunk_index_idx (the plan test cannot hold it until its seed has
-    embeddings)."""
+    (same transaction). Served by embeddings_file_id_chunk_index_org_id_idx (the plan test cannot hold it until its seed
+    has embeddings)."""
 
     delete_freeform_text_embeddings: Query
     """sql/queries/embeddings.sql:45 `:execrows`. Every chunk of a freeform text source, before its new chunks are
-    copied in (same transaction). Served by embeddings_freeform_text_id_chunk_index_idx (the plan test cannot hold it
-    until its seed has embeddings)."""
+    copied in (same transaction). Served by embeddings_freeform_text_id_chunk_index_org_id_idx (the plan test cannot
+    hold it until its seed has embeddings)."""
 
     delete_table_embeddings: Query
     """sql/queries/embeddings.sql:51 `:execrows`. Every chunk of a table source, before its new chunks are copied in
-    (same transaction). Served by embeddings_table_id_chunk_index_idx (the plan test cannot hold it until its seed has
-    embeddings)."""
+    (same transaction). Served by embeddings_table_id_chunk_index_org_id_idx (the plan test cannot hold it until its
+    seed has embeddings)."""
 
     delete_web_url_embeddings: Query
     """sql/queries/embeddings.sql:57 `:execrows`. Every chunk of a web URL source, before its new chunks are copied in
-    (same transaction). Served by embeddings_web_url_id_chunk_index_idx (the plan test cannot hold it until its seed has
-    embeddings)."""
+    (same transaction). Served by embeddings_web_url_id_chunk_index_org_id_idx (the plan test cannot hold it until its
+    seed has embeddings)."""
 
     copy_embeddings: Query
     """sql/queries/embeddings.sql:63 `:copy`. Streamed, not executed: repositories/embeddings.py writes the rows in

@@ -1,0 +1,2 @@
+-- Undo 0022.tenant-foreign-keys-validate.sql: nothing to undo (a validated foreign key stays valid;
+-- undoing 0021 re-creates the foreign keys as they were).
