@@ -66,15 +66,19 @@ CREATE UNIQUE INDEX feedback_message_id_user_id_org_id_idx ON feedback (message_
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX embeddings_file_id_chunk_index_idx ON embeddings (file_id, chunk_index) WHERE file_id IS NOT NULL;
 COMMENT ON INDEX embeddings_file_id_chunk_index_idx IS 'One chunk per index of a file; replacing a file''s chunks deletes them by file_id, as does the cascade from knowledge_base_files.';
+COMMENT ON INDEX embeddings_file_id_chunk_index_org_id_idx IS NULL;
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX embeddings_freeform_text_id_chunk_index_idx ON embeddings (freeform_text_id, chunk_index) WHERE freeform_text_id IS NOT NULL;
 COMMENT ON INDEX embeddings_freeform_text_id_chunk_index_idx IS 'One chunk per index of a freeform text; replacing its chunks deletes them by freeform_text_id, as does the cascade.';
+COMMENT ON INDEX embeddings_freeform_text_id_chunk_index_org_id_idx IS NULL;
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX embeddings_table_id_chunk_index_idx ON embeddings (table_id, chunk_index) WHERE table_id IS NOT NULL;
 COMMENT ON INDEX embeddings_table_id_chunk_index_idx IS 'One chunk per index of a table source; replacing its chunks deletes them by table_id, as does the cascade.';
+COMMENT ON INDEX embeddings_table_id_chunk_index_org_id_idx IS NULL;
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX embeddings_web_url_id_chunk_index_idx ON embeddings (web_url_id, chunk_index) WHERE web_url_id IS NOT NULL;
 COMMENT ON INDEX embeddings_web_url_id_chunk_index_idx IS 'One chunk per index of a web URL; replacing its chunks deletes them by web_url_id, as does the cascade.';
+COMMENT ON INDEX embeddings_web_url_id_chunk_index_org_id_idx IS NULL;
 
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE knowledge_base_files DROP CONSTRAINT knowledge_base_files_id_knowledge_base_id_org_id_key;

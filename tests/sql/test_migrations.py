@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,19 +35,28 @@ def test_every_migration_has_a_rollback_and_a_depends_header() -> None:
         assert "-- depends:" in path.read_text(), path
 
 
-def test_apply_rollback_apply_gives_the_same_schema(empty_database_url: str) -> None:
-    empty = schema_dump(empty_database_url)
-    applied = migrations.apply(empty_database_url)
-    assert applied == migrations.migration_ids()
-    first = schema_dump(empty_database_url)
-    assert first != empty
+def test_each_rollback_restores_the_schema_before_its_migration(empty_database_url: str, tmp_path: Path) -> None:
+    # Applied one at a time (from a folder that grows by one migration a step), the schema after each;
+    # then rolled back one at a time, each rollback must give back exactly the schema before its migration,
+    # and applying them all again the same schema as the first time.
+    ids = migrations.migration_ids()
+    before = [schema_dump(empty_database_url)]
+    for migration_id in ids:
+        for path in MIGRATIONS_DIR.glob(f"{migration_id}.*"):
+            shutil.copy(path, tmp_path)
+        assert migrations.apply(empty_database_url, tmp_path) == [migration_id]
+        before.append(schema_dump(empty_database_url))
+    assert before[-1] != before[0]
 
-    rolled_back = migrations.rollback(empty_database_url, count=None)
-    assert rolled_back == list(reversed(applied))
-    assert schema_dump(empty_database_url) == empty
+    for migration_id in reversed(ids):
+        assert migrations.rollback(empty_database_url) == [migration_id]
+        expected, found = before.pop(-2), schema_dump(empty_database_url)
+        assert found == expected, f"rolling back {migration_id}:\n" + "".join(
+            difflib.unified_diff(expected.splitlines(True), found.splitlines(True), "before", "rolled back")
+        )
 
-    migrations.apply(empty_database_url)
-    assert schema_dump(empty_database_url) == first
+    assert migrations.apply(empty_database_url) == ids
+    assert schema_dump(empty_database_url) == before[-1]
     assert all(status.is_applied for status in migrations.status(empty_database_url))
 
 
