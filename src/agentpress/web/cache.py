@@ -8,7 +8,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Generic, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
@@ -74,45 +75,31 @@ def cache_key(org_id: UUID, kind: str, *parts: object) -> str:
     return ":".join(("ap", KEY_VERSION, str(org_id), kind, *(str(part) for part in parts)))
 
 
-class Cache:
-    """Cache-aside reads and invalidation; with no Redis every read goes to the loader."""
+class _Keys:
+    """What Cache and AuthCache share: one load per key at a time in this process, markers written
+    after commit (and owed while Redis does not answer), and a short backoff after a failure."""
+
+    SET_IF_UNCHANGED: str  # the compare-and-set script of the subclass
+    FAILED = "Redis %s failed, reading the database for a second: %s"
 
     def __init__(self, redis: Redis | None) -> None:
         self.redis = redis
-        self._set_if_unchanged = redis.register_script(_SET_IF_UNCHANGED) if redis is not None else None
+        self._set_if_unchanged = redis.register_script(self.SET_IF_UNCHANGED) if redis is not None else None
         self._flights: dict[str, _Flight] = {}
         self._down_until = 0.0
         # Keys whose invalidation failed: never served, and marked as soon as Redis answers again,
         # so that an outage during a write cannot leave the old value to be read afterwards.
         self._unflushed: set[str] = set()
-        self.auth = AuthCache(redis)
+        self._owes_epoch = False  # only AuthCache ever owes one
 
-    async def get_or_load(self, key: str, adapter: Codec[T], load: Callable[[], Awaitable[T]]) -> T:
-        """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
-        process wait for the first one's load instead of all reading the database."""
-        if self.redis is None:
-            return await load()
-        found, _ = await self._read(key)
-        if found is not None and (value := _parse(key, found, adapter)) is not None:
-            return value
+    @asynccontextmanager
+    async def _flight(self, key: str) -> AsyncIterator[_Flight]:
+        """The load of `key` in this process, entered by one request at a time."""
         flight = self._flights.setdefault(key, _Flight())
         flight.waiting += 1
         try:
             async with flight.lock:
-                # A load that finished while this request waited serves it too, even when Redis
-                # is slow or down: concurrent misses of a key read the database once.
-                if flight.result is not _UNSET:
-                    return cast(T, flight.result)
-                found, seen = await self._read(key)
-                if found is not None and (value := _parse(key, found, adapter)) is not None:
-                    return value
-                generation = flight.generation
-                value = await load()
-                if flight.generation == generation:  # no write committed during the load
-                    flight.result = value
-                if value is not None and seen is not None:
-                    await self._set(key, adapter.dump_json(value), seen)
-                return value
+                yield flight
         finally:
             flight.waiting -= 1
             if flight.waiting == 0:
@@ -124,25 +111,69 @@ class Cache:
             return
         for key in keys:
             if (flight := self._flights.get(key)) is not None:
-                flight.result, flight.generation = _UNSET, flight.generation + 1
+                flight.forget()
         self._unflushed.update(keys)
         await self._flush()
 
     async def _flush(self) -> bool:
-        """Mark the keys whose invalidation is pending; False while Redis does not answer."""
-        if not self._unflushed:
+        """Pay what this process owes Redis: the epoch bump, then the pending markers; False while it cannot."""
+        if not self._unflushed and not self._owes_epoch:
             return True
         pending = list(self._unflushed)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
+                if self._owes_epoch:
+                    pipe.incr(AUTH_EPOCH_KEY)
                 for key in pending:
                     pipe.set(key, INVALIDATED + uuid4().hex.encode(), ex=TTL_SECONDS)
                 await pipe.execute()
         except (TimeoutError, RedisError, OSError) as exc:
             self._failed("invalidate", exc)
             return False
+        self._owes_epoch = False
         self._unflushed.difference_update(pending)
         return True
+
+    def _is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning(self.FAILED, operation, exc)
+
+
+class Cache(_Keys):
+    """Cache-aside reads and invalidation; with no Redis every read goes to the loader."""
+
+    SET_IF_UNCHANGED = _SET_IF_UNCHANGED
+
+    def __init__(self, redis: Redis | None) -> None:
+        super().__init__(redis)
+        self.auth = AuthCache(redis)
+
+    async def get_or_load(self, key: str, adapter: Codec[T], load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
+        process wait for the first one's load instead of all reading the database."""
+        if self.redis is None:
+            return await load()
+        found, _ = await self._read(key)
+        if found is not None and (value := _parse(key, found, adapter)) is not None:
+            return value
+        async with self._flight(key) as flight:
+            # A load that finished while this request waited serves it too, even when Redis
+            # is slow or down: concurrent misses of a key read the database once.
+            if flight.result is not _UNSET:
+                return cast(T, flight.result)
+            found, seen = await self._read(key)
+            if found is not None and (value := _parse(key, found, adapter)) is not None:
+                return value
+            generation = flight.generation
+            value = await load()
+            if flight.generation == generation:  # no write committed during the load
+                flight.result = value
+            if value is not None and seen is not None:
+                await self._set(key, adapter.dump_json(value), seen)
+            return value
 
     async def _read(self, key: str) -> tuple[bytes | None, bytes | None]:
         """(a cached value, what the key held): the second is b"" for nothing, the marker if invalidated,
@@ -169,13 +200,6 @@ class Cache:
         except (TimeoutError, RedisError, OSError) as exc:
             self._failed("set", exc)
 
-    def _is_down(self) -> bool:
-        return time.monotonic() < self._down_until
-
-    def _failed(self, operation: str, exc: BaseException) -> None:
-        self._down_until = time.monotonic() + BACKOFF_SECONDS
-        log.warning("Redis %s failed, reading the database for %.0fs: %s", operation, BACKOFF_SECONDS, exc)
-
 
 def _parse(key: str, raw: bytes, adapter: Codec[T]) -> T | None:
     try:
@@ -196,6 +220,10 @@ class _Flight:
         self.waiting = 0
         self.result: object = _UNSET
         self.generation = 0  # bumped by each invalidation of the key
+
+    def forget(self) -> None:
+        """A write committed: the load in progress must not serve the requests waiting on it."""
+        self.result, self.generation = _UNSET, self.generation + 1
 
 
 # The epoch of every AuthCache entry: an entry is believed only while it carries the current epoch, so one
@@ -233,7 +261,7 @@ class Cached(Generic[T]):
         self.raw = raw
 
 
-class AuthCache:
+class AuthCache(_Keys):
     """Who a bearer token is, cached: what every request reads before anything else.
 
     The discipline of Cache (markers written after commit, compare-and-set fills, one load per key at a
@@ -248,13 +276,8 @@ class AuthCache:
     (SESSION_CACHE_SECONDS), the bound for every entry.
     """
 
-    def __init__(self, redis: Redis | None) -> None:
-        self.redis = redis
-        self._set_if_unchanged = redis.register_script(_AUTH_SET_IF_UNCHANGED) if redis is not None else None
-        self._flights: dict[str, _Flight] = {}
-        self._down_until = 0.0
-        self._unflushed: set[str] = set()
-        self._owes_epoch = False
+    SET_IF_UNCHANGED = _AUTH_SET_IF_UNCHANGED
+    FAILED = "Redis %s failed: sessions are read from the database until the session cache's epoch is bumped: %s"
 
     @property
     def trusted(self) -> bool:
@@ -275,27 +298,20 @@ class AuthCache:
         found = await self._read(key)
         if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)) is not None:
             return Cached(value, found.raw)
-        flight = self._flights.setdefault(key, _Flight())
-        flight.waiting += 1
-        try:
-            async with flight.lock:
-                if flight.result is not _UNSET:
-                    return cast("Cached[T] | None", flight.result)
-                found = await self._read(key)
-                if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)):
-                    return Cached(value, found.raw)
-                generation = flight.generation
-                loaded = await load()
-                result: Cached[T] | None = _loaded(loaded)
-                if loaded is not None and found is not None and (seconds := ttl(loaded)) > 0:
-                    result = Cached(loaded, await self._set(key, adapter.dump_json(loaded), found, seconds))
-                if flight.generation == generation:
-                    flight.result = result
-                return result
-        finally:
-            flight.waiting -= 1
-            if flight.waiting == 0:
-                self._flights.pop(key, None)
+        async with self._flight(key) as flight:
+            if flight.result is not _UNSET:
+                return cast("Cached[T] | None", flight.result)
+            found = await self._read(key)
+            if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)):
+                return Cached(value, found.raw)
+            generation = flight.generation
+            loaded = await load()
+            result: Cached[T] | None = _loaded(loaded)
+            if loaded is not None and found is not None and (seconds := ttl(loaded)) > 0:
+                result = Cached(loaded, await self._set(key, adapter.dump_json(loaded), found, seconds))
+            if flight.generation == generation:
+                flight.result = result
+            return result
 
     async def replace(self, key: str, cached: Cached[T], adapter: TypeAdapter[T], value: T, seconds: float) -> None:
         """Store `value` in place of `cached` if the key still holds exactly what was read (a session's new
@@ -305,43 +321,14 @@ class AuthCache:
         epoch, _, _ = cached.raw.partition(b"|")
         await self._set(key, adapter.dump_json(value), _Found(None, cached.raw, epoch), seconds)
 
-    async def invalidate(self, *keys: str) -> None:
-        """Forget these keys; call after the transaction that changed them has committed."""
-        if self.redis is None or not keys:
-            return
-        for key in keys:
-            if (flight := self._flights.get(key)) is not None:
-                flight.result, flight.generation = _UNSET, flight.generation + 1
-        self._unflushed.update(keys)
-        await self._flush()
-
     async def forget_all(self) -> None:
         """Forget every entry, everywhere (an epoch bump); owed until Redis takes it."""
         if self.redis is None:
             return
         for flight in self._flights.values():
-            flight.result, flight.generation = _UNSET, flight.generation + 1
+            flight.forget()
         self._owes_epoch = True
         await self._flush()
-
-    async def _flush(self) -> bool:
-        """Pay what this process owes Redis: the epoch bump, then the pending markers; False while it cannot."""
-        if not self._unflushed and not self._owes_epoch:
-            return True
-        pending = list(self._unflushed)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
-                if self._owes_epoch:
-                    pipe.incr(AUTH_EPOCH_KEY)
-                for key in pending:
-                    pipe.set(key, INVALIDATED + uuid4().hex.encode(), ex=TTL_SECONDS)
-                await pipe.execute()
-        except (TimeoutError, RedisError, OSError) as exc:
-            self._failed("invalidate", exc)
-            return False
-        self._owes_epoch = False
-        self._unflushed.difference_update(pending)
-        return True
 
     async def _read(self, key: str) -> _Found | None:
         """What the key holds and the epoch, or None when the cache cannot be trusted now (nothing is
@@ -376,18 +363,10 @@ class AuthCache:
             return None
         return raw if stored == 1 else None
 
-    def _is_down(self) -> bool:
-        return time.monotonic() < self._down_until
-
     def _failed(self, operation: str, exc: BaseException) -> None:
         # Whatever failed, an invalidation from this process or another may have been lost with it.
         self._owes_epoch = True
-        self._down_until = time.monotonic() + BACKOFF_SECONDS
-        log.warning(
-            "Redis %s failed: sessions are read from the database until the session cache's epoch is bumped: %s",
-            operation,
-            exc,
-        )
+        super()._failed(operation, exc)
 
 
 class _Found:
