@@ -24,6 +24,20 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.port, settings.log_level, settings.redis_url) == (9000, "DEBUG", None)
 
 
+def test_password_hash_threads_share_the_cores_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # serve passes WEB_CONCURRENCY on to its workers: N of them must not each run a hash per core.
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("PASSWORD_HASH_CONCURRENCY", raising=False)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert load_settings().password_hash_concurrency == 8
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    assert load_settings().password_hash_concurrency == 2
+    monkeypatch.setenv("WEB_CONCURRENCY", "16")
+    assert load_settings().password_hash_concurrency == 1
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "3")
+    assert load_settings().password_hash_concurrency == 3
+
+
 def test_the_public_base_url_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://agents.example.com/")
     assert load_settings().public_base_url == "https://agents.example.com"

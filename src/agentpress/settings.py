@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,6 +57,11 @@ def _networks(value: object) -> object:
 
 
 RateSetting = Annotated[Rate, NoDecode, BeforeValidator(_parse_rate)]
+
+
+def _hash_threads(data: dict[str, Any]) -> int:
+    """The cores divided among the processes serving (at least one thread each)."""
+    return max(1, (os.cpu_count() or 1) // (data.get("web_concurrency") or 1))
 
 
 class Settings(BaseSettings):
@@ -197,11 +202,6 @@ class Settings(BaseSettings):
     # Empty: the client is the socket's peer.
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode, BeforeValidator(_networks)] = ()
 
-    # Password hashes run on this many threads at once (default: the cores), with at most
-    # PASSWORD_HASH_QUEUE more waiting; past that a sign-in is 503 with Retry-After.
-    password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
-    password_hash_queue: int = Field(default=64, ge=0)
-
     # The largest request body, in bytes, a route takes unless it says otherwise (413 past it).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -223,6 +223,12 @@ class Settings(BaseSettings):
     # unset: one per core. Each worker holds up to POOL_MAX_SIZE + ANALYTICS_POOL_MAX_SIZE + 1 connections
     # (docs/configuration.md has the arithmetic against the server's max_connections).
     web_concurrency: int | None = Field(default=None, ge=1)
+    # Password hashes run on this many threads at once in each process, with at most PASSWORD_HASH_QUEUE
+    # more waiting; past that a sign-in is 503 with Retry-After. Default: the cores shared among the
+    # processes `serve` runs (it passes WEB_CONCURRENCY on to them), so that N workers do not run N times
+    # the cores' worth of hashes, each with its 64 MiB.
+    password_hash_concurrency: int = Field(default_factory=_hash_threads, ge=1, le=256)
+    password_hash_queue: int = Field(default=64, ge=0)
     # A connection straight to PostgreSQL, bypassing any pooler: the loops that run once per deployment
     # (the analytics refresh) elect their leader with a session-level advisory lock held on it, which
     # PgBouncer in transaction mode would break. Unset: DATABASE_URL.

@@ -78,6 +78,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # from the environment they inherit.
     url = resolve_database_url(settings)
     os.environ["DATABASE_URL"] = url
+    # The workers size what they share the cores for (password hashing) by how many of them there are.
+    os.environ["WEB_CONCURRENCY"] = str(workers)
     check_connection_budget(url, settings.model_copy(update={"database_url": url}), workers)
     log.info("serving with %d worker(s)", workers, extra={"workers": workers})
     # The app logs each request itself, as JSON; uvicorn's access log would say it twice.
