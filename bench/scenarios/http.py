@@ -62,12 +62,12 @@ BENCH_ROOT = Path(__file__).resolve().parents[2]
 # baseline was measured on a checkout of the code before issue 19, docs/benchmarks.md).
 ROWS_VARIABLE = "BENCH_HTTP_ROWS"
 # The messages first page measured before issue 19 (commit f013cc7, one process, 16 connections): its
-# requests/s and the service's CPU ms per request, the medians of four runs of BENCH_HTTP_ROWS=messages on
-# that checkout alternated with four on the new code (A B B A, twice) on 2026-12-06, with the machine busy
-# with other work (docs/benchmarks.md, Baselines, has the command). BENCH_HTTP_MESSAGES_BASELINE overrides
+# requests/s and the service's CPU ms per request, the means of two runs of BENCH_HTTP_ROWS=messages on that
+# checkout alternated with two on the new code (A B B A) on 2026-12-06 at 07:13 UTC on a quiet machine
+# (docs/benchmarks.md, Baselines, has the command and the figures). BENCH_HTTP_MESSAGES_BASELINE overrides
 # the rate.
-MESSAGES_BASELINE_RPS = 401.0
-MESSAGES_BASELINE_CPU_MS = 1.87
+MESSAGES_BASELINE_RPS = 490.0
+MESSAGES_BASELINE_CPU_MS = 2.03
 MESSAGES_BASELINE_COMMIT = "f013cc7"
 
 
