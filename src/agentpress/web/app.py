@@ -8,7 +8,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 
@@ -37,6 +36,7 @@ from agentpress.api.users import UsersController
 from agentpress.services.crypto import configure_password_hashing
 from agentpress.settings import Settings, load_settings
 from agentpress.web.access import provide_caller, provide_current_user, provide_org
+from agentpress.web.apidocs import assets_router, swagger_plugin
 from agentpress.web.connections import release_connections
 from agentpress.web.dependencies import (
     provide_analytics_connection,
@@ -51,6 +51,8 @@ from agentpress.web.headers import security_headers_middleware
 from agentpress.web.lifespan import lifespan
 from agentpress.web.logs import configure_logging, request_logging_middleware
 from agentpress.web.ratelimits import provide_limits
+
+SCHEMA_PATH = "/schema"
 
 api_v1 = Router(
     path="/api/v1",
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     configure_logging(settings.log_level)
     configure_password_hashing(settings)
     app = Litestar(
-        route_handlers=[HealthController, api_v1, *route_handlers],
+        route_handlers=[HealthController, api_v1, assets_router(SCHEMA_PATH), *route_handlers],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
@@ -108,8 +110,10 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             title="AgentPress data service",
             version="0.1.0",
             description=description,
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            path=SCHEMA_PATH,
+            # Swagger UI at /schema and /schema/swagger, from a wheel: no CDN, so the docs work offline
+            # (web/apidocs.py says why not Scalar).
+            render_plugins=[swagger_plugin(SCHEMA_PATH)],
         ),
         # Logging is configured by configure_logging (JSON lines), not by Litestar.
         logging_config=None,
