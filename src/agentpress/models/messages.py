@@ -55,6 +55,14 @@ class FilePart(_Part):
 
 Part = Annotated[TextPart | ReasoningPart | ToolCallPart | ToolResultPart | FilePart, Field(discriminator="type")]
 PART_ADAPTER: TypeAdapter[Part] = TypeAdapter(Part)
+# How the OpenAPI document shows a part of MessageCreate (which takes objects, see there): as the union it is
+# checked against, the same as Message's parts, so that a client generated from the document has typed parts.
+PART_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"$ref": f"#/components/schemas/{part.__name__}"}
+        for part in (TextPart, ReasoningPart, ToolCallPart, ToolResultPart, FilePart)
+    ]
+}
 
 
 class MessageFeedback(BaseModel):
@@ -92,6 +100,7 @@ class MessageCreate(BaseModel):
             "tool_name, arguments (object)}, tool_result {tool_call_id, tool_name, result, is_error?}, "
             "file {name?, mime_type?, uri}"
         ),
+        json_schema_extra={"items": PART_SCHEMA},
     )
     model: str | None = Field(default=None, max_length=200)
     input_tokens: int | None = Field(default=None, ge=0)
