@@ -51,7 +51,13 @@ def snake(name: str) -> str:
 @pytest.fixture(scope="module")
 def document(database_url_module: str, redis_url: str) -> dict[str, Any]:
     """The OpenAPI document as the service serves it."""
-    settings = load_settings(database_url=database_url_module, redis_url=redis_url, app_secret_key=SECRET_KEY)
+    settings = load_settings(
+        database_url=database_url_module,
+        redis_url=redis_url,
+        app_secret_key=SECRET_KEY,
+        scheduler_enabled=False,
+        analytics_refresh_enabled=False,
+    )
     with TestClient(app=create_app(settings)) as client:
         response = client.get("/schema/openapi.json")
     assert response.status_code == 200, response.text
