@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
 
     # Rate limits (count/period) on the routes anyone may call, per client IP and per target account or
-    # address: over a limit is 429 with Retry-After. Counted in Redis when REDIS_URL is set (shared by every
+    # address: over a limit is 429 with Retry-After. Counted in Redis unless REDIS_URL is off (shared by every
     # process and host), else, and while Redis is down, by each process for itself.
     rate_limit_login_per_ip: RateSetting = Rate(60, 60)
     # Failed sign-ins: per account from one IP, and (higher, so that nobody can lock a victim out
