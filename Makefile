@@ -10,7 +10,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 AGENTPRESS := $(BIN)/agentpress
 
 .DEFAULT_GOAL := help
-.PHONY: help install run check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell schema sql-catalog sql-registry bench bench-quick clean
+.PHONY: help install run stop check test lint format db-start db-stop db-status db-url db-migrate db-rollback db-new db-reset db-shell redis-start redis-stop redis-status schema sql-catalog sql-registry bench bench-quick clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,10 +18,10 @@ help: ## list the targets
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $@
 
-install: $(INSTALLED) ## create .venv and install the service and its dev tools (done by the other targets when needed)
+install: $(INSTALLED) ## create .venv and install the service, its local Redis and its dev tools (done by the other targets when needed)
 
 $(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
@@ -29,8 +29,13 @@ $(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
 
 # Development: one process (WEB_CONCURRENCY=1, one log to read); mail without SMTP_URL is logged with its links, so
 # that you can verify an email or reset a password.
-run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), migrate, serve on http://127.0.0.1:8000
+run: $(INSTALLED) ## start the embedded PostgreSQL and the local Redis (unless DATABASE_URL / REDIS_URL say otherwise), migrate, serve on http://127.0.0.1:8000
 	AUTO_MIGRATE=1 MAIL_LOG_LINKS=$${MAIL_LOG_LINKS:-true} WEB_CONCURRENCY=$${WEB_CONCURRENCY:-1} $(AGENTPRESS) serve
+
+# The database is stopped even when the local Redis is not in use (REDIS_URL set or off).
+stop: $(INSTALLED) ## stop what make run left running: the embedded PostgreSQL and the local Redis
+	-$(AGENTPRESS) redis stop
+	$(AGENTPRESS) db stop
 
 check: lint test ## what CI runs: lint, then the test suite
 
@@ -53,6 +58,15 @@ db-start: $(INSTALLED) ## start the embedded PostgreSQL (data in .data/postgres)
 
 db-stop: $(INSTALLED) ## stop the embedded PostgreSQL
 	$(AGENTPRESS) db stop
+
+redis-start: $(INSTALLED) ## start the local Redis (on a Unix socket in .data/redis) and print its URL
+	$(AGENTPRESS) redis start
+
+redis-stop: $(INSTALLED) ## stop the local Redis
+	$(AGENTPRESS) redis stop
+
+redis-status: $(INSTALLED) ## whether the local Redis is running, and its URL
+	$(AGENTPRESS) redis status
 
 db-url: $(INSTALLED) ## print the database URL in use
 	@$(AGENTPRESS) db url

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.anyio
 def busy_org(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """An org "busy" whose user wrote a message three days ago and another today, at noon UTC."""
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", "off")
     monkeypatch.setenv("APP_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     # Noon, not the clock: a test run just after midnight must not see "today" as closed.

@@ -87,3 +87,23 @@ def test_argon2_needs_8_kib_of_memory_for_each_lane(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PASSWORD_HASH_PARALLELISM", "16")
     with pytest.raises(ConfigError, match=r"PASSWORD_HASH_PARALLELISM: .*at least 8 per lane"):
         load_settings()
+
+
+def test_beside_a_database_url_redis_url_is_required_or_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/agentpress")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    # Each host would otherwise run a Redis of its own: a revoked session would stay cached on the others.
+    with pytest.raises(ConfigError, match=r"REDIS_URL: .*required when DATABASE_URL is set.*revoked") as refused:
+        load_settings()
+    assert "PASSWORD_HASH_CONCURRENCY" not in str(refused.value)  # only the setting at fault is named
+    monkeypatch.setenv("REDIS_URL", "")
+    with pytest.raises(ConfigError, match=r"REDIS_URL: "):
+        load_settings()
+    monkeypatch.setenv("REDIS_URL", "OFF")
+    assert load_settings().redis_url == "off"
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    assert load_settings().redis_url == "redis://cache.internal:6379/0"
+    # Without DATABASE_URL, unset means the local Redis beside the embedded database.
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("REDIS_URL")
+    assert load_settings().redis_url is None

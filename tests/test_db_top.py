@@ -20,7 +20,7 @@ from agentpress.repositories import orgs, statements, system
 def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "off")
     return database_url
 
 
@@ -64,7 +64,7 @@ def test_db_top_without_the_extension_says_so(
     empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "off")
     assert cli.main(["db", "top"]) == 2
     assert "pg_stat_statements is not installed in this database" in capsys.readouterr().err
 
@@ -134,7 +134,7 @@ def test_a_data_directory_without_the_setting_gets_it_at_the_next_start(
             conn.execute("CREATE EXTENSION pg_stat_statements")
         embedded.restart(pgdata)
         monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.delenv("REDIS_URL", raising=False)
+        monkeypatch.setenv("REDIS_URL", "off")
         assert cli.main(["db", "top"]) == 2
         assert "pg_stat_statements is not loaded by this server" in capsys.readouterr().err
 

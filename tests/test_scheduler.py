@@ -238,6 +238,7 @@ def test_the_scheduler_command_runs_one_step(
         org_id, agent_id = make_agent(conn)
         add_cron_schedule(conn, org_id, agent_id, cron="0 * * * *", next_run_at="-1 minute")
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", "off")
     assert main(["scheduler", "--once"]) == 0
     assert "queued 1 task(s)" in capsys.readouterr().out
     with psycopg.connect(database_url) as conn:

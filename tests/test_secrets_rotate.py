@@ -180,6 +180,7 @@ def test_rotate_re_encrypts_every_secret_under_the_new_key_bound_to_its_row(
     assert len(before) == 6
 
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", "off")
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("APP_SECRET_KEY", NEW_KEY)
     monkeypatch.setenv("APP_PREVIOUS_SECRET_KEYS", OLD_KEY)

@@ -40,7 +40,7 @@ def test_two_workers_answer_on_one_port(database_url: str, tmp_path: Path) -> No
         "PORT": str(port),
         "POOL_MIN_SIZE": "1",
         "POOL_MAX_SIZE": "2",
-        "REDIS_URL": "",
+        "REDIS_URL": "off",
         "SCHEDULER_ENABLED": "false",
         "ANALYTICS_REFRESH_ENABLED": "false",
     }
@@ -78,7 +78,13 @@ def test_two_workers_answer_on_one_port(database_url: str, tmp_path: Path) -> No
 
 
 def test_a_worker_that_cannot_start_fails_the_command(empty_database_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": empty_database_url, "PORT": str(free_port()), "DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "REDIS_URL": "off",
+        "PORT": str(free_port()),
+        "DATA_DIR": str(tmp_path),
+    }
     env.pop("AUTO_MIGRATE", None)
     started = subprocess.run(
         [sys.executable, "-m", "agentpress.cli", "serve", "--workers", "2"],
@@ -98,6 +104,7 @@ def test_a_worker_holds_its_pools_and_the_leader_connection() -> None:
         pool_max_size=10,
         analytics_pool_max_size=4,
         database_url="postgresql://primary/agentpress",
+        redis_url="off",
         analytics_database_url="postgresql://replica/agentpress",
         analytics_refresh_enabled=False,
     )

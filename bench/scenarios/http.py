@@ -266,8 +266,7 @@ def service(database_url: str, redis_url: str | None, workdir: Path, workers: in
         LOG_LEVEL="WARNING",
         DATA_DIR=str(workdir / "data"),
     )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
+    env["REDIS_URL"] = redis_url or "off"
     command = [agentpress_command(), "serve"]
     if workers is not None:
         command += ["--workers", str(workers)]
@@ -454,7 +453,7 @@ async def bare_point_reads(
 ) -> Sample:
     """get_thread's SQL on bare psycopg through a pool made as the service makes its main pool."""
     org_id, user_id, thread_ids = ids
-    settings = load_settings(database_url=database_url, app_secret_key=SECRET_KEY)
+    settings = load_settings(database_url=database_url, redis_url="off", app_secret_key=SECRET_KEY)
     statement = queries.threads.get_thread.sql
     async with create_main_pool(settings, database_url) as pool:
         await pool.wait()
@@ -469,7 +468,7 @@ async def bare_point_reads(
 
 async def bare_redis_gets(redis_url: str, pgdata: Path, keys: list[str], concurrency: int, window: Window) -> Sample:
     """GET of cached threads on a redis client made as the service makes its own (agentpress.web.cache)."""
-    settings = load_settings(database_url="postgresql:///unused", app_secret_key=SECRET_KEY)
+    settings = load_settings(database_url="postgresql:///unused", redis_url=redis_url, app_secret_key=SECRET_KEY)
     client = connect_redis(redis_url, settings.redis_timeout_ms)
     try:
 

@@ -13,6 +13,8 @@ from pydantic import BeforeValidator, Field, SecretStr, ValidationError, Validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# REDIS_URL=off: no caching, said explicitly (unset means the local Redis, which only the embedded database allows).
+REDIS_OFF = "off"
 
 
 class ConfigError(Exception):
@@ -73,8 +75,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Unset: same as DATABASE_URL. Point it at a read replica to move reporting off the primary.
     analytics_database_url: str | None = None
-    # Unset: caching is off.
-    redis_url: str | None = None
+    # Unset: with the embedded PostgreSQL, a local Redis on a Unix socket in DATA_DIR/redis (db/embedded_redis.py);
+    # with DATABASE_URL set it is required. "off": caching is off.
+    redis_url: str | None = Field(default=None, validate_default=True)
     # A Redis answer slower than this is a miss: the database answers instead.
     redis_timeout_ms: int = Field(default=50, ge=1, le=10_000)
     data_dir: Path = Path(".data")
@@ -178,7 +181,7 @@ class Settings(BaseSettings):
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
 
     # Rate limits (count/period) on the routes anyone may call, per client IP and per target account or
-    # address: over a limit is 429 with Retry-After. Counted in Redis when REDIS_URL is set (shared by every
+    # address: over a limit is 429 with Retry-After. Counted in Redis unless REDIS_URL is off (shared by every
     # process and host), else, and while Redis is down, by each process for itself.
     rate_limit_login_per_ip: RateSetting = Rate(60, 60)
     # Failed sign-ins: per account from one IP, and (higher, so that nobody can lock a victim out
@@ -333,9 +336,19 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url")
     @classmethod
-    def _redis_scheme(cls, value: str | None) -> str | None:
+    def _redis_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value.strip().lower() == REDIS_OFF:
+            return REDIS_OFF
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+            raise ValueError("must be a redis://, rediss:// or unix:// URL, or off")
+        if value is None and info.data.get("database_url") is not None:
+            # A local Redis per host would not do: a session revoked through one host must leave the cache of
+            # every host that serves the database, so they share one Redis (or none).
+            raise ValueError(
+                "is required when DATABASE_URL is set: every process and host serving that database must share "
+                "one Redis, or a session revoked through one of them would still be accepted from another's "
+                "cache; set the URL of that Redis, or off to run without caching"
+            )
         return value
 
 
@@ -344,5 +357,10 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [f"{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()]
+        problems = [
+            f"{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+            # A default computed from other settings is skipped once one of them is wrong: that one is the news.
+            if error["type"] != "default_factory_not_called"
+        ]
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -241,7 +241,7 @@ def test_a_failed_write_keeps_the_cache(
 def test_without_redis_every_read_goes_to_the_database(
     make_settings: Callable[..., Settings], statements: Counter[str]
 ) -> None:
-    with TestClient(app=create_app(make_settings(redis_url=None))) as client:
+    with TestClient(app=create_app(make_settings(redis_url="off"))) as client:
         chat = Conversation(client)
         statements.clear()
         chat.thread()

@@ -20,7 +20,7 @@ THREADS = "/api/v1/threads"
 @pytest.fixture
 def uncached(make_settings: Callable[..., Settings]) -> Iterator[TestClient[Litestar]]:
     """The same service without Redis: every page read from PostgreSQL and rendered by Litestar."""
-    with TestClient(app=create_app(make_settings(redis_url=None))) as client:
+    with TestClient(app=create_app(make_settings(redis_url="off"))) as client:
         yield client
 
 

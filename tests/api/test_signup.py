@@ -109,6 +109,7 @@ def run_cli(database_url: str, *args: str, stdin: str) -> subprocess.CompletedPr
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "REDIS_URL": "off",
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
     }

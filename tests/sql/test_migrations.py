@@ -71,7 +71,7 @@ def test_rolling_back_the_last_then_migrating_round_trips(empty_database_url: st
 
 
 def run_cli(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "off"}
     return subprocess.run(
         [sys.executable, "-m", "agentpress.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
     )
@@ -109,7 +109,7 @@ def test_new_migration_writes_a_numbered_pair_from_the_template(tmp_path: Path) 
 
 
 def test_two_processes_migrating_at_once_apply_each_migration_once(empty_database_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": empty_database_url}
+    env = {**os.environ, "DATABASE_URL": empty_database_url, "REDIS_URL": "off"}
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "agentpress.cli", "migrate", "apply"], env=env, stdout=subprocess.PIPE, text=True

@@ -65,7 +65,7 @@ def test_cli_db_schema_writes_the_snapshot_and_check_prints_the_diff(
 ) -> None:
     # On the server of DATABASE_URL: the migrations run in a scratch database beside it.
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "off")
     snapshot = tmp_path / "schema.sql"
     monkeypatch.setattr(schema, "SNAPSHOT", snapshot)
 

@@ -10,7 +10,7 @@ import os
 import psycopg
 
 from agentpress.repositories import leadership
-from agentpress.settings import Settings
+from agentpress.settings import REDIS_OFF, Settings
 
 log = logging.getLogger("agentpress.serve")
 
@@ -69,6 +69,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors.multiprocess import Multiprocess
 
+    from agentpress.db.embedded_redis import resolve_redis_url
     from agentpress.db.pools import resolve_database_url
     from agentpress.web.logs import configure_logging
 
@@ -78,6 +79,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # from the environment they inherit.
     url = resolve_database_url(settings)
     os.environ["DATABASE_URL"] = url
+    # Likewise the local Redis (REDIS_URL unset beside the embedded database): one for every worker.
+    os.environ["REDIS_URL"] = resolve_redis_url(settings) or REDIS_OFF
     # The workers size what they share the cores for (password hashing) by how many of them there are.
     os.environ["WEB_CONCURRENCY"] = str(workers)
     check_connection_budget(url, settings.model_copy(update={"database_url": url}), workers)

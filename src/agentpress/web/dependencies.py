@@ -27,7 +27,7 @@ AppSettings = NamedDependency[Settings]
 Passwords = NamedDependency[PasswordWork]
 """A handler parameter `passwords: Passwords` hashes and verifies passwords on the bounded thread pool."""
 CacheDep = NamedDependency[Cache]
-"""A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is unset)."""
+"""A handler parameter `cache: CacheDep` gets the Redis cache (a pass-through when REDIS_URL is off)."""
 
 
 def provide_db(request: Request[Any, Any, Any]) -> RequestDatabase:

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from agentpress.db import migrations
+from agentpress.db.embedded_redis import resolve_redis_url
 from agentpress.db.pools import create_analytics_pool, create_main_pool, resolve_database_url
 from agentpress.repositories import system
 from agentpress.services.accounts import SignupOrgMissing, bootstrap_accounts
@@ -86,11 +87,13 @@ async def _open_pools(settings: Settings) -> tuple[Pool, Pool]:
     return pool, analytics_pool
 
 
-def _connect_redis(settings: Settings) -> Redis | None:
-    if settings.redis_url is None:
-        log.info("REDIS_URL is unset: caching is off")
+async def _connect_redis(settings: Settings) -> Redis | None:
+    # Unset with the embedded database: the local Redis, started here unless `serve` started it before forking.
+    url = await anyio.to_thread.run_sync(resolve_redis_url, settings)
+    if url is None:
+        log.info("REDIS_URL is off: caching is off")
         return None
-    return connect_redis(settings.redis_url, settings.redis_timeout_ms)
+    return connect_redis(url, settings.redis_timeout_ms)
 
 
 def _check_chunk_limits(settings: Settings) -> None:
@@ -130,7 +133,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await bootstrap_accounts(pool, settings)
         except SignupOrgMissing as exc:
             raise StartupError(f"{exc}: create it, or unset SIGNUP_ORG to give each new user an org") from None
-        redis = _connect_redis(settings)
+        redis = await _connect_redis(settings)
         app.state.resources = Resources(
             settings=settings,
             pool=pool,
