@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 
 from agentpress.services import idempotency
 from agentpress.settings import Settings
+from agentpress.web import idempotent
 from agentpress.web.app import create_app
 from agentpress.web.idempotent import MAX_KEY_LENGTH
 
@@ -152,6 +153,30 @@ def test_an_error_is_not_stored_and_the_retry_runs_again(people: People) -> None
     assert post(people, target, "t1").status_code == 201
     assert post(people, target, "t1").headers["idempotent-replayed"] == "true"
     assert count(people.database_url, "tasks") == 1
+
+
+def test_the_write_and_its_answer_commit_together(people: People, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash window: a failure between storing the answer and the commit (here, right after the store) undoes
+    the write too; nothing was acknowledged, and the retry writes once."""
+    target = route(people, "message")
+    real_store = idempotent.store
+
+    async def store_then_fail(*args: Any, **kwargs: Any) -> None:
+        await real_store(*args, **kwargs)
+        raise psycopg.OperationalError("the connection went away before the commit")
+
+    monkeypatch.setattr(idempotent, "store", store_then_fail)
+    failed = post(people, target, "crash")
+    assert failed.status_code == 503
+    assert count(people.database_url, "messages") == count(people.database_url, "idempotency_keys") == 0
+    monkeypatch.setattr(idempotent, "store", real_store)
+    retried = post(people, target, "crash")
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
+    assert post(people, target, "crash").content == retried.content
+    assert count(people.database_url, "messages") == count(people.database_url, "idempotency_keys") == 1
+    thread = people.client.get(f"{API}/threads/{people['thread']}", headers=people.headers("member")).json()
+    assert thread["message_count"] == 1
 
 
 def test_keys_are_per_caller_and_per_path(people: People) -> None:

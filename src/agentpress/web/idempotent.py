@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from uuid import UUID
 
 import anyio
 from litestar import MediaType, Request, Response
@@ -79,7 +80,6 @@ class Idempotency:
     """One request to an idempotent route: its key (None when sent without one), its transaction's connection while
     the answer is still to be stored, and the cache invalidations waiting for its commit."""
 
-    request: Request[Any, Any, Any]
     held: HeldInvalidations
     keyed: KeyedRequest | None = None
     conn: AsyncConnection[Any] | None = field(default=None, repr=False)
@@ -111,9 +111,9 @@ def _sha256(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
-async def _begin(request: Request[Any, Any, Any]) -> None:
+async def _begin(_: Request[Any, Any, Any]) -> None:
     """before_request: this request's Idempotency, before any dependency resolves."""
-    _CURRENT.set(Idempotency(request=request, held=hold_invalidations()))
+    _CURRENT.set(Idempotency(held=hold_invalidations()))
 
 
 def _current() -> Idempotency:
@@ -123,7 +123,9 @@ def _current() -> Idempotency:
     return current
 
 
-async def _keyed(request: Request[Any, Any, Any], header: str | None, *, org_id: Any, principal_id: Any) -> Idempotency:
+async def _keyed(
+    request: Request[Any, Any, Any], header: str | None, *, org_id: UUID, principal_id: UUID
+) -> Idempotency:
     current = _current()
     if header is None:
         return current
