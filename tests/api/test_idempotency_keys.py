@@ -5,8 +5,10 @@ answers expire and are purged; the header's rules and its place in the OpenAPI d
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from agentpress.services import idempotency
 from agentpress.settings import Settings
 from agentpress.web import idempotent
 from agentpress.web.app import create_app
+from agentpress.web.connections import RequestDatabase
 from agentpress.web.idempotent import MAX_KEY_LENGTH
 
 API = "/api/v1"
@@ -177,6 +180,42 @@ def test_the_write_and_its_answer_commit_together(people: People, monkeypatch: p
     assert count(people.database_url, "messages") == count(people.database_url, "idempotency_keys") == 1
     thread = people.client.get(f"{API}/threads/{people['thread']}", headers=people.headers("member")).json()
     assert thread["message_count"] == 1
+
+
+def test_the_body_is_hashed_on_a_worker_thread_with_no_connection_held(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_blocks: list[str] = []  # the event loop's thread, once per block of SQL open
+    opened: list[str] = []
+    real_connection = RequestDatabase.connection
+
+    @asynccontextmanager
+    async def counted(self: RequestDatabase) -> AsyncIterator[Any]:
+        async with real_connection(self) as conn:
+            open_blocks.append(threading.current_thread().name)
+            opened.append(threading.current_thread().name)
+            try:
+                yield conn
+            finally:
+                open_blocks.pop()
+
+    hashed: list[tuple[str, int, bytes]] = []
+    real_hash = idempotent._sha256
+
+    def watched(body: bytes) -> bytes:
+        hashed.append((threading.current_thread().name, len(open_blocks), body))
+        return real_hash(body)
+
+    monkeypatch.setattr(RequestDatabase, "connection", counted)
+    monkeypatch.setattr(idempotent, "_sha256", watched)
+    loop_thread = people.client.blocking_portal.call(lambda: threading.current_thread().name)
+    answer = post(people, route(people, "thread"), "h1")
+    assert answer.status_code == 201
+    ((thread_name, blocks_open, body),) = hashed
+    assert thread_name != loop_thread
+    assert blocks_open == 0
+    assert body == answer.request.content
+    assert set(opened) == {loop_thread}  # the SQL ran (auth, then the key and the write), all on the loop
 
 
 def test_keys_are_per_caller_and_per_path(people: People) -> None:
