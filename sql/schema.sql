@@ -306,6 +306,36 @@ COMMENT ON TABLE public.feedback IS 'A user''s rating of a message: one per user
 
 COMMENT ON COLUMN public.feedback.rating IS '1: thumbs up, -1: thumbs down.';
 
+-- TABLE idempotency_keys
+
+CREATE TABLE public.idempotency_keys (
+    org_id uuid NOT NULL,
+    principal_id uuid NOT NULL,
+    route text NOT NULL,
+    idempotency_key text NOT NULL,
+    request_hash bytea NOT NULL,
+    status_code smallint NOT NULL,
+    headers jsonb NOT NULL,
+    body bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT idempotency_keys_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT idempotency_keys_request_hash_check CHECK ((length(request_hash) = 32)),
+    CONSTRAINT idempotency_keys_status_code_check CHECK (((status_code >= 200) AND (status_code <= 299)))
+);
+
+COMMENT ON TABLE public.idempotency_keys IS 'The stored first answer to a POST sent with an Idempotency-Key, replayed to retries with the same key and body for a day; expired rows are deleted in the background (services/idempotency.py). Holds only answers that committed: a request in flight is the transaction that will insert its row.';
+
+COMMENT ON COLUMN public.idempotency_keys.principal_id IS 'Who sent it: the signed-in user''s id, or the org API key''s id (no foreign key: a row outlives neither by more than a day, and never answers anyone else).';
+
+COMMENT ON COLUMN public.idempotency_keys.route IS 'The method and path the key was sent to, e.g. POST /api/v1/threads/<id>/messages.';
+
+COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'The SHA-256 of the request body: the same key with another body is refused (422).';
+
+COMMENT ON COLUMN public.idempotency_keys.headers IS 'The answer''s headers that a replay repeats (content-type, location), by lower-case name.';
+
+COMMENT ON COLUMN public.idempotency_keys.body IS 'The answer''s body, byte for byte.';
+
 -- TABLE invitations
 
 CREATE TABLE public.invitations (
@@ -967,6 +997,11 @@ ALTER TABLE ONLY public.feedback
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_pkey PRIMARY KEY (id, org_id);
 
+-- CONSTRAINT idempotency_keys idempotency_keys_pkey
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (org_id, principal_id, route, idempotency_key);
+
 -- CONSTRAINT invitations invitations_pkey
 
 ALTER TABLE ONLY public.invitations
@@ -1269,6 +1304,12 @@ CREATE INDEX feedback_user_id_idx ON public.feedback USING btree (user_id);
 
 COMMENT ON INDEX public.feedback_user_id_idx IS 'Deleting a user deletes their ratings (feedback_user_id_fkey ON DELETE CASCADE).';
 
+-- INDEX idempotency_keys_expires_at_idx
+
+CREATE INDEX idempotency_keys_expires_at_idx ON public.idempotency_keys USING btree (expires_at);
+
+COMMENT ON INDEX public.idempotency_keys_expires_at_idx IS 'The expired rows, oldest first, for the background purge (delete_expired_idempotency_keys).';
+
 -- INDEX invitations_org_id_created_at_idx
 
 CREATE INDEX invitations_org_id_created_at_idx ON public.invitations USING btree (org_id, created_at DESC);
@@ -1546,6 +1587,11 @@ ALTER TABLE ONLY public.feedback
 
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+-- FK CONSTRAINT idempotency_keys idempotency_keys_org_id_fkey
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.orgs(id) ON DELETE CASCADE;
 
 -- FK CONSTRAINT invitations invitations_invited_by_fkey
 

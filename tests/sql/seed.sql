@@ -190,4 +190,14 @@ WHERE a.persona_id IS NOT NULL;
 INSERT INTO agent_config_ids (org_id, config_id, agent_id)
 SELECT org_id, 'agent-' || left(id::text, 8), id FROM agents WHERE persona_id IS NOT NULL;
 
+-- Idempotency keys: the answers of the last 17 hours, 50 per org's API key (100,000), the oldest
+-- three in fifty (6%) expired and waiting for the purge.
+INSERT INTO idempotency_keys (org_id, principal_id, route, idempotency_key, request_hash, status_code, headers,
+                              body, created_at, expires_at)
+SELECT k.org_id, k.id, 'POST /api/v1/threads/' || md5(k.id::text || n)::uuid || '/messages', 'turn-' || n,
+       sha256(('key' || k.id::text || n)::bytea), 201, '{"content-type": "application/json"}', '\x7b7d'::bytea,
+       e.expires_at - interval '1 day', e.expires_at
+FROM api_keys AS k, generate_series(1, 50) AS n,
+     LATERAL (SELECT now() + (48 - n) * interval '20 minutes' - interval '10 minutes' AS expires_at) AS e;
+
 ANALYZE;

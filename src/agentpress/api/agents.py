@@ -13,6 +13,7 @@ from agentpress.services import agent_configs
 from agentpress.web.access import Org
 from agentpress.web.dependencies import CacheDep, Conn
 from agentpress.web.errors import not_found
+from agentpress.web.idempotent import idempotent
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, contains_pattern, offset
 
 AGENT_PATH = "/{agent_id:uuid}"
@@ -45,7 +46,7 @@ class AgentsController(Controller):
         )
         return Page(items=items, total=total, page=page, page_size=page_size)
 
-    @post("/", operation_id="create_agent", summary="Create an agent (version 1)")
+    @post("/", operation_id="create_agent", summary="Create an agent (version 1)", **idempotent())
     async def create_agent(self, conn: Conn, org: Org, data: JSONBody[AgentCreate]) -> Agent:
         org.require_manager()
         fields = AgentFields.model_validate(data.model_dump())

@@ -34,6 +34,7 @@ from agentpress.services.patching import lock_merge_write, sent
 from agentpress.web.access import Org, OrgContext
 from agentpress.web.dependencies import Conn
 from agentpress.web.errors import ApiError, field_error, not_found
+from agentpress.web.idempotent import idempotent
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 # A kind's read, create and update models. In the handlers that source_routes builds they are names that
@@ -189,6 +190,7 @@ def source_routes(kind: SourceKind[Read, Create, Update]) -> tuple[HTTPRouteHand
         operation_id=f"create_knowledge_base_{singular}",
         summary=summaries.create,
         signature_namespace=names,
+        **idempotent(),
     )
     async def create_source(
         self: Controller, conn: Conn, org: Org, kb_id: FromPath[UUID], data: JSONBody[Create]

@@ -27,6 +27,7 @@ from agentpress.repositories import tasks, threads
 from agentpress.web.access import Caller, CallerDep, Org, OrgContext
 from agentpress.web.dependencies import AppSettings, Conn
 from agentpress.web.errors import ApiError, FieldError, field_error, not_found
+from agentpress.web.idempotent import idempotent
 from agentpress.web.pagination import DEFAULT_PAGE_SIZE, Page, PageNumber, PageSize, offset
 
 TASK_PATH = "/{task_id:uuid}"
@@ -95,6 +96,7 @@ class TasksController(Controller):
         summary="Queue a run of one of the org's agents (members), optionally on one of my threads (any thread of "
         "the org for owners and admins); a priority above TASK_MEMBER_MAX_PRIORITY is for owners and admins (422), "
         "and an org with MAX_QUEUED_TASKS_PER_ORG queued tasks gets a 409",
+        **idempotent(),
     )
     async def create_task(self, conn: Conn, org: Org, settings: AppSettings, data: JSONBody[TaskCreate]) -> Task:
         org.require_writer()

@@ -35,6 +35,7 @@ from agentpress.web.access import Caller, CallerDep, Org
 from agentpress.web.connections import RequestDatabase
 from agentpress.web.dependencies import CacheDep, Conn, Db
 from agentpress.web.errors import ApiError, FieldError, field_error, not_found
+from agentpress.web.idempotent import idempotent
 from agentpress.web.pagination import (
     DEFAULT_PAGE_SIZE,
     Cursor,
@@ -222,7 +223,9 @@ class ThreadsController(Controller):
             )
         return _keyset_page(items, page_size)
 
-    @post("/", operation_id="create_thread", summary="Start a thread, optionally with an agent of the org")
+    @post(
+        "/", operation_id="create_thread", summary="Start a thread, optionally with an agent of the org", **idempotent()
+    )
     async def create_thread(self, conn: Conn, org: Org, data: JSONBody[ThreadCreate]) -> Thread:
         org.require_writer()
         # An agent_id of no agent of the org fails threads_agent_id_fkey: 422 naming agent_id.
@@ -332,6 +335,7 @@ class ThreadsController(Controller):
             "A signed-in user appends `user` messages to their own threads, without model or token counts "
             "(else 403 naming the field); an API key with messages:write appends any role to any thread of its org."
         ),
+        **idempotent(caller=True),
     )
     async def append_messages(
         self,

@@ -395,6 +395,29 @@ class FeedbackQueries:
     org: the message's thread id, or null when there was no such feedback."""
 
 
+class IdempotencyKeysQueries:
+    """sql/queries/idempotency_keys.sql: Idempotency keys: the stored first answers to POSTs sent with an
+    Idempotency-Key header, by org, principal (a user or an org API key), route and key (services/idempotency.py)."""
+
+    lock_idempotency_key: Query
+    """sql/queries/idempotency_keys.sql:5 `:scalar`. Take the key's lock until the transaction ends; false when another
+    transaction holds it: a request with this key is in flight (409). Not a row lock: the row of an answer in flight is
+    not committed yet, and an insert would wait for it rather than say so."""
+
+    get_idempotency_key: Query
+    """sql/queries/idempotency_keys.sql:15 `:one`. The stored answer to a key, unless it has expired (an expired row not
+    yet purged counts as none)."""
+
+    create_idempotency_key: Query
+    """sql/queries/idempotency_keys.sql:24 `:execrows`. Store the answer to a key, in the transaction of the write it
+    answers, until now() + keep_for. An expired row of the same key not yet purged is replaced; a live one is left alone
+    (0 rows), which the key's lock rules out: its holder found none."""
+
+    delete_expired_idempotency_keys: Query
+    """sql/queries/idempotency_keys.sql:44 `:execrows`. Delete up to `limit` expired answers, oldest first. SKIP LOCKED:
+    the processes that purge at once, and a request reusing an expired key, never wait for each other."""
+
+
 class InvitationsQueries:
     """sql/queries/invitations.sql: Invitations to join an org: single-use tokens, stored as their SHA-256, valid for a
     week."""
@@ -1286,6 +1309,7 @@ class ServiceQueries:
     embedding_jobs: EmbeddingJobsQueries
     embeddings: EmbeddingsQueries
     feedback: FeedbackQueries
+    idempotency_keys: IdempotencyKeysQueries
     invitations: InvitationsQueries
     kb_search: KbSearchQueries
     knowledge_base_sources: KnowledgeBaseSourcesQueries

@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Generic, Protocol, TypeVar, cast
 from uuid import UUID, uuid4
 
@@ -75,6 +76,26 @@ def cache_key(org_id: UUID, kind: str, *parts: object) -> str:
     return ":".join(("ap", KEY_VERSION, str(org_id), kind, *(str(part) for part in parts)))
 
 
+class HeldInvalidations:
+    """Invalidations that wait for a transaction the request's handler runs in but does not commit: an idempotent
+    request's (web/idempotent.py), committed after the handler has answered. While `holding`, invalidate collects
+    their keys here; whoever commits then invalidates them."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.keys: list[str] = []
+
+
+_HELD: ContextVar[HeldInvalidations | None] = ContextVar("agentpress_held_invalidations", default=None)
+
+
+def hold_invalidations() -> HeldInvalidations:
+    """A holder for the invalidations of this request (its task, and the tasks it starts), idle until `holding`."""
+    held = HeldInvalidations()
+    _HELD.set(held)
+    return held
+
+
 class _Keys:
     """What Cache and AuthCache share: one load per key at a time in this process, markers written
     after commit (and owed while Redis does not answer), and a short backoff after a failure."""
@@ -108,6 +129,10 @@ class _Keys:
     async def invalidate(self, *keys: str) -> None:
         """Forget these keys; call after the transaction that changed them has committed."""
         if self.redis is None or not keys:
+            return
+        held = _HELD.get()
+        if held is not None and held.holding:
+            held.keys.extend(keys)
             return
         for key in keys:
             if (flight := self._flights.get(key)) is not None:

@@ -25,6 +25,7 @@ from agentpress.repositories import system
 from agentpress.services.accounts import SignupOrgMissing, bootstrap_accounts
 from agentpress.services.election import Leader
 from agentpress.services.embedder import EmbeddingsClient, create_client, run_embedding_loop
+from agentpress.services.idempotency import run_purge_loop
 from agentpress.services.ingest import CHUNKS_BODY_LIMIT, max_chunks_body_bytes
 from agentpress.services.mail import run_outbox_loop
 from agentpress.services.oauth_providers import create_http_client
@@ -121,6 +122,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
     redis, mailer, resets, embedder, scheduler, rollups = None, None, None, None, None, None
+    purge = None
     embeddings, oauth_http = create_client(settings), create_http_client()
     try:
         pending = await pending_migrations(pool)
@@ -148,6 +150,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         _check_chunk_limits(settings)
         mailer = asyncio.create_task(run_outbox_loop(pool, settings))
         resets = asyncio.create_task(run_password_reset_loop(pool, settings))
+        # In every process, like the two above: each pass deletes a bounded batch, skipping rows another holds.
+        purge = asyncio.create_task(run_purge_loop(pool))
         if embeddings is not None:
             embedder = asyncio.create_task(run_embedding_loop(pool, embeddings, settings))
         else:
@@ -167,7 +171,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             log.info("ANALYTICS_REFRESH_ENABLED is off: rollups grow only where `agentpress analytics refresh` runs")
         yield
     finally:
-        loops = [task for task in (mailer, resets, embedder, scheduler, rollups) if task is not None]
+        loops = [task for task in (mailer, resets, purge, embedder, scheduler, rollups) if task is not None]
         for task in loops:
             task.cancel()
         if loops:
