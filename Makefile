@@ -30,7 +30,8 @@ $(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
 # Development: one process (WEB_CONCURRENCY=1, one log to read); mail without SMTP_URL is logged with its links, so
 # that you can verify an email or reset a password.
 run: $(INSTALLED) ## start the database (embedded unless DATABASE_URL is set), migrate, serve on http://127.0.0.1:8000
-	AUTO_MIGRATE=1 MAIL_LOG_LINKS=$${MAIL_LOG_LINKS:-true} WEB_CONCURRENCY=$${WEB_CONCURRENCY:-1} $(AGENTPRESS) serve
+	AUTO_MIGRATE=1 MAIL_LOG_LINKS=$${MAIL_LOG_LINKS:-true} WEB_CONCURRENCY=$${WEB_CONCURRENCY:-1} \
+		METRICS_TOKEN=$${METRICS_TOKEN:-local-metrics-token} $(AGENTPRESS) serve
 
 check: lint test ## what CI runs: lint, then the test suite
 

@@ -86,7 +86,7 @@ LOOP_LEADER = Gauge(
 # connection it waits for at most CONNECTION_WAIT_SECONDS, each statement bounded by READING_TIMEOUT_MS.
 READING_SECONDS = 5.0
 CONNECTION_WAIT_SECONDS = 1.0
-READING_TIMEOUT_MS = 1000
+READING_TIMEOUT_MS = 500
 # How often each worker of a several-process `serve` writes its pools' figures for the others' scrapes.
 SAMPLE_SECONDS = 5.0
 
