@@ -87,7 +87,7 @@ def wait_for(
 
 
 @pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[tuple[int, Path, subprocess.Popen[bytes]]]:
+def served(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[int, Path, subprocess.Popen[bytes]]]:
     """`serve --workers 2` on a loopback port, with METRICS_TOKEN and the elected analytics refresh loop."""
     port = free_port()
     env = {
@@ -99,7 +99,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[int, Path, subpr
         "POOL_MIN_SIZE": "1",
         "POOL_MAX_SIZE": str(POOL_MAX_SIZE),
         "ANALYTICS_POOL_MAX_SIZE": "1",
-        "REDIS_URL": "",
+        "REDIS_URL": redis_url,
         "SCHEDULER_ENABLED": "false",
         "ANALYTICS_REFRESH_ENABLED": "true",
         "ANALYTICS_REFRESH_SECONDS": "1",
