@@ -51,7 +51,7 @@ def client(metered: Callable[..., TestClient[Litestar]]) -> Iterator[TestClient[
 def scrape(client: TestClient[Litestar]) -> Samples:
     response = client.get("/metrics", headers=bearer(TOKEN))
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(response.text)
@@ -73,6 +73,10 @@ def test_metrics_needs_the_token(client: TestClient[Litestar], make_settings: Ca
     assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
     assert wrong.headers["www-authenticate"] == "Bearer"
     assert client.get("/metrics", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
+    # OpenMetrics for a scraper that asks for it.
+    openmetrics = client.get("/metrics", headers={**bearer(TOKEN), "Accept": "application/openmetrics-text"})
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")
     # Unset, there is no such route as far as anyone can tell; and it is not in the OpenAPI document.
     with TestClient(app=create_app(make_settings())) as without:
         assert without.get("/metrics", headers=bearer(TOKEN)).status_code == 404

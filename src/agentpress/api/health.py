@@ -129,4 +129,5 @@ class HealthController(Controller):
         encode, content_type = choose_encoder(request.headers.get("accept", ""))
         # With several workers this reads each one's files: I/O, off the event loop.
         body = await anyio.to_thread.run_sync(encode, exposition)
-        return Response(content=body, media_type=content_type)
+        # As a header: given as media_type, Litestar would add a second charset to a text/ type.
+        return Response(content=body, headers={"content-type": content_type})
