@@ -30,7 +30,8 @@ $(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
 # Development: one process (WEB_CONCURRENCY=1, one log to read); mail without SMTP_URL is logged with its links, so
 # that you can verify an email or reset a password.
 run: $(INSTALLED) ## start the embedded PostgreSQL and the local Redis (unless DATABASE_URL / REDIS_URL say otherwise), migrate, serve on http://127.0.0.1:8000
-	AUTO_MIGRATE=1 MAIL_LOG_LINKS=$${MAIL_LOG_LINKS:-true} WEB_CONCURRENCY=$${WEB_CONCURRENCY:-1} $(AGENTPRESS) serve
+	AUTO_MIGRATE=1 MAIL_LOG_LINKS=$${MAIL_LOG_LINKS:-true} WEB_CONCURRENCY=$${WEB_CONCURRENCY:-1} \
+		METRICS_TOKEN=$${METRICS_TOKEN:-local-metrics-token} $(AGENTPRESS) serve
 
 # The database is stopped even when the local Redis is not in use (REDIS_URL set or off).
 stop: $(INSTALLED) ## stop what make run left running: the embedded PostgreSQL and the local Redis

@@ -46,3 +46,12 @@ WHERE id = %(email_id)s;
 UPDATE email_outbox
 SET last_error = %(error)s, attempts = %(max_attempts)s
 WHERE id = %(email_id)s;
+
+-- name: count_outbox_backlog :scalar
+-- Mail still to send for /metrics: unsent, with attempts left (abandoned mail is not a backlog), through
+-- the partial index of unsent mail. Run under a short statement timeout (web/metrics.py).
+-- uses: email_outbox_unsent_idx
+-- never: Seq Scan
+SELECT count(*) AS backlog
+FROM email_outbox
+WHERE sent_at IS NULL AND attempts < %(max_attempts)s;

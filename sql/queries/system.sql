@@ -1,4 +1,4 @@
--- Queries about the service's own state, used by the readiness check.
+-- Queries about the service's own state, used by the readiness check and /metrics.
 
 -- name: list_applied_migrations :many
 -- The migrations yoyo has applied, oldest first; /ready compares them with migrations/.
@@ -28,3 +28,8 @@ SELECT name, setting
 FROM pg_settings
 WHERE name = ANY(%(names)s::text[])
 ORDER BY name;
+
+-- name: set_local_statement_timeout :exec
+-- SET LOCAL statement_timeout for the rest of the transaction (set_config takes a parameter, SET does
+-- not): the bound on /metrics' readings of the queue and the outbox, shorter than a request's.
+SELECT set_config('statement_timeout', %(timeout_ms)s::integer::text, true);

@@ -250,3 +250,12 @@ WHERE id = %(task_id)s
   AND status = 'running' AND lease_token_hash = %(lease_token_hash)s AND lease_expires_at >= now()
 RETURNING id, org_id, agent_id, schedule_id, thread_id, status, input, output, error, attempt, max_attempts,
           priority, run_after, claimed_by, lease_expires_at, queued_at, started_at, finished_at, created_by;
+
+-- name: count_tasks_in_queue :one
+-- The queue's depth for /metrics: tasks waiting (queued, due or not) and being worked on (running), over
+-- every org. Each count reads only its status's partial index; the finished tasks, which only grow, are not
+-- counted. Run under a short statement timeout (web/metrics.py), at most every few seconds a process.
+-- uses: tasks_org_id_queue_idx, tasks_lease_expires_at_idx
+-- never: Seq Scan
+SELECT (SELECT count(*) FROM tasks WHERE status = 'queued') AS queued,
+       (SELECT count(*) FROM tasks WHERE status = 'running') AS running;

@@ -237,6 +237,8 @@ class Settings(BaseSettings):
     # PgBouncer in transaction mode would break. Unset: DATABASE_URL.
     direct_database_url: str | None = None
     log_level: LogLevel = "INFO"
+    # GET /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is 404.
+    metrics_token: SecretStr | None = None
     auto_migrate: bool = False
 
     @field_validator("log_level", mode="before")
@@ -262,6 +264,7 @@ class Settings(BaseSettings):
         "signup_org",
         "bootstrap_admin_email",
         "bootstrap_admin_password",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -325,6 +328,13 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _hard_to_guess(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("app_previous_secret_keys")

@@ -534,8 +534,9 @@ def test_a_provider_answering_errors_is_502(
     answer = oauth_client.get(path, params=params)
     assert answer.status_code == 502, answer.text
     body = answer.json()
-    assert set(body) == {"status_code", "code", "detail", "errors"}
+    assert set(body) == {"status_code", "code", "detail", "errors", "request_id"}
     assert (body["status_code"], body["code"]) == (502, "bad_gateway")
+    assert body["request_id"] == answer.headers["x-request-id"]
     assert "GitHub" in body["detail"]
     assert count(database_url, "users") == 0
 

@@ -1,19 +1,27 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the metrics scrape."""
 
 from __future__ import annotations
 
-from typing import Literal
+import hmac
+from typing import Any, Literal
 
+import anyio
 import psycopg
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
+from prometheus_client.exposition import choose_encoder
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from agentpress.repositories import system
+from agentpress.settings import Settings
+from agentpress.web.dependencies import AppSettings
+from agentpress.web.errors import unauthorized
 from agentpress.web.lifespan import Resources, pending_migrations, resources
+from agentpress.web.metrics import Exposition, sample_pools
 
 CheckResult = Literal["ok", "off", "unavailable", "pending_migrations"]
 
@@ -53,6 +61,16 @@ async def analytics_database(found: Resources) -> AnalyticsDatabase:
     except (psycopg.Error, PoolTimeout):
         return AnalyticsDatabase(status="unavailable")
     return AnalyticsDatabase(status="ok", **replication.model_dump())
+
+
+def check_metrics_token(settings: Settings, authorization: str | None) -> None:
+    """404 while METRICS_TOKEN is unset (as if there were no such route), 401 without the token."""
+    if settings.metrics_token is None:
+        raise NotFoundException()
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
 
 
 class HealthController(Controller):
@@ -98,3 +116,18 @@ class HealthController(Controller):
             analytics_database=await analytics_database(found) if found.settings.analytics_database_url else None,
         )
         return Response(report, status_code=200 if is_ready else 503)
+
+    # Not in the OpenAPI document: it is for Prometheus, not for the clients generated from it
+    # (docs/configuration.md#metrics).
+    @get("/metrics", operation_id="get_metrics", include_in_schema=False)
+    async def metrics(self, request: Request[Any, Any, Any], state: State, settings: AppSettings) -> Response[bytes]:
+        """The series in Prometheus' text format (OpenMetrics when the scraper asks for it)."""
+        check_metrics_token(settings, request.headers.get("authorization"))
+        exposition: Exposition = state.metrics
+        sample_pools(exposition.pools)
+        await exposition.reading.refresh()
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        # With several workers this reads each one's files: I/O, off the event loop.
+        body = await anyio.to_thread.run_sync(encode, exposition)
+        # As a header: given as media_type, Litestar would add a second charset to a text/ type.
+        return Response(content=body, headers={"content-type": content_type})

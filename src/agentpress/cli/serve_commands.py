@@ -6,6 +6,13 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -64,10 +71,47 @@ def check_connection_budget(url: str, settings: Settings, workers: int) -> None:
         )
 
 
+@contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """PROMETHEUS_MULTIPROC_DIR for the workers, set before they start (prometheus_client reads it when imported):
+    the one given, emptied of an earlier run's files, or a new temporary directory, removed afterwards."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="agentpress-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # the files of another run's workers would be added to this one's
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
+    """uvicorn's supervisor, which also marks each worker that is gone (died, restarted, retired) as dead for
+    prometheus_client, so that its gauges (pools, leadership) leave the sums; its counters stay in them."""
+    from prometheus_client.multiprocess import mark_process_dead
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class Supervisor(Multiprocess):
+        def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+            super().__init__(config, sockets)
+            self.running: set[int] = set()
+
+        def keep_subprocess_alive(self) -> None:
+            super().keep_subprocess_alive()
+            alive = {process.pid for process in self.processes if process.pid is not None}
+            for pid in self.running - alive:
+                mark_process_dead(pid)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
+            self.running = alive
+
+    return Supervisor(config, sockets=sockets)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors.multiprocess import Multiprocess
 
     from agentpress.db.embedded_redis import resolve_redis_url
     from agentpress.db.pools import resolve_database_url
@@ -95,14 +139,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
     )
-    if workers == 1:
-        server = uvicorn.Server(config)
-        server.run()
-        return 0 if server.started else 1
-    # uvicorn.run's own supervisor, used directly so that a worker that could not start (pending
-    # migrations, an unreachable database) makes the command fail, as it does with one process.
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
-    supervisor.run()
+    # One process keeps its metrics in memory, unless PROMETHEUS_MULTIPROC_DIR says otherwise.
+    multiprocess = workers > 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ
+    with metrics_directory() if multiprocess else nullcontext():
+        if workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            return 0 if server.started else 1
+        # uvicorn.run's own supervisor, used directly so that a worker that could not start (pending
+        # migrations, an unreachable database) makes the command fail, as it does with one process.
+        supervisor = _supervisor(config, [config.bind_socket()])
+        supervisor.run()
     return 1 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
 
 

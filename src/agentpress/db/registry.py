@@ -895,6 +895,11 @@ class OutboxQueries:
     abandon_email: Query
     """sql/queries/outbox.sql:44 `:exec`. Give up on a message that can never be sent (its body no longer decrypts)."""
 
+    count_outbox_backlog: Query
+    """sql/queries/outbox.sql:50 `:scalar`. Mail still to send for /metrics: unsent, with attempts left (abandoned mail
+    is not a backlog), through the partial index of unsent mail. Run under a short statement timeout
+    (web/metrics.py)."""
+
 
 class PasswordResetsQueries:
     """sql/queries/password_resets.sql: Password resets: single-use tokens, stored as their SHA-256, valid for an
@@ -1084,7 +1089,7 @@ class StatementsQueries:
 
 
 class SystemQueries:
-    """sql/queries/system.sql: Queries about the service's own state, used by the readiness check."""
+    """sql/queries/system.sql: Queries about the service's own state, used by the readiness check and /metrics."""
 
     list_applied_migrations: Query
     """sql/queries/system.sql:3 `:many`. The migrations yoyo has applied, oldest first; /ready compares them with
@@ -1099,6 +1104,11 @@ class SystemQueries:
     list_session_limits: Query
     """sql/queries/system.sql:24 `:many`. The values of these settings on this connection, in milliseconds for the time
     limits; behind PgBouncer the pools compare them, once per new connection, with what the settings ask for."""
+
+    set_local_statement_timeout: Query
+    """sql/queries/system.sql:32 `:exec`. SET LOCAL statement_timeout for the rest of the transaction (set_config takes
+    a parameter, SET does not): the bound on /metrics' readings of the queue and the outbox, shorter than a
+    request's."""
 
 
 class TasksQueries:
@@ -1160,6 +1170,12 @@ class TasksQueries:
     """sql/queries/tasks.sql:231 `:one`. Record a failed attempt of a task the worker holds (same conditions as
     complete_task). Retryable with attempts left: queued again after 2^attempt seconds (at most an hour), unclaimed;
     else failed."""
+
+    count_tasks_in_queue: Query
+    """sql/queries/tasks.sql:254 `:one`. The queue's depth for /metrics: tasks waiting (queued, due or not) and being
+    worked on (running), over every org. Each count reads only its status's partial index; the finished tasks, which
+    only grow, are not counted. Run under a short statement timeout (web/metrics.py), at most every few seconds a
+    process."""
 
 
 class ThreadsQueries:

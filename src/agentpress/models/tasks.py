@@ -101,3 +101,10 @@ class TaskFail(BaseModel):
     lease_token: str = LeaseToken
     error: str = Field(min_length=1, max_length=10_000)
     retryable: bool = True
+
+
+class TaskQueueDepth(BaseModel):
+    """Tasks in the queue over every org, by status (for /metrics)."""
+
+    queued: int
+    running: int

@@ -39,3 +39,8 @@ async def mark_email_failed(conn: AsyncConnection[Any], *, email_id: UUID, error
 
 async def abandon_email(conn: AsyncConnection[Any], *, email_id: UUID, error: str, max_attempts: int) -> None:
     await queries.outbox.abandon_email.exec(conn, email_id=email_id, error=error, max_attempts=max_attempts)
+
+
+async def count_outbox_backlog(conn: AsyncConnection[Any], *, max_attempts: int) -> int:
+    """Mail still to send: unsent, with attempts left."""
+    return await queries.outbox.count_outbox_backlog.scalar_required(conn, int, max_attempts=max_attempts)

@@ -22,3 +22,8 @@ async def list_session_limits(conn: AsyncConnection[Any], *, names: list[str]) -
     """The integer settings `names` as this connection has them (a time limit in milliseconds)."""
     rows = await queries.system.list_session_limits.many(conn, SessionSetting, names=names)
     return {row.name: int(row.setting) for row in rows if row.name is not None and row.setting is not None}
+
+
+async def set_local_statement_timeout(conn: AsyncConnection[Any], *, timeout_ms: int) -> None:
+    """Bound the statements of the transaction in progress to `timeout_ms` (it must be in one)."""
+    await queries.system.set_local_statement_timeout.exec(conn, timeout_ms=timeout_ms)

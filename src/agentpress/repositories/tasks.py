@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from agentpress.db.queries import queries
-from agentpress.models.tasks import ClaimedTask, Task, TaskStatus
+from agentpress.models.tasks import ClaimedTask, Task, TaskQueueDepth, TaskStatus
 from agentpress.services.crypto import hash_token
 
 
@@ -137,3 +137,8 @@ async def fail_task(
         error=error,
         retryable=retryable,
     )
+
+
+async def count_tasks_in_queue(conn: AsyncConnection[Any]) -> TaskQueueDepth:
+    """Queued and running tasks over every org."""
+    return await queries.tasks.count_tasks_in_queue.one_required(conn, TaskQueueDepth)

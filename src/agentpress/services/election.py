@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from agentpress.repositories import leadership
+from agentpress.web.metrics import LOOP_LEADER
 
 Work = Callable[[], Coroutine[Any, Any, None]]
 """What the leader runs until cancelled: a loop such as services.reporting.run_refresh_loop."""
@@ -39,6 +40,9 @@ class Leader:
         self.name, self.url, self.every, self.log = name, url, every, log
         self.key = lock_key(name)
         self.is_leading = False
+        # agentpress_loop_leader{loop=name}: 0 from the start, 1 while this process leads (several Leaders of one
+        # name in a process, as in tests, add up).
+        self._leading = LOOP_LEADER.labels(name)
 
     async def lead(self, work: Work) -> None:
         """Take part in the election until cancelled, running `work` while this process leads."""
@@ -66,6 +70,7 @@ class Leader:
                 extra={"loop": self.name, "backend_pid": conn.info.backend_pid},
             )
             self.is_leading = True
+            self._leading.inc()
             task = asyncio.create_task(work())
             try:
                 while not task.done():
@@ -80,6 +85,7 @@ class Leader:
                 task.result()  # the work ended on its own: say why, then stand for election again
             finally:
                 self.is_leading = False
+                self._leading.dec()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

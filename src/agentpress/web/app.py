@@ -50,6 +50,7 @@ from agentpress.web.errors import EXCEPTION_HANDLERS
 from agentpress.web.headers import security_headers_middleware
 from agentpress.web.lifespan import lifespan
 from agentpress.web.logs import configure_logging, request_logging_middleware
+from agentpress.web.metrics import metrics_lifespan
 from agentpress.web.ratelimits import provide_limits
 
 SCHEMA_PATH = "/schema"
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     configure_password_hashing(settings)
     app = Litestar(
         route_handlers=[HealthController, api_v1, assets_router(SCHEMA_PATH), *route_handlers],
-        lifespan=[lifespan],
+        lifespan=[lifespan, metrics_lifespan],
         state=State({"settings": settings}),
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         request_max_body_size=settings.max_body_bytes,
     )
     # Around the whole handler rather than as route middleware, so that requests which match no
-    # route (404, 405) are logged too.
+    # route (404, 405) are logged, counted and given a request id too.
     app.asgi_handler = request_logging_middleware(app.asgi_handler)
     # Likewise outermost, so that errors and unmatched routes carry the security headers too.
     app.asgi_handler = security_headers_middleware(app.asgi_handler, settings)

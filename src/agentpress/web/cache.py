@@ -20,6 +20,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from agentpress.web.metrics import CACHE_HITS, CACHE_MISSES, REDIS_FAILURES
+
 log = logging.getLogger("agentpress.web.cache")
 
 T = TypeVar("T")
@@ -102,9 +104,14 @@ class _Keys:
 
     SET_IF_UNCHANGED: str  # the compare-and-set script of the subclass
     FAILED = "Redis %s failed, reading the database for a second: %s"
+    NAME: str  # the `cache` label of its metrics
 
     def __init__(self, redis: Redis | None) -> None:
         self.redis = redis
+        # A hit is a read answered without the database (from Redis, or from a concurrent load of the key);
+        # a miss is a load. Nothing is counted while caching is off (no Redis).
+        self.hit = CACHE_HITS.labels(self.NAME).inc
+        self.miss = CACHE_MISSES.labels(self.NAME).inc
         self._set_if_unchanged = redis.register_script(self.SET_IF_UNCHANGED) if redis is not None else None
         self._flights: dict[str, _Flight] = {}
         self._down_until = 0.0
@@ -164,6 +171,7 @@ class _Keys:
 
     def _failed(self, operation: str, exc: BaseException) -> None:
         self._down_until = time.monotonic() + BACKOFF_SECONDS
+        REDIS_FAILURES.labels(self.NAME, operation).inc()
         log.warning(self.FAILED, operation, exc)
 
 
@@ -171,6 +179,7 @@ class Cache(_Keys):
     """Cache-aside reads and invalidation; with no Redis every read goes to the loader."""
 
     SET_IF_UNCHANGED = _SET_IF_UNCHANGED
+    NAME = "data"
 
     def __init__(self, redis: Redis | None) -> None:
         super().__init__(redis)
@@ -183,16 +192,20 @@ class Cache(_Keys):
             return await load()
         found, _ = await self._read(key)
         if found is not None and (value := _parse(key, found, adapter)) is not None:
+            self.hit()
             return value
         async with self._flight(key) as flight:
             # A load that finished while this request waited serves it too, even when Redis
             # is slow or down: concurrent misses of a key read the database once.
             if flight.result is not _UNSET:
+                self.hit()
                 return cast(T, flight.result)
             found, seen = await self._read(key)
             if found is not None and (value := _parse(key, found, adapter)) is not None:
+                self.hit()
                 return value
             generation = flight.generation
+            self.miss()
             value = await load()
             if flight.generation == generation:  # no write committed during the load
                 flight.result = value
@@ -302,6 +315,7 @@ class AuthCache(_Keys):
     """
 
     SET_IF_UNCHANGED = _AUTH_SET_IF_UNCHANGED
+    NAME = "auth"
     FAILED = "Redis %s failed: sessions are read from the database until the session cache's epoch is bumped: %s"
 
     @property
@@ -322,14 +336,18 @@ class AuthCache(_Keys):
             return _loaded(await load())
         found = await self._read(key)
         if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)) is not None:
+            self.hit()
             return Cached(value, found.raw)
         async with self._flight(key) as flight:
             if flight.result is not _UNSET:
+                self.hit()
                 return cast("Cached[T] | None", flight.result)
             found = await self._read(key)
             if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)):
+                self.hit()
                 return Cached(value, found.raw)
             generation = flight.generation
+            self.miss()
             loaded = await load()
             result: Cached[T] | None = _loaded(loaded)
             if loaded is not None and found is not None and (seconds := ttl(loaded)) > 0:

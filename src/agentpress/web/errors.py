@@ -17,7 +17,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.serialization import msgspec_hooks
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from agentpress.web.logs import current_request_id
 
 log = logging.getLogger("agentpress.web.errors")
 
@@ -51,6 +53,10 @@ class ErrorBody(BaseModel):
     code: str
     detail: str
     errors: list[FieldError] = []
+    request_id: str | None = Field(
+        default=None,
+        description="In 5xx bodies only: the request's X-Request-Id, to quote when reporting the failure",
+    )
 
 
 class ApiError(Exception):
@@ -82,7 +88,10 @@ def forbidden(detail: str) -> ApiError:
 
 
 def error_response(body: ErrorBody, headers: Mapping[str, str] | None = None) -> Response[dict[str, Any]]:
-    return Response(content=body.model_dump(), status_code=body.status_code, media_type=MediaType.JSON, headers=headers)
+    if body.status_code >= 500 and body.request_id is None:
+        body = body.model_copy(update={"request_id": current_request_id()})
+    content = body.model_dump(exclude_none=True)
+    return Response(content=content, status_code=body.status_code, media_type=MediaType.JSON, headers=headers)
 
 
 def _unavailable(detail: str) -> Response[dict[str, Any]]:
