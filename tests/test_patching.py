@@ -100,7 +100,7 @@ async def test_a_missing_row_answers_the_given_404_or_the_one_a_lookup_makes(dat
         persona = (await make_persona(conn)).model_copy(update={"id": uuid4()})
         with pytest.raises(ApiError) as raised:
             await change(conn, persona, {"name": "Renamed"})
-        assert raised.value.body.model_dump() == {
+        assert raised.value.body.model_dump(exclude_none=True) == {
             "status_code": 404,
             "code": "not_found",
             "detail": "persona not found",
