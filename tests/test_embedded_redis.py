@@ -4,6 +4,7 @@ kept across runs, stopped on request; and a fresh setup's `agentpress serve` cac
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -154,6 +155,15 @@ def fresh_data_dir(tmp_path: Path, embedded_server: EmbeddedServer, migrated_tem
             embedded_redis.stop((data_dir / "redis").resolve())
 
 
+# What `make run` sets METRICS_TOKEN to (Makefile, target run), so that a fresh checkout's /metrics answers.
+MAKE_RUN_METRICS_TOKEN = "local-metrics-token"
+
+
+def test_make_run_sets_the_metrics_token_this_module_uses() -> None:
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    assert f"METRICS_TOKEN=$${{METRICS_TOKEN:-{MAKE_RUN_METRICS_TOKEN}}}" in makefile
+
+
 def test_a_fresh_setup_serves_cached_reads_with_no_configuration(tmp_path: Path, fresh_data_dir: Path) -> None:
     """`make run`'s `agentpress serve` with DATABASE_URL and REDIS_URL unset: the embedded database and a local
     Redis, which serves a thread once it has been read."""
@@ -162,6 +172,7 @@ def test_a_fresh_setup_serves_cached_reads_with_no_configuration(tmp_path: Path,
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY")}
     # What `make run` sets, and a port of its own.
     env.update(DATA_DIR=str(fresh_data_dir), PORT=str(port), AUTO_MIGRATE="1", WEB_CONCURRENCY="1")
+    env.update(METRICS_TOKEN=MAKE_RUN_METRICS_TOKEN)
     env.update(SCHEDULER_ENABLED="false", ANALYTICS_REFRESH_ENABLED="false")
     log = tmp_path / "serve.log"
     with log.open("w") as stderr:
@@ -194,6 +205,11 @@ def test_a_fresh_setup_serves_cached_reads_with_no_configuration(tmp_path: Path,
                 assert cached is not None and b'"name":"First"' in cached, local.keys("*")
                 local.set(key, cached.replace(b'"name":"First"', b'"name":"From Redis"'), keepttl=True)
             assert http.get(f"/api/v1/threads/{thread['id']}", headers=headers).json()["name"] == "From Redis"
+            # And /metrics, with the token make run sets, counts that hit.
+            scraped = http.get("/metrics", headers=bearer(MAKE_RUN_METRICS_TOKEN))
+            assert scraped.status_code == 200, scraped.text
+            hits = re.search(r'^agentpress_cache_hits_total\{cache="data"\} (\S+)$', scraped.text, re.MULTILINE)
+            assert hits is not None and float(hits[1]) >= 1, scraped.text
     finally:
         _stop(server)
     # uvicorn ends on SIGTERM by raising it again once it has shut down.
