@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -54,6 +58,32 @@ class EmbeddedServer:
 
     def url(self, dbname: str) -> str:
         return f"postgresql://{self.user}@/{dbname}?host={quote(self.host)}&port={self.port}"
+
+
+@contextmanager
+def serve_process(
+    args: Sequence[str], env: dict[str, str], log: Path, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`agentpress serve` with `args` as a process group of its own, its stderr (the JSON log) in `log`; stopped
+    at the end with SIGTERM, then SIGKILL if it has not ended within 20 s."""
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "agentpress.cli", "serve", *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from helpers import EmbeddedServer, bearer, free_port, register
+from helpers import EmbeddedServer, bearer, free_port, register, serve_process
 from litestar.testing import TestClient
 from pytest_postgresql.executors import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -175,43 +175,34 @@ def test_a_fresh_setup_serves_cached_reads_with_no_configuration(tmp_path: Path,
     env.update(METRICS_TOKEN=MAKE_RUN_METRICS_TOKEN)
     env.update(SCHEDULER_ENABLED="false", ANALYTICS_REFRESH_ENABLED="false")
     log = tmp_path / "serve.log"
-    with log.open("w") as stderr:
-        # cwd: no .env of the checkout applies.
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agentpress.cli", "serve"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
+    # cwd: no .env of the checkout applies.
+    with (
+        serve_process([], env, log, cwd=tmp_path) as server,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+    ):
+        ready = _wait_until_ready(http, server, log)
+        assert ready["redis"] == "ok", ready
+        signed_in = register(http, "newcomer@example.com")
+        headers = bearer(signed_in["token"])
+        thread = http.post("/api/v1/threads", json={"name": "First"}, headers=headers).json()
+        key = thread_cache_key(
+            org_id=uuid.UUID(thread["org_id"]),
+            user_id=uuid.UUID(signed_in["user"]["id"]),
+            thread_id=uuid.UUID(thread["id"]),
         )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            ready = _wait_until_ready(http, server, log)
-            assert ready["redis"] == "ok", ready
-            signed_in = register(http, "newcomer@example.com")
-            headers = bearer(signed_in["token"])
-            thread = http.post("/api/v1/threads", json={"name": "First"}, headers=headers).json()
-            key = thread_cache_key(
-                org_id=uuid.UUID(thread["org_id"]),
-                user_id=uuid.UUID(signed_in["user"]["id"]),
-                thread_id=uuid.UUID(thread["id"]),
-            )
-            first = http.get(f"/api/v1/threads/{thread['id']}", headers=headers)
-            assert first.json()["name"] == "First", first.text
-            with client(directory) as local:
-                # Read once, now cached: the next read is Redis's answer, as this edit behind the service shows.
-                cached = local.get(key)
-                assert cached is not None and b'"name":"First"' in cached, local.keys("*")
-                local.set(key, cached.replace(b'"name":"First"', b'"name":"From Redis"'), keepttl=True)
-            assert http.get(f"/api/v1/threads/{thread['id']}", headers=headers).json()["name"] == "From Redis"
-            # And /metrics, with the token make run sets, counts that hit.
-            scraped = http.get("/metrics", headers=bearer(MAKE_RUN_METRICS_TOKEN))
-            assert scraped.status_code == 200, scraped.text
-            hits = re.search(r'^agentpress_cache_hits_total\{cache="data"\} (\S+)$', scraped.text, re.MULTILINE)
-            assert hits is not None and float(hits[1]) >= 1, scraped.text
-    finally:
-        _stop(server)
+        first = http.get(f"/api/v1/threads/{thread['id']}", headers=headers)
+        assert first.json()["name"] == "First", first.text
+        with client(directory) as local:
+            # Read once, now cached: the next read is Redis's answer, as this edit behind the service shows.
+            cached = local.get(key)
+            assert cached is not None and b'"name":"First"' in cached, local.keys("*")
+            local.set(key, cached.replace(b'"name":"First"', b'"name":"From Redis"'), keepttl=True)
+        assert http.get(f"/api/v1/threads/{thread['id']}", headers=headers).json()["name"] == "From Redis"
+        # And /metrics, with the token make run sets, counts that hit.
+        scraped = http.get("/metrics", headers=bearer(MAKE_RUN_METRICS_TOKEN))
+        assert scraped.status_code == 200, scraped.text
+        hits = re.search(r'^agentpress_cache_hits_total\{cache="data"\} (\S+)$', scraped.text, re.MULTILINE)
+        assert hits is not None and float(hits[1]) >= 1, scraped.text
     # uvicorn ends on SIGTERM by raising it again once it has shut down.
     assert server.returncode in (0, -signal.SIGTERM), log.read_text()
     # Left running for the next `make run`, like the database, until stopped.
@@ -243,12 +234,3 @@ def _wait_until_ready(http: httpx.Client, server: subprocess.Popen[bytes], log: 
             continue
         body: dict[str, object] = response.json()
         return body
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import SECRET_KEY, bearer, free_port
+from helpers import SECRET_KEY, bearer, free_port, serve_process
 from prometheus_client.parser import text_string_to_metric_families
 
 TOKEN = "metrics-token-0123456789"
@@ -108,23 +107,8 @@ def served(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[
     for inherited in ("WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(inherited, None)
     log = tmp_path / "serve.log"
-    with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agentpress.cli", "serve", "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    try:
+    with serve_process(["--workers", "2"], env, log) as server:
         yield port, log, server
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
 
 
 def test_a_scrape_adds_up_both_workers(served: tuple[int, Path, subprocess.Popen[bytes]]) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-from helpers import SECRET_KEY, free_port
+from helpers import SECRET_KEY, free_port, serve_process
 
 from agentpress.cli.serve_commands import connections_per_worker
 from agentpress.settings import load_settings
@@ -46,15 +45,7 @@ def test_two_workers_answer_on_one_port(database_url: str, tmp_path: Path) -> No
     }
     env.pop("WEB_CONCURRENCY", None)
     log = tmp_path / "serve.log"
-    with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agentpress.cli", "serve", "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    try:
+    with serve_process(["--workers", "2"], env, log) as server:
         deadline = time.monotonic() + STARTUP_SECONDS
         # Each new connection goes to whichever worker accepts it first: ask until both have answered.
         while len(request_pids(log)) < 2:
@@ -67,13 +58,6 @@ def test_two_workers_answer_on_one_port(database_url: str, tmp_path: Path) -> No
                 time.sleep(0.1)  # the workers are still starting
         pids = request_pids(log)
         assert len(pids) == 2 and server.pid not in pids, pids
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
     assert server.returncode == 0, log.read_text()
 
 

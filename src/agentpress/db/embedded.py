@@ -53,7 +53,7 @@ def _server(pgdata: Path) -> PostgresServer:
 def start(pgdata: Path, database: str = DATABASE_NAME) -> str:
     """Start the server in `pgdata` (initialising it on first use) and return a URL to `database`."""
     # One process at a time: a second one must not connect while the first restarts the server.
-    with _start_lock(pgdata):
+    with start_lock(pgdata):
         is_new = not (pgdata / "PG_VERSION").exists()
         server = _server(pgdata)
         url: str = server.get_uri(database)
@@ -91,7 +91,8 @@ def _configure_preload(conn: psycopg.Connection[tuple[object, ...]]) -> list[str
 
 
 @contextmanager
-def _start_lock(pgdata: Path) -> Iterator[None]:
+def start_lock(pgdata: Path) -> Iterator[None]:
+    """Held while a server is started in `pgdata` (or any server directory): two starters at once start one."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with (pgdata.parent / f".{pgdata.name}.start.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -139,7 +140,7 @@ def start_replica(pgdata: Path, database: str = DATABASE_NAME) -> str:
     `pg_basebackup -R` on first use, and return a URL to `database` on it: for ANALYTICS_DATABASE_URL."""
     start(pgdata, database)
     replica = replica_dir(pgdata)
-    with _start_lock(replica):
+    with start_lock(replica):
         if not (replica / "PG_VERSION").exists():
             info = PostmasterInfo.read_from_pgdata(pgdata)
             assert info is not None, "the primary is running"

