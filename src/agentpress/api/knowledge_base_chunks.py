@@ -83,7 +83,7 @@ class KnowledgeBaseChunksController(Controller):
     Litestar's route trie (which does not backtrack from `/files/...` to a `{kind}` parameter)."""
 
     path = "/knowledge-bases"
-    tags = ["knowledge-bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+    tags = ["knowledge bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
 
     replace_file_chunks = _replace_route("file", "files", "file")
     replace_freeform_text_chunks = _replace_route("freeform_text", "freeform-texts", "freeform text")

@@ -50,6 +50,7 @@ from agentpress.web.errors import EXCEPTION_HANDLERS
 from agentpress.web.headers import security_headers_middleware
 from agentpress.web.lifespan import lifespan
 from agentpress.web.logs import configure_logging, request_logging_middleware
+from agentpress.web.openapi import TAGS, ErrorContract, components
 from agentpress.web.ratelimits import provide_limits
 
 api_v1 = Router(
@@ -110,11 +111,14 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             description=description,
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=components(),
+            tags=list(TAGS),
         ),
         # Logging is configured by configure_logging (JSON lines), not by Litestar.
         logging_config=None,
-        # Field aliases name JSON keys that are Python keywords: a report's `from`.
-        plugins=[PydanticPlugin(prefer_alias=True)],
+        # Field aliases name JSON keys that are Python keywords: a report's `from`. ErrorContract: every
+        # operation's security and error responses, from what its route declares.
+        plugins=[PydanticPlugin(prefer_alias=True), ErrorContract()],
         debug=False,
         # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
         request_max_body_size=settings.max_body_bytes,

@@ -1,0 +1,76 @@
+"""The OpenAPI document tells the truth: security schemes, error responses with the one error body, described tags,
+request schemas as strict as the validation behind them (strict JSON types, pydantic's patterns and bounds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from agentpress.web.openapi import API_KEY_SCHEME, SESSION_SCHEME
+
+PUBLIC = {
+    "get_health",
+    "get_readiness",
+    "register",
+    "login",
+    "request_password_reset",
+    "confirm_password_reset",
+    "confirm_email_verification",
+    "start_oauth_sign_in",
+    "finish_oauth_sign_in",
+}
+# The routes that take an org API key as well as a session token.
+KEY_ROUTES_PREFIXES = ("/api/v1/tasks", "/api/v1/threads")
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+def test_protected_operations_name_their_schemes_and_public_ones_none(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes[SESSION_SCHEME] == schemes[SESSION_SCHEME] | {"type": "http", "scheme": "bearer"}
+    assert schemes[API_KEY_SCHEME] == schemes[API_KEY_SCHEME] | {"type": "http", "scheme": "bearer"}
+    public = set()
+    for _, path, operation in operations(document):
+        security = operation.get("security")
+        if security is None:
+            public.add(operation["operationId"])
+            assert {"401", "403"}.isdisjoint(operation["responses"]), operation["operationId"]
+            continue
+        assert {SESSION_SCHEME: []} in security, operation["operationId"]
+        assert {"401", "403"} <= set(operation["responses"]), operation["operationId"]
+        if {API_KEY_SCHEME: []} in security:
+            assert path.startswith(KEY_ROUTES_PREFIXES), operation["operationId"]
+    assert public == PUBLIC
+
+
+def test_every_error_response_has_the_one_error_body(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    for _, _, operation in operations(document):
+        errors = {status: response for status, response in operation["responses"].items() if int(status) >= 400}
+        for status, response in errors.items():
+            if operation["operationId"] == "get_readiness" and status == "503":
+                continue  # the readiness report says why
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (operation["operationId"], status)
+            assert response["description"], (operation["operationId"], status)
+    body = document["components"]["schemas"]["ErrorBody"]
+    assert set(body["properties"]) == {"status_code", "code", "detail", "errors"}
+
+
+def test_one_described_tag_per_domain(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    declared = {tag["name"]: tag.get("description") for tag in document["tags"]}
+    assert all(declared.values())
+    used = {tag for _, _, operation in operations(document) for tag in operation["tags"]}
+    assert used == set(declared)
+    assert all(len(operation["tags"]) == 1 for _, _, operation in operations(document))
