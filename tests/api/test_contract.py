@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import bearer
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -74,3 +75,28 @@ def test_one_described_tag_per_domain(client: TestClient[Litestar]) -> None:
     used = {tag for _, _, operation in operations(document) for tag in operation["tags"]}
     assert used == set(declared)
     assert all(len(operation["tags"]) == 1 for _, _, operation in operations(document))
+
+
+def test_pydantic_rules_are_in_the_document(client: TestClient[Litestar]) -> None:
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+    assert schemas["InvitationCreate"]["properties"]["email"]["pattern"] == r"^[^@\s]+@[^@\s]+$"
+    # extra="forbid" models refuse unknown keys, and say so.
+    assert schemas["MessagesAppend"]["additionalProperties"] is False
+
+
+def test_json_bodies_take_json_types_only(client: TestClient[Litestar], admin: dict[str, Any]) -> None:
+    """A boolean or an integer sent as a string is refused; UUIDs and date-times, which JSON sends as strings,
+    are taken."""
+    token = admin["token"]
+    refused = client.post("/api/v1/agents", json={"name": "a", "is_enabled": "true"}, headers=bearer(token))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"] == "is_enabled"
+    refused = client.post("/api/v1/agents", json={"name": "a", "max_tokens": "12"}, headers=bearer(token))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"] == "max_tokens"
+    agent = client.post(
+        "/api/v1/agents", json={"name": "a", "is_enabled": False, "max_tokens": 12}, headers=bearer(token)
+    )
+    assert agent.status_code == 201, agent.text
+    thread = client.post("/api/v1/threads", json={"agent_id": agent.json()["id"]}, headers=bearer(token))
+    assert thread.status_code == 201, thread.text

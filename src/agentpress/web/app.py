@@ -9,7 +9,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
@@ -37,6 +36,7 @@ from agentpress.api.users import UsersController
 from agentpress.services.crypto import configure_password_hashing
 from agentpress.settings import Settings, load_settings
 from agentpress.web.access import provide_caller, provide_current_user, provide_org
+from agentpress.web.bodies import pydantic_plugins
 from agentpress.web.connections import release_connections
 from agentpress.web.dependencies import (
     provide_analytics_connection,
@@ -116,9 +116,10 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         ),
         # Logging is configured by configure_logging (JSON lines), not by Litestar.
         logging_config=None,
-        # Field aliases name JSON keys that are Python keywords: a report's `from`. ErrorContract: every
-        # operation's security and error responses, from what its route declares.
-        plugins=[PydanticPlugin(prefer_alias=True), ErrorContract()],
+        # pydantic_plugins: bodies validated as strict JSON, and documented with all of pydantic's rules (its field
+        # aliases name JSON keys that are Python keywords: a report's `from`). ErrorContract: every operation's
+        # security and error responses, from what its route declares.
+        plugins=[*pydantic_plugins(), ErrorContract()],
         debug=False,
         # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
         request_max_body_size=settings.max_body_bytes,
