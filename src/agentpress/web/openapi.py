@@ -124,7 +124,10 @@ def error_statuses(handler: HTTPRouteHandler, names: set[str], *, has_path_param
     if writes and (has_body or has_path_parameters):
         statuses.add(409)
     if has_body:
-        statuses |= {413, 422}
+        statuses.add(413)
+    if parameters:
+        # A value the database refuses (a check, a missing row), or a rule across fields (`from` after `to`).
+        statuses.add(422)
     if "limits" in names:
         statuses.add(429)
     if names & _UNAVAILABLE_DEPENDENCIES:
@@ -132,8 +135,11 @@ def error_statuses(handler: HTTPRouteHandler, names: set[str], *, has_path_param
     return statuses
 
 
-def error_response(status: int) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorBody, description=DESCRIPTIONS[status], generate_examples=False)
+def error_response(status: int, description: str | None = None) -> ResponseSpec:
+    """An error answer in the document; a route declares one these rules miss with `responses=`."""
+    return ResponseSpec(
+        data_container=ErrorBody, description=description or DESCRIPTIONS[status], generate_examples=False
+    )
 
 
 class ErrorContract(ReceiveRoutePlugin):
