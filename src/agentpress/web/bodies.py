@@ -37,10 +37,34 @@ _CONSTRAINTS = {
 }
 
 
+def _integral(value: Any) -> Any:
+    """Floats with no fraction as integers, as JSON Schema counts them (`2.0` is an integer there)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    return value
+
+
+def _refuses_integral_float(exc: ValidationError) -> bool:
+    return any(
+        error["type"] == "int_type" and isinstance(error.get("input"), float) and error["input"].is_integer()
+        for error in exc.errors()
+    )
+
+
 def decode_strict_json(model: type[BaseModel], value: Any) -> BaseModel:
     """A body Litestar decoded from JSON, validated as that JSON: no string taken for a boolean or a number."""
     try:
-        return model.model_validate_json(msgspec.json.encode(value), strict=True)
+        try:
+            return model.model_validate_json(msgspec.json.encode(value), strict=True)
+        except ValidationError as exc:
+            # Rare, so paid only then: strict pydantic refuses 2.0 for an int, JSON Schema does not.
+            if not _refuses_integral_float(exc):
+                raise
+            return model.model_validate_json(msgspec.json.encode(_integral(value)), strict=True)
     except ValidationError as exc:
         errors = exc.errors(include_input=not model.model_config.get("hide_input_in_errors", False))
         raise ExtendedMsgSpecValidationError(errors=cast("list[dict[str, Any]]", errors)) from exc
@@ -72,6 +96,17 @@ def copy_constraints(target: Schema, source: dict[str, Any]) -> None:
                     setattr(branch, attribute, rules[keyword])
 
 
+def refuses_null(model: type[BaseModel]) -> set[str]:
+    """The fields of a partial change that may be left out but not sent as null: their validator says so by its
+    name (`_not_null`, `check_not_null`), so the document drops null from them."""
+    return {
+        field
+        for name, validator in model.__pydantic_decorators__.field_validators.items()
+        if "not_null" in name
+        for field in validator.info.fields
+    }
+
+
 class ContractSchemaPlugin(PydanticSchemaPlugin):
     @classmethod
     def for_pydantic_model(cls, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
@@ -80,9 +115,16 @@ class ContractSchemaPlugin(PydanticSchemaPlugin):
         if model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
         rules = model.model_json_schema(by_alias=True).get("properties", {})
-        for name, prop in (schema.properties or {}).items():
-            if isinstance(prop, Schema) and name in rules:
+        not_null = refuses_null(model)
+        for name, prop in list((schema.properties or {}).items()):
+            if not isinstance(prop, Schema):
+                continue
+            if name in rules:
                 copy_constraints(prop, rules[name])
+            if name in not_null and prop.one_of:
+                kept = [branch for branch in prop.one_of if not (isinstance(branch, Schema) and branch.type == "null")]
+                if len(kept) == 1 and schema.properties is not None:
+                    schema.properties[name] = kept[0]
         return schema
 
 
