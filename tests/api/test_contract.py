@@ -9,6 +9,7 @@ from helpers import bearer
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from agentpress.models.users import EMAIL_PATTERN
 from agentpress.web.openapi import API_KEY_SCHEME, SESSION_SCHEME
 
 PUBLIC = {
@@ -81,7 +82,7 @@ def test_one_described_tag_per_domain(client: TestClient[Litestar]) -> None:
 
 def test_pydantic_rules_are_in_the_document(client: TestClient[Litestar]) -> None:
     schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
-    assert schemas["InvitationCreate"]["properties"]["email"]["pattern"] == r"^[^@\s]+@[^@\s]+$"
+    assert schemas["InvitationCreate"]["properties"]["email"]["pattern"] == EMAIL_PATTERN
     # extra="forbid" models refuse unknown keys, and say so.
     assert schemas["MessagesAppend"]["additionalProperties"] is False
 
@@ -102,3 +103,11 @@ def test_json_bodies_take_json_types_only(client: TestClient[Litestar], admin: d
     assert agent.status_code == 201, agent.text
     thread = client.post("/api/v1/threads", json={"agent_id": agent.json()["id"]}, headers=bearer(token))
     assert thread.status_code == 201, thread.text
+
+
+def test_partial_changes_document_the_fields_that_cannot_be_cleared(client: TestClient[Litestar]) -> None:
+    schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+    assert schemas["ThreadUpdate"]["properties"]["name"]["type"] == "string"
+    assert schemas["AgentUpdate"]["properties"]["is_enabled"] == {"type": "boolean"}
+    assert {"type": "null"} in schemas["AgentUpdate"]["properties"]["description"]["oneOf"]
+    assert schemas["ToolUpdate"]["properties"]["name"]["type"] == "string"

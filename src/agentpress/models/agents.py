@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -52,7 +52,10 @@ class AgentCreate(BaseModel):
 
 
 class AgentUpdate(BaseModel):
-    """A partial change: fields left out keep their value; a field sent as null is cleared."""
+    """A partial change: fields left out keep their value; a field sent as null is cleared, but for NOT_NULL."""
+
+    # The fields an agent always has: a PATCH may leave them out, not clear them (the document says so).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "is_enabled", "is_archived", "tools_enabled", "rag_enabled")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)

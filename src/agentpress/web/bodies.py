@@ -15,9 +15,9 @@ from typing import Any, cast
 
 import msgspec
 from litestar._openapi.schema_generation import SchemaCreator
+from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.openapi.spec import Schema
 from litestar.plugins.pydantic import PydanticDIPlugin, PydanticInitPlugin, PydanticSchemaPlugin
-from litestar.plugins.pydantic.plugins.init import ExtendedMsgSpecValidationError
 from litestar.plugins.pydantic.utils import is_pydantic_model_class
 from litestar.typing import FieldDefinition
 from pydantic import BaseModel, ValidationError
@@ -57,9 +57,10 @@ def _refuses_integral_float(exc: ValidationError) -> bool:
 
 def decode_strict_json(model: type[BaseModel], value: Any) -> BaseModel:
     """A body Litestar decoded from JSON, validated as that JSON: no string taken for a boolean or a number."""
+    encoded = msgspec.json.encode(value)
     try:
         try:
-            return model.model_validate_json(msgspec.json.encode(value), strict=True)
+            return model.model_validate_json(encoded, strict=True)
         except ValidationError as exc:
             # Rare, so paid only then: strict pydantic refuses 2.0 for an int, JSON Schema does not.
             if not _refuses_integral_float(exc):
@@ -98,8 +99,9 @@ def copy_constraints(target: Schema, source: dict[str, Any]) -> None:
 
 def refuses_null(model: type[BaseModel]) -> set[str]:
     """The fields of a partial change that may be left out but not sent as null: their validator says so by its
-    name (`_not_null`, `check_not_null`), so the document drops null from them."""
-    return {
+    name (`_not_null`, `check_not_null`), or the model lists them in NOT_NULL; the document drops null from them."""
+    named: tuple[str, ...] = getattr(model, "NOT_NULL", ())
+    return set(named) | {
         field
         for name, validator in model.__pydantic_decorators__.field_validators.items()
         if "not_null" in name
