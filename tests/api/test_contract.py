@@ -105,6 +105,20 @@ def test_json_bodies_take_json_types_only(client: TestClient[Litestar], admin: d
     assert thread.status_code == 201, thread.text
 
 
+def test_a_nul_character_is_refused_naming_its_field(client: TestClient[Litestar], admin: dict[str, Any]) -> None:
+    """PostgreSQL's text and jsonb cannot hold U+0000: a 400 naming where it is, not a 422 naming nothing."""
+    sent = {"name": "Support", "description": "a\x00b"}
+    refused = client.post("/api/v1/agents", json=sent, headers=bearer(admin["token"]))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"] == [
+        {"field": "description", "message": "may not contain U+0000 (PostgreSQL cannot store it)"}
+    ]
+    persona = {"name": "Calm", "style": {"tone": ["calm", "x\x00"]}}
+    refused = client.post("/api/v1/personas", json=persona, headers=bearer(admin["token"]))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"] == "style.tone.1"
+
+
 def test_partial_changes_document_the_fields_that_cannot_be_cleared(client: TestClient[Litestar]) -> None:
     schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
     assert schemas["ThreadUpdate"]["properties"]["name"]["type"] == "string"

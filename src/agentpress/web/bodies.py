@@ -22,6 +22,8 @@ from litestar.plugins.pydantic.utils import is_pydantic_model_class
 from litestar.typing import FieldDefinition
 from pydantic import BaseModel, ValidationError
 
+from agentpress.web.errors import field_error
+
 # JSON Schema keywords pydantic sets from Field(...) constraints, and the Schema attributes they fill.
 _CONSTRAINTS = {
     "pattern": "pattern",
@@ -55,9 +57,30 @@ def _refuses_integral_float(exc: ValidationError) -> bool:
     )
 
 
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """Where the first string holding U+0000 is (a key or a value), as a dotted path."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = enumerate(value) if isinstance(value, list) else value.items() if isinstance(value, dict) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 def decode_strict_json(model: type[BaseModel], value: Any) -> BaseModel:
-    """A body Litestar decoded from JSON, validated as that JSON: no string taken for a boolean or a number."""
+    """A body Litestar decoded from JSON, validated as that JSON: no string taken for a boolean or a number.
+
+    No string may hold U+0000: PostgreSQL's text and jsonb cannot, and would answer a 422 naming nothing.
+    """
     encoded = msgspec.json.encode(value)
+    if b"\\u0000" in encoded:
+        where = _nul_at(value) or "body"
+        raise field_error(400, "invalid_request", where, "may not contain U+0000 (PostgreSQL cannot store it)")
     try:
         try:
             return model.model_validate_json(encoded, strict=True)
