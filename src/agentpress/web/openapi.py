@@ -8,12 +8,14 @@ A route that can answer something these rules do not see declares it with `respo
 
 from __future__ import annotations
 
-from litestar.enums import HttpMethod
+from litestar import Response
+from litestar.enums import HttpMethod, MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme, Tag
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.types import Scope
 
 from agentpress.web.errors import ErrorBody
 
@@ -142,12 +144,28 @@ def error_response(status: int, description: str | None = None) -> ResponseSpec:
     )
 
 
+def answer_options_for(route: HTTPRoute) -> None:
+    """Litestar's OPTIONS answer lists its route's methods in Allow, but the handler it makes closes over the first
+    route of the path, and a path's route is made again as its handlers are registered: `OPTIONS /api-keys` said
+    `Allow: OPTIONS, POST`, without GET. The handler answers for the route the app serves."""
+
+    def options_handler(scope: Scope) -> Response[None]:
+        allow = ", ".join(sorted(route.methods))
+        return Response(content=None, status_code=204, headers={"Allow": allow}, media_type=MediaType.TEXT)
+
+    for handler in route.route_handlers:
+        if handler.http_methods == {HttpMethod.OPTIONS} and handler.handler_name == "options_handler":
+            # The one way to rebind Litestar's own handler; it calls a sync one as it is (sync_to_thread=False).
+            handler._fn = options_handler  # type: ignore[assignment]
+
+
 class ErrorContract(ReceiveRoutePlugin):
     """Gives every operation its security and its error responses as Litestar registers its route."""
 
     def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):
             return
+        answer_options_for(route)
         for handler in route.route_handlers:
             names = dependency_names(handler)
             if handler.security is None:
