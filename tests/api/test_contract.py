@@ -125,3 +125,23 @@ def test_partial_changes_document_the_fields_that_cannot_be_cleared(client: Test
     assert schemas["AgentUpdate"]["properties"]["is_enabled"] == {"type": "boolean"}
     assert {"type": "null"} in schemas["AgentUpdate"]["properties"]["description"]["oneOf"]
     assert schemas["ToolUpdate"]["properties"]["name"]["type"] == "string"
+
+
+def test_allow_lists_the_documented_methods(client: TestClient[Litestar]) -> None:
+    """OPTIONS and 405 say in Allow what the document has for the path (OPTIONS /api-keys said POST only)."""
+    document = client.get("/schema/openapi.json").json()
+    for path in ("/api/v1/api-keys", "/api/v1/agents/{agent_id}"):
+        documented = {method.upper() for method in document["paths"][path]} | {"OPTIONS"}
+        url = path.replace("{agent_id}", "e3e70682-c209-1cac-a29f-6fbed82c07cd")
+        options = client.options(url)
+        assert options.status_code == 204
+        assert set(options.headers["allow"].split(", ")) == documented
+        refused = client.request("TRACE", url)
+        assert refused.status_code == 405
+        assert set(refused.headers["allow"].split(", ")) == documented
+
+
+def test_a_nul_character_in_a_query_is_refused_naming_it(client: TestClient[Litestar], admin: dict[str, Any]) -> None:
+    refused = client.get("/api/v1/users", params={"search": "a\x00b"}, headers=bearer(admin["token"]))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"] == "search"

@@ -36,7 +36,7 @@ from agentpress.api.users import UsersController
 from agentpress.services.crypto import configure_password_hashing
 from agentpress.settings import Settings, load_settings
 from agentpress.web.access import provide_caller, provide_current_user, provide_org
-from agentpress.web.bodies import pydantic_plugins
+from agentpress.web.bodies import pydantic_plugins, refuse_nul_in_parameters
 from agentpress.web.connections import release_connections
 from agentpress.web.dependencies import (
     provide_analytics_connection,
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=refuse_nul_in_parameters,
         openapi_config=OpenAPIConfig(
             title="AgentPress data service",
             version="0.1.0",

@@ -1,4 +1,4 @@
-"""Pydantic bodies: validated as strict JSON, and documented with every rule pydantic applies to them.
+"""Pydantic bodies: validated as strict JSON, and documented with every rule pydantic applies to them; no U+0000.
 
 Litestar's own pydantic plugin validates a body in Python mode after decoding it, where `"true"` is a boolean
 and `"12"` an integer; strict Python mode would refuse a UUID or a date-time sent as a string, which JSON can only
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import msgspec
+from litestar import Request
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.openapi.spec import Schema
@@ -72,6 +73,15 @@ def _nul_at(value: Any, path: str = "") -> str | None:
     return None
 
 
+# The types each keyword applies to.
+_NUMBERS, _STRINGS, _ARRAYS = frozenset({"number", "integer"}), frozenset({"string"}), frozenset({"array"})
+_BOUNDED = {
+    **dict.fromkeys(("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), _NUMBERS),
+    **dict.fromkeys(("pattern", "minLength", "maxLength"), _STRINGS),
+    **dict.fromkeys(("minItems", "maxItems"), _ARRAYS),
+}
+
+
 def decode_strict_json(model: type[BaseModel], value: Any) -> BaseModel:
     """A body Litestar decoded from JSON, validated as that JSON: no string taken for a boolean or a number.
 
@@ -110,14 +120,33 @@ def _pydantic_branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def copy_constraints(target: Schema, source: dict[str, Any]) -> None:
-    """Pydantic's constraints on one property, onto Litestar's schema of it, branch by matching type."""
+    """Pydantic's constraints on one property, onto Litestar's schema of it, branch by matching type. A bound given
+    to the whole property (Field(json_schema_extra=...), for a rule the database enforces) goes to its branches
+    of the type it bounds."""
     for branch in _branches(target):
+        kind = str(getattr(branch.type, "value", branch.type))
+        for keyword, attribute in _CONSTRAINTS.items():
+            if keyword in source and kind in _BOUNDED[keyword] and getattr(branch, attribute) is None:
+                setattr(branch, attribute, source[keyword])
         for rules in _pydantic_branches(source):
             if rules.get("type") is not None and str(rules["type"]) != str(getattr(branch.type, "value", branch.type)):
                 continue
             for keyword, attribute in _CONSTRAINTS.items():
                 if keyword in rules and getattr(branch, attribute) is None:
                     setattr(branch, attribute, rules[keyword])
+
+
+def without_null(prop: Schema) -> Schema:
+    """The property's schema with null taken out: `X | None` is a oneOf, or a type list with an enum."""
+    if prop.one_of:
+        kept = [branch for branch in prop.one_of if not (isinstance(branch, Schema) and branch.type == "null")]
+        return kept[0] if len(kept) == 1 and isinstance(kept[0], Schema) else prop
+    if isinstance(prop.type, list) and "null" in prop.type:
+        types = [kind for kind in prop.type if kind != "null"]
+        prop.type = types[0] if len(types) == 1 else types
+        if prop.enum is not None:
+            prop.enum = [value for value in prop.enum if value is not None]
+    return prop
 
 
 def refuses_null(model: type[BaseModel]) -> set[str]:
@@ -146,10 +175,8 @@ class ContractSchemaPlugin(PydanticSchemaPlugin):
                 continue
             if name in rules:
                 copy_constraints(prop, rules[name])
-            if name in not_null and prop.one_of:
-                kept = [branch for branch in prop.one_of if not (isinstance(branch, Schema) and branch.type == "null")]
-                if len(kept) == 1 and schema.properties is not None:
-                    schema.properties[name] = kept[0]
+            if name in not_null and schema.properties is not None:
+                schema.properties[name] = without_null(prop)
         return schema
 
 
@@ -157,3 +184,11 @@ def pydantic_plugins() -> list[PydanticInitPlugin | PydanticSchemaPlugin | Pydan
     """Litestar's PydanticPlugin, as its three parts, with strict JSON validation and complete schemas. Given
     these, Litestar adds no PydanticPlugin of its own (it would validate bodies first, in Python mode)."""
     return [StrictJsonInitPlugin(prefer_alias=True), ContractSchemaPlugin(prefer_alias=True), PydanticDIPlugin()]
+
+
+def refuse_nul_in_parameters(request: Request[Any, Any, Any]) -> None:
+    """A query or path parameter holding U+0000 is a 400 naming it, as in a body: PostgreSQL cannot take it."""
+    values = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise field_error(400, "invalid_request", name, "may not contain U+0000 (PostgreSQL cannot store it)")
