@@ -57,7 +57,6 @@ VALID_DATA_REFUSED: dict[str, str] = {
     "week, month in the handler (422 naming it)",
     "register": "the password rules are settings (PASSWORD_MIN_LENGTH...), checked by the service (422)",
     "confirm_password_reset": "the password rules are settings, checked by the service (422)",
-    "create_api_key": "scopes must name at least one known scope, checked by the service to answer 422 naming it",
     "list_threads": "page and cursor cannot be combined: a rule across two parameters",
     "create_knowledge_base_table": "every row has as many values as there are columns: a rule across fields",
     "create_knowledge_base_web_url": "crawl times between 0002-01-01 and 9998-12-31 UTC, not in the document",

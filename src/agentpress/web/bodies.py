@@ -37,6 +37,7 @@ _CONSTRAINTS = {
     "maxLength": "max_length",
     "minItems": "min_items",
     "maxItems": "max_items",
+    "enum": "enum",
 }
 
 
@@ -79,6 +80,7 @@ _BOUNDED = {
     **dict.fromkeys(("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), _NUMBERS),
     **dict.fromkeys(("pattern", "minLength", "maxLength"), _STRINGS),
     **dict.fromkeys(("minItems", "maxItems"), _ARRAYS),
+    "enum": _NUMBERS | _STRINGS,
 }
 
 
@@ -134,6 +136,8 @@ def copy_constraints(target: Schema, source: dict[str, Any]) -> None:
             for keyword, attribute in _CONSTRAINTS.items():
                 if keyword in rules and getattr(branch, attribute) is None:
                     setattr(branch, attribute, rules[keyword])
+            if isinstance(branch.items, Schema) and isinstance(rules.get("items"), dict):
+                copy_constraints(branch.items, rules["items"])
 
 
 def without_null(prop: Schema) -> Schema:
