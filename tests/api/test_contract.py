@@ -57,6 +57,16 @@ def test_protected_operations_name_their_schemes_and_public_ones_none(client: Te
     assert public == PUBLIC
 
 
+def test_org_routes_document_x_org_id(client: TestClient[Litestar]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    listing = document["paths"]["/api/v1/agents"]["get"]["parameters"]
+    (header,) = [parameter for parameter in listing if parameter["name"] == "X-Org-Id"]
+    assert (header["in"], header["required"]) == ("header", False)
+    assert header["schema"] | {"type": "string", "format": "uuid"} == header["schema"]
+    me = document["paths"]["/api/v1/auth/me"]["get"].get("parameters", [])
+    assert "X-Org-Id" not in [parameter["name"] for parameter in me]
+
+
 def test_every_error_response_has_the_one_error_body(client: TestClient[Litestar]) -> None:
     document = client.get("/schema/openapi.json").json()
     for _, _, operation in operations(document):
