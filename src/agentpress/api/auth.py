@@ -22,6 +22,7 @@ from agentpress.services.accounts import (
 from agentpress.web.access import CurrentUser, bearer_token, forget_session, forget_users
 from agentpress.web.dependencies import AppSettings, CacheDep, Conn, Db, Passwords
 from agentpress.web.errors import not_found, unauthorized
+from agentpress.web.openapi import error_response
 from agentpress.web.ratelimits import LimitsDep
 
 MAX_LISTED_SESSIONS = 100
@@ -59,7 +60,13 @@ class AuthController(Controller):
                 last_name=data.last_name,
             )
 
-    @post("/login", operation_id="login", summary="Sign in with email and password", status_code=200)
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Sign in with email and password",
+        status_code=200,
+        responses={401: error_response(401, "Wrong email or password, or the account is disabled")},
+    )
     async def login(
         self,
         db: Db,

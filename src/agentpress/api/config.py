@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import QueryParameter, RawBody
 
 from agentpress.repositories import orgs
@@ -24,6 +27,19 @@ _MEDIA_TYPES: dict[ArchiveFormat, tuple[str, str]] = {
     "zip": ("application/zip", "zip"),
     "tar": ("application/gzip", "tar.gz"),
 }
+
+
+@dataclass
+class ArchiveOperation(Operation):
+    """The export's answer is an archive, of the media type its format names: the document says so for each."""
+
+    def __post_init__(self) -> None:
+        archive = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {media_type: archive for media_type, _ in _MEDIA_TYPES.values()}
+
+
 # How many problems the detail line spells out; `errors` has them all.
 _DETAIL_PROBLEMS = 5
 # The largest archive (compressed) an import takes: an exported layout is a few KiB, a desktop folder with
@@ -53,6 +69,7 @@ class ConfigController(Controller):
         "/export",
         operation_id="export_config",
         summary="The org's agents, providers, models and channels in the desktop layout, as an archive; no secrets",
+        operation_class=ArchiveOperation,
     )
     async def export_config(self, conn: Conn, org: Org, archive_format: Format = "zip") -> Response[bytes]:
         org.require_manager()

@@ -9,6 +9,7 @@ from agentpress.models.email_verifications import EmailVerificationConfirm
 from agentpress.services.verification import confirm_email, resend_verification_mail
 from agentpress.web.access import CurrentUser, forget_users
 from agentpress.web.dependencies import AppSettings, CacheDep, Conn
+from agentpress.web.openapi import error_response
 from agentpress.web.ratelimits import LimitsDep
 
 
@@ -21,6 +22,7 @@ class EmailVerificationController(Controller):
         operation_id="resend_email_verification",
         summary="Mail the signed-in user a new verification link (older ones stop working)",
         status_code=202,
+        responses={409: error_response(409, "The email address is already verified")},
     )
     async def resend(self, conn: Conn, settings: AppSettings, limits: LimitsDep, current_user: CurrentUser) -> None:
         if not current_user.is_email_verified:

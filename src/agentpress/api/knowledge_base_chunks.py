@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from uuid import UUID
 
 import anyio
 from litestar import Controller, put
+from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, RawBody
 
-from agentpress.models.embeddings import ChunksReplaced, SourceKind
+from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, ChunksReplaced, SourceKind
 from agentpress.repositories import embeddings
-from agentpress.services.ingest import CHUNKS_BODY_LIMIT, ChunkError, MalformedBody, parse_chunks_body
+from agentpress.services.ingest import CHUNKS_BODY_LIMIT, HALF_MAX, ChunkError, MalformedBody, parse_chunks_body
 from agentpress.settings import Settings
 from agentpress.web.access import Org
 from agentpress.web.dependencies import AppSettings, Db
@@ -25,6 +29,38 @@ DESCRIPTION = (
     "at most MAX_CHUNKS_PER_REQUEST chunks (default 500; 422 naming `chunks` past it) in at most "
     f"{MAX_BODY_BYTES / 2**20:.0f} MiB (413 past it). Larger sources load with `agentpress kb ingest`."
 )
+
+
+# The body as ingest.parse_chunks_body and check_chunks take it (but that chunk_index is unique in a body, and the
+# setting MAX_CHUNKS_PER_REQUEST): the body is read raw, so Litestar cannot say it itself.
+CHUNK_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["chunk_index", "content", "embedding"],
+    properties={
+        "chunk_index": Schema(type=OpenAPIType.INTEGER, minimum=0),
+        "content": Schema(type=OpenAPIType.STRING, min_length=1),
+        "embedding": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(type=OpenAPIType.NUMBER, minimum=-HALF_MAX, maximum=HALF_MAX),
+            min_items=EMBEDDING_DIMENSIONS,
+            max_items=EMBEDDING_DIMENSIONS,
+        ),
+        "metadata": Schema(type=OpenAPIType.OBJECT, additional_properties=Schema()),
+    },
+)
+CHUNKS_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["chunks"],
+    properties={"chunks": Schema(type=OpenAPIType.ARRAY, items=CHUNK_SCHEMA)},
+)
+
+
+@dataclass
+class ChunksOperation(Operation):
+    """The body is the chunks' JSON, read raw (RawBody) and parsed off the event loop: the document says so."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(content={MediaType.JSON: OpenAPIMediaType(schema=CHUNKS_SCHEMA)}, required=True)
 
 
 async def _replace(
@@ -60,6 +96,7 @@ def _replace_route(kind: SourceKind, segment: str, what: str) -> HTTPRouteHandle
         summary=SUMMARY.format(what=what),
         description=DESCRIPTION,
         request_max_body_size=MAX_BODY_BYTES,
+        operation_class=ChunksOperation,
     )
     async def replace_chunks(
         self: Controller,
@@ -83,7 +120,7 @@ class KnowledgeBaseChunksController(Controller):
     Litestar's route trie (which does not backtrack from `/files/...` to a `{kind}` parameter)."""
 
     path = "/knowledge-bases"
-    tags = ["knowledge-bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
+    tags = ["knowledge bases"]  # noqa: RUF012 (Litestar declares it as a plain attribute)
 
     replace_file_chunks = _replace_route("file", "files", "file")
     replace_freeform_text_chunks = _replace_route("freeform_text", "freeform-texts", "freeform text")

@@ -263,7 +263,7 @@ class ThreadsController(Controller):
     ) -> Thread:
         org.require_writer()
         changes = data.model_dump(exclude_unset=True)
-        for required in ("name", "is_archived", "metadata"):
+        for required in ThreadUpdate.NOT_NULL:
             if changes.get(required, "") is None:
                 raise field_error(400, "invalid_request", required, "may be left out but not null")
         thread = await threads.update_thread(

@@ -34,7 +34,10 @@ class ApiKeyCreate(BaseModel):
     # Strings here, checked by the controller against API_KEY_SCOPES: an unknown scope is a 422
     # naming `scopes` rather than a 400 about the body.
     scopes: list[str] = Field(
-        max_length=len(API_KEY_SCOPES) * 4, description=f"one or more of {', '.join(API_KEY_SCOPES)}"
+        max_length=len(API_KEY_SCOPES) * 4,
+        description=f"one or more of {', '.join(API_KEY_SCOPES)}",
+        # What the controller checks, for the document (web/bodies.py copies it there).
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "enum": list(API_KEY_SCOPES)}},
     )
     expires_at: Annotated[AwareDatetime, AfterValidator(in_calendar)] | None = Field(
         default=None, description="in the future, with a time zone; null: until revoked"

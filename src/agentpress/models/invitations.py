@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from agentpress.models.orgs import OrgRole
+from agentpress.models.users import EMAIL_PATTERN
 
 
 class Invitation(BaseModel):
@@ -25,7 +26,7 @@ class Invitation(BaseModel):
 
 
 class InvitationCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     role: OrgRole = "member"
 
 

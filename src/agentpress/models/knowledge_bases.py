@@ -12,6 +12,8 @@ from pydantic_core import PydanticCustomError
 SourceStatus = Literal["pending", "processing", "ready", "failed"]
 # The tables' checks knowledge_base_files_checksum_sha256_check and knowledge_base_web_urls_url_check.
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# size_bytes is a bigint; 2**53 bytes (8 PiB) is past any file and exact as the document's float bound.
+MAX_SIZE_BYTES = 2**53
 URL_PATTERN = r"^https?://"
 
 
@@ -90,7 +92,7 @@ class KnowledgeBaseFile(Source):
 class KnowledgeBaseFileCreate(BaseModel):
     name: str = Field(min_length=1, max_length=1000)
     mime_type: str | None = Field(default=None, max_length=255)
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_SIZE_BYTES)
     storage_uri: str = Field(min_length=1, max_length=4096)
     checksum_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
 
@@ -100,7 +102,7 @@ class KnowledgeBaseFileUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=1000)
     mime_type: str | None = Field(default=None, max_length=255)
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_SIZE_BYTES)
     storage_uri: str | None = Field(default=None, min_length=1, max_length=4096)
     checksum_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
 

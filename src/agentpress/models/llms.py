@@ -60,7 +60,7 @@ class ModelProviderUpdate(BaseModel):
 
     @field_validator("name", "kind", "is_enabled")
     @classmethod
-    def _required(cls, value: object) -> object:
+    def _not_null(cls, value: object) -> object:
         return _not_null(value)
 
 
@@ -107,5 +107,5 @@ class ModelUpdate(BaseModel):
 
     @field_validator("provider_id", "name", "is_enabled", "is_default")
     @classmethod
-    def _required(cls, value: object) -> object:
+    def _not_null(cls, value: object) -> object:
         return _not_null(value)

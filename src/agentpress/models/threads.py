@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -31,6 +31,9 @@ class ThreadCreate(BaseModel):
 
 class ThreadUpdate(BaseModel):
     """A partial change: fields left out keep their value; agent_id sent as null detaches the agent."""
+
+    # May be left out, not sent as null (the document says so: web/bodies.py).
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name", "is_archived", "metadata")
 
     name: str | None = Field(default=None, min_length=1, max_length=500)
     agent_id: UUID | None = Field(default=None, description="an agent of the org, or null for none")

@@ -11,6 +11,10 @@ from pydantic import BaseModel, Field
 
 from agentpress.models.orgs import OrgRole
 
+# An address with one @ and no whitespace. Whitespace is spelled out, not \s: the document's regex (ECMA-262) and
+# pydantic's (Rust) differ on U+0085 and U+FEFF, and a schema-valid address was refused.
+EMAIL_PATTERN = r"^[^@\s\x85\uFEFF]+@[^@\s\x85\uFEFF]+$"
+
 PlatformRole = Literal["admin", "user", "guest"]
 Provider = Literal["email", "github", "google"]
 
@@ -74,7 +78,7 @@ class SignedIn(BaseModel):
 
 
 class Register(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     password: str = Field(max_length=1024)
     username: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     first_name: str | None = Field(default=None, max_length=200)

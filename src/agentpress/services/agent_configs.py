@@ -9,13 +9,13 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.agents import Agent, AgentFields, AgentThread
+from agentpress.models.agents import Agent, AgentFields, AgentThread, AgentUpdate
 from agentpress.repositories import agents, knowledge_bases, tools
 from agentpress.services.patching import lock_merge_write
 from agentpress.web.errors import field_error, not_found
 
 # The fields an agent always has: a PATCH may leave them out, not clear them.
-REQUIRED_FIELDS = ("name", "is_enabled", "is_archived", "tools_enabled", "rag_enabled")
+REQUIRED_FIELDS = AgentUpdate.NOT_NULL
 
 
 async def check_agent_fields(conn: AsyncConnection[Any], org_id: UUID, fields: AgentFields) -> None:

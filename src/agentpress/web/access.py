@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request
 from litestar.di import NamedDependency
+from litestar.params import HeaderParameter
 from psycopg import AsyncConnection
 from pydantic import TypeAdapter
 
@@ -296,7 +297,21 @@ def _named_org(request: Request[Any, Any, Any]) -> UUID | None:
         raise field_error(400, "invalid_request", ORG_HEADER, "must be an org id (a UUID)") from None
 
 
-async def provide_caller(request: Request[Any, Any, Any], db: Db, settings: AppSettings, cache: CacheDep) -> Caller:
+OrgHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name=ORG_HEADER,
+        required=False,
+        description="the org to act in (an org id); by default the user's home org, an API key's own org",
+        schema_extra={"type": "string", "format": "uuid", "one_of": None},
+    ),
+]
+"""X-Org-Id, for the document: _named_org reads it (a 400 naming it when it is not an org id)."""
+
+
+async def provide_caller(
+    request: Request[Any, Any, Any], db: Db, settings: AppSettings, cache: CacheDep, org_header: OrgHeader = None
+) -> Caller:
     """An org API key acting for its org (X-Org-Id may name only that one: any other is 404), or a signed-in
     user in the org named by X-Org-Id, else their home org, as `org` resolves it."""
     token = bearer_token(request)
@@ -314,7 +329,12 @@ async def provide_caller(request: Request[Any, Any, Any], db: Db, settings: AppS
 
 
 async def provide_org(
-    request: Request[Any, Any, Any], db: Db, settings: AppSettings, cache: CacheDep, current_user: CurrentUser
+    request: Request[Any, Any, Any],
+    db: Db,
+    settings: AppSettings,
+    cache: CacheDep,
+    current_user: CurrentUser,
+    org_header: OrgHeader = None,
 ) -> OrgContext:
     """The org named by X-Org-Id, else the user's home org. Another org's id answers 404, never 403."""
     org_id = _named_org(request)

@@ -8,7 +8,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 
 from agentpress import __doc__ as description
@@ -37,6 +36,7 @@ from agentpress.services.crypto import configure_password_hashing
 from agentpress.settings import Settings, load_settings
 from agentpress.web.access import provide_caller, provide_current_user, provide_org
 from agentpress.web.apidocs import assets_router, swagger_plugin
+from agentpress.web.bodies import pydantic_plugins, refuse_nul_in_parameters
 from agentpress.web.connections import release_connections
 from agentpress.web.dependencies import (
     provide_analytics_connection,
@@ -51,6 +51,7 @@ from agentpress.web.headers import security_headers_middleware
 from agentpress.web.lifespan import lifespan
 from agentpress.web.logs import configure_logging, request_logging_middleware
 from agentpress.web.metrics import metrics_lifespan
+from agentpress.web.openapi import TAGS, ErrorContract, components
 from agentpress.web.ratelimits import provide_limits
 
 SCHEMA_PATH = "/schema"
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=refuse_nul_in_parameters,
         openapi_config=OpenAPIConfig(
             title="AgentPress data service",
             version="0.1.0",
@@ -115,11 +117,15 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             # Swagger UI at /schema and /schema/swagger, from a wheel: no CDN, so the docs work offline
             # (web/apidocs.py says why not Scalar).
             render_plugins=[swagger_plugin(SCHEMA_PATH)],
+            components=components(),
+            tags=list(TAGS),
         ),
         # Logging is configured by configure_logging (JSON lines), not by Litestar.
         logging_config=None,
-        # Field aliases name JSON keys that are Python keywords: a report's `from`.
-        plugins=[PydanticPlugin(prefer_alias=True)],
+        # pydantic_plugins: bodies validated as strict JSON, and documented with all of pydantic's rules (its field
+        # aliases name JSON keys that are Python keywords: a report's `from`). ErrorContract: every operation's
+        # security and error responses, from what its route declares.
+        plugins=[*pydantic_plugins(), ErrorContract()],
         debug=False,
         # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
         request_max_body_size=settings.max_body_bytes,

@@ -17,8 +17,10 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-# The last page whose offset, (page - 1) * page_size, fits PostgreSQL's bigint (past it: "bigint out of range").
-MAX_PAGE = (2**63 - 1) // MAX_PAGE_SIZE
+# A page whose offset, (page - 1) * page_size, fits PostgreSQL's bigint (past it: "bigint out of range"): 2**53,
+# rather than the last such page, because the document's bounds are floats, and past 2**53 a float no longer tells
+# neighbouring integers apart (a validator would take 2**56 + 3 as at most 2**56).
+MAX_PAGE = 2**53
 
 PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}")]
