@@ -45,6 +45,8 @@ DATABASE_ONLY: dict[str, str] = {
     "invalid_reference": "a reference to a row that does not exist (an id in the body: a tool, a persona, an agent)",
     "unknown_token": "a token (invitation, reset, email verification) is a reference to a row too, and a page's "
     "cursor one to a row of the page before",
+    "idempotency_key_reused": "an Idempotency-Key sent before with another body (422 naming the header): the key's "
+    "earlier use is a row in idempotency_keys, and generated requests reuse generated keys",
     "nul_character": "U+0000 in a string (400 naming it): PostgreSQL's text and jsonb cannot hold it; the document "
     "does not forbid it, which would take a pattern on every string and cannot reach inside free-form objects",
 }
@@ -60,6 +62,9 @@ VALID_DATA_REFUSED: dict[str, str] = {
     "confirm_password_reset": "the password rules are settings, checked by the service (422)",
     "create_api_key": "expires_at must be in the future: a rule about the time of the request",
     "list_threads": "page and cursor cannot be combined: a rule across two parameters",
+    "create_tool": "parameters must be a valid JSON Schema (checked against its dialect's metaschema, 422 naming "
+    "it): the document has it as a free object",
+    "update_tool": "parameters must be a valid JSON Schema, as for create_tool",
     "create_knowledge_base_table": "every row has as many values as there are columns: a rule across fields",
     "create_knowledge_base_web_url": "crawl times between 0002-01-01 and 9998-12-31 UTC, not in the document",
     "update_knowledge_base_web_url": "crawl times between 0002-01-01 and 9998-12-31 UTC, not in the document",

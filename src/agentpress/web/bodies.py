@@ -22,6 +22,8 @@ from litestar.plugins.pydantic import PydanticDIPlugin, PydanticInitPlugin, Pyda
 from litestar.plugins.pydantic.utils import is_pydantic_model_class
 from litestar.typing import FieldDefinition
 from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from agentpress.web.errors import field_error
 
@@ -121,6 +123,34 @@ def _pydantic_branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return list(schema.get("anyOf") or schema.get("oneOf") or [schema])
 
 
+# A field's json_schema_extra may point at one of the document's own components (models/messages.py shows a
+# message's parts so), which pydantic has no definition of and refuses to resolve (KeyError). While pydantic
+# makes the schema the rules are read from, such a reference is parked under an absolute URL, which pydantic
+# leaves alone; the rules copied are constraints only, never references.
+_DOCUMENT_REF = "#/components/schemas/"
+_PARKED_REF = "https://document.invalid/components/schemas/"
+
+
+class _RulesSchema(GenerateJsonSchema):
+    """pydantic's JSON schema of a model, for its constraints, with references into the document parked."""
+
+    def generate_inner(self, schema: CoreSchema) -> JsonSchemaValue:
+        return cast(JsonSchemaValue, _park_document_refs(super().generate_inner(schema)))
+
+
+def _park_document_refs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (_PARKED_REF + item[len(_DOCUMENT_REF) :])
+            if key == "$ref" and isinstance(item, str) and item.startswith(_DOCUMENT_REF)
+            else _park_document_refs(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_park_document_refs(item) for item in value]
+    return value
+
+
 def copy_constraints(target: Schema, source: dict[str, Any]) -> None:
     """Pydantic's constraints on one property, onto Litestar's schema of it, branch by matching type. A bound given
     to the whole property (Field(json_schema_extra=...), for a rule the database enforces) goes to its branches
@@ -172,7 +202,7 @@ class ContractSchemaPlugin(PydanticSchemaPlugin):
         model: type[BaseModel] = field_definition.annotation
         if model.model_config.get("extra") == "forbid":
             schema.additional_properties = False
-        rules = model.model_json_schema(by_alias=True).get("properties", {})
+        rules = model.model_json_schema(by_alias=True, schema_generator=_RulesSchema).get("properties", {})
         not_null = refuses_null(model)
         for name, prop in list((schema.properties or {}).items()):
             if not isinstance(prop, Schema):
