@@ -70,8 +70,6 @@ VALID_DATA_REFUSED: dict[str, str] = {
     "update_knowledge_base_web_url": "crawl times between 0002-01-01 and 9998-12-31 UTC, not in the document",
     "create_schedule": "cron is required for a cron schedule, an interval for an interval one: across fields",
     "search_knowledge_bases": "query is required for text and hybrid search: a rule across fields",
-    "append_thread_messages": "each part is typed by its `type` (text, reasoning, tool_call, tool_result, file), "
-    "checked by the handler (422 naming the part); the document has the parts as free objects",
     "import_config": "the body is a zip or tar archive, documented as any bytes",
     **dict.fromkeys(
         ("replace_file_chunks", "replace_freeform_text_chunks", "replace_table_chunks", "replace_web_url_chunks"),
