@@ -58,8 +58,6 @@ VALID_DATA_REFUSED: dict[str, str] = {
     "tools_report": "`to` at most 731 days after `from`, and not before it: a rule across two parameters",
     "usage_report": "the same range rule; granularity is a free string in the document, checked against day, "
     "week, month in the handler (422 naming it)",
-    "register": "the password rules are settings (PASSWORD_MIN_LENGTH...), checked by the service (422)",
-    "confirm_password_reset": "the password rules are settings, checked by the service (422)",
     "create_api_key": "expires_at must be in the future: a rule about the time of the request",
     "list_threads": "page and cursor cannot be combined: a rule across two parameters",
     "create_tool": "parameters must be a valid JSON Schema (checked against its dialect's metaschema, 422 naming "

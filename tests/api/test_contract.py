@@ -3,6 +3,7 @@ request schemas as strict as the validation behind them (strict JSON types, pyda
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from helpers import bearer
@@ -10,6 +11,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress.models.users import EMAIL_PATTERN
+from agentpress.services.crypto import MAX_PASSWORD_LENGTH
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 from agentpress.web.openapi import API_KEY_SCHEME, SESSION_SCHEME
 
 PUBLIC = {
@@ -97,6 +101,17 @@ def test_pydantic_rules_are_in_the_document(client: TestClient[Litestar]) -> Non
     assert schemas["InvitationCreate"]["properties"]["email"]["pattern"] == EMAIL_PATTERN
     # extra="forbid" models refuse unknown keys, and say so.
     assert schemas["MessagesAppend"]["additionalProperties"] is False
+
+
+def test_the_least_password_length_in_the_document_is_the_configured_one(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """PASSWORD_MIN_LENGTH is a setting: the document shows it as configured, so that what it allows is accepted."""
+    document = create_app(make_settings(password_min_length=12)).openapi_schema.to_schema()
+    schemas = document["components"]["schemas"]
+    for model in ("Register", "PasswordResetConfirm"):
+        assert schemas[model]["properties"]["password"]["minLength"] == 12, model
+        assert schemas[model]["properties"]["password"]["maxLength"] == MAX_PASSWORD_LENGTH, model
 
 
 def test_json_bodies_take_json_types_only(client: TestClient[Litestar], admin: dict[str, Any]) -> None:

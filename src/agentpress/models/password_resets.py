@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -29,5 +30,9 @@ class PasswordResetRequest(BaseModel):
 
 
 class PasswordResetConfirm(BaseModel):
+    # The password's least length is a setting (services/accounts.check_password_rules checks it); the
+    # document shows the configured one (web/bodies.ContractSchemaPlugin).
+    MIN_LENGTH_SETTINGS: ClassVar[dict[str, str]] = {"password": "password_min_length"}
+
     token: str = Field(min_length=1, max_length=128)
     password: str = Field(max_length=1024)

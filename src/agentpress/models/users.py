@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -78,6 +78,10 @@ class SignedIn(BaseModel):
 
 
 class Register(BaseModel):
+    # The password's least length is a setting (services/accounts.check_password_rules checks it); the
+    # document shows the configured one (web/bodies.ContractSchemaPlugin).
+    MIN_LENGTH_SETTINGS: ClassVar[dict[str, str]] = {"password": "password_min_length"}
+
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     password: str = Field(max_length=1024)
     username: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")

@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         # pydantic_plugins: bodies validated as strict JSON, and documented with all of pydantic's rules (its field
         # aliases name JSON keys that are Python keywords: a report's `from`). ErrorContract: every operation's
         # security and error responses, from what its route declares.
-        plugins=[*pydantic_plugins(), ErrorContract()],
+        plugins=[*pydantic_plugins(settings), ErrorContract()],
         debug=False,
         # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
         request_max_body_size=settings.max_body_bytes,

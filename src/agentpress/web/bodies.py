@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from agentpress.settings import Settings
 from agentpress.web.errors import field_error
 
 # JSON Schema keywords pydantic sets from Field(...) constraints, and the Schema attributes they fill.
@@ -213,11 +214,26 @@ class ContractSchemaPlugin(PydanticSchemaPlugin):
                 schema.properties[name] = without_null(prop)
         return schema
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(prefer_alias=True)
+        self.settings = settings
 
-def pydantic_plugins() -> list[PydanticInitPlugin | PydanticSchemaPlugin | PydanticDIPlugin]:
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """The model's schema, with the bounds that are settings (a model's MIN_LENGTH_SETTINGS: field -> setting,
+        such as a password's PASSWORD_MIN_LENGTH) as this service is configured."""
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        bounds: dict[str, str] = getattr(field_definition.annotation, "MIN_LENGTH_SETTINGS", {})
+        for name, setting in bounds.items():
+            prop = (schema.properties or {}).get(name)
+            if isinstance(prop, Schema):
+                prop.min_length = getattr(self.settings, setting)
+        return schema
+
+
+def pydantic_plugins(settings: Settings) -> list[PydanticInitPlugin | PydanticSchemaPlugin | PydanticDIPlugin]:
     """Litestar's PydanticPlugin, as its three parts, with strict JSON validation and complete schemas. Given
     these, Litestar adds no PydanticPlugin of its own (it would validate bodies first, in Python mode)."""
-    return [StrictJsonInitPlugin(prefer_alias=True), ContractSchemaPlugin(prefer_alias=True), PydanticDIPlugin()]
+    return [StrictJsonInitPlugin(prefer_alias=True), ContractSchemaPlugin(settings), PydanticDIPlugin()]
 
 
 def refuse_nul_in_parameters(request: Request[Any, Any, Any]) -> None:
