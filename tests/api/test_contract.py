@@ -14,6 +14,7 @@ from agentpress.models.users import EMAIL_PATTERN
 from agentpress.services.crypto import MAX_PASSWORD_LENGTH
 from agentpress.settings import Settings
 from agentpress.web.app import create_app
+from agentpress.web.bodies import NUL_REFUSED
 from agentpress.web.openapi import API_KEY_SCHEME, SESSION_SCHEME
 
 PUBLIC = {
@@ -144,6 +145,25 @@ def test_a_nul_character_is_refused_naming_its_field(client: TestClient[Litestar
     refused = client.post("/api/v1/personas", json=persona, headers=bearer(admin["token"]))
     assert refused.status_code == 400, refused.text
     assert refused.json()["errors"][0]["field"] == "style.tone.1"
+    # The text `\u0000` (a backslash, then u0000) is no NUL: a code snippet in a description is taken.
+    snippet = client.post(
+        "/api/v1/agents", json={"name": "Coder", "description": 'end with "\\u0000"'}, headers=bearer(admin["token"])
+    )
+    assert snippet.status_code == 201, snippet.text
+    assert snippet.json()["description"] == 'end with "\\u0000"'
+
+
+def test_a_nul_in_a_path_or_query_is_refused_on_the_idempotent_routes_too(
+    client: TestClient[Litestar], admin: dict[str, Any]
+) -> None:
+    """The check is a guard, which adds up with a route's own hooks (the idempotent routes' before_request would
+    replace an app-wide one)."""
+    headers = {**bearer(admin["token"]), "Idempotency-Key": "nul-check"}
+    refused = client.post("/api/v1/threads?note=a%00b", json={"name": "n"}, headers=headers)
+    assert refused.json()["errors"] == [{"field": "note", "message": NUL_REFUSED}]
+    assert refused.json()["errors"] == [
+        {"field": "note", "message": "may not contain U+0000 (PostgreSQL cannot store it)"}
+    ]
 
 
 def test_partial_changes_document_the_fields_that_cannot_be_cleared(client: TestClient[Litestar]) -> None:

@@ -19,6 +19,7 @@ from agentpress.api.knowledge_base_chunks import MAX_BODY_BYTES, KnowledgeBaseCh
 from agentpress.services.ingest import MAX_CHUNK_JSON_BYTES, max_chunks_body_bytes
 from agentpress.settings import Settings
 from agentpress.web.app import api_v1, create_app
+from agentpress.web.bodies import NUL_REFUSED
 
 API = "/api/v1"
 KB = f"{API}/knowledge-bases"
@@ -224,6 +225,8 @@ def _set_value(position: int, index: int, value: float) -> Callable[[list[dict[s
         (with_change(_set(1, "chunk_index", -1)), "chunks[1].chunk_index", "is -1; it must be 0 or more"),
         (with_change(_set(1, "content", "")), "chunks[1].content", "is empty"),
         (with_change(_set(0, "content", "  \n")), "chunks[0].content", "is empty"),
+        (with_change(_set(1, "content", "a\x00b")), "chunks[1].content", NUL_REFUSED),
+        (with_change(_set(0, "metadata", {"page": ["x\x00"]})), "chunks[0].metadata.page.0", NUL_REFUSED),
     ],
     ids=[
         "short",
@@ -236,6 +239,8 @@ def _set_value(position: int, index: int, value: float) -> Callable[[list[dict[s
         "negative-index",
         "empty",
         "blank",
+        "nul-in-content",
+        "nul-in-metadata",
     ],
 )
 def test_a_broken_rule_is_422_naming_the_chunk_and_nothing_is_stored(

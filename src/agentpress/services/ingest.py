@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, Chunk, ChunkBody, ChunkIn, ChunkRow, SourceKind
 from agentpress.repositories import embeddings
 from agentpress.settings import Settings
+from agentpress.web.bodies import NUL_REFUSED, nul_at
 
 # The largest finite half-precision value: anything beyond would be stored as infinity.
 HALF_MAX = 65504.0
@@ -65,6 +66,9 @@ def check_chunk(chunk: Chunk, *, where: str) -> ChunkRow:
         raise ChunkError(f"{where}.chunk_index", f"is {chunk.chunk_index}; it must be 0 or more")
     if not chunk.content.strip():
         raise ChunkError(f"{where}.content", "is empty")
+    # PostgreSQL's text and jsonb cannot hold U+0000 (the JSON bodies' rule, web/bodies.py).
+    if (at := nul_at({"content": chunk.content, "metadata": chunk.metadata})) is not None:
+        raise ChunkError(f"{where}.{at}", NUL_REFUSED)
     if len(chunk.embedding) != EMBEDDING_DIMENSIONS:
         raise ChunkError(f"{where}.embedding", f"has {len(chunk.embedding)} values, not {EMBEDDING_DIMENSIONS}")
     values = chunk.embedding

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import msgspec
-from litestar import Request
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._signature.types import ExtendedMsgSpecValidationError
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Schema
 from litestar.plugins.pydantic import PydanticDIPlugin, PydanticInitPlugin, PydanticSchemaPlugin
 from litestar.plugins.pydantic.utils import is_pydantic_model_class
@@ -62,7 +63,10 @@ def _refuses_integral_float(exc: ValidationError) -> bool:
     )
 
 
-def _nul_at(value: Any, path: str = "") -> str | None:
+NUL_REFUSED = "may not contain U+0000 (PostgreSQL cannot store it)"
+
+
+def nul_at(value: Any, path: str = "") -> str | None:
     """Where the first string holding U+0000 is (a key or a value), as a dotted path."""
     if isinstance(value, str):
         return path if "\x00" in value else None
@@ -71,7 +75,7 @@ def _nul_at(value: Any, path: str = "") -> str | None:
         where = f"{path}.{key}" if path else str(key)
         if isinstance(key, str) and "\x00" in key:
             return where
-        found = _nul_at(item, where)
+        found = nul_at(item, where)
         if found is not None:
             return found
     return None
@@ -93,9 +97,9 @@ def decode_strict_json(model: type[BaseModel], value: Any) -> BaseModel:
     No string may hold U+0000: PostgreSQL's text and jsonb cannot, and would answer a 422 naming nothing.
     """
     encoded = msgspec.json.encode(value)
-    if b"\\u0000" in encoded:
-        where = _nul_at(value) or "body"
-        raise field_error(400, "invalid_request", where, "may not contain U+0000 (PostgreSQL cannot store it)")
+    # The bytes are only a cheap first look: an escaped backslash before "u0000" (the text `\u0000`) matches too.
+    if b"\\u0000" in encoded and (where := nul_at(value)) is not None:
+        raise field_error(400, "invalid_request", where, NUL_REFUSED)
     try:
         try:
             return model.model_validate_json(encoded, strict=True)
@@ -236,9 +240,12 @@ def pydantic_plugins(settings: Settings) -> list[PydanticInitPlugin | PydanticSc
     return [StrictJsonInitPlugin(prefer_alias=True), ContractSchemaPlugin(settings), PydanticDIPlugin()]
 
 
-def refuse_nul_in_parameters(request: Request[Any, Any, Any]) -> None:
-    """A query or path parameter holding U+0000 is a 400 naming it, as in a body: PostgreSQL cannot take it."""
-    values = [*request.query_params.multi_items(), *request.path_params.items()]
+def refuse_nul_in_parameters(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A query or path parameter holding U+0000 is a 400 naming it, as in a body: PostgreSQL cannot take it.
+
+    A guard, not a before_request hook: guards add up across layers, where a route's own before_request (the
+    idempotent routes have one) replaces the app's."""
+    values = [*connection.query_params.multi_items(), *connection.path_params.items()]
     for name, value in values:
         if isinstance(value, str) and "\x00" in value:
-            raise field_error(400, "invalid_request", name, "may not contain U+0000 (PostgreSQL cannot store it)")
+            raise field_error(400, "invalid_request", name, NUL_REFUSED)
