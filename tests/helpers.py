@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -28,6 +28,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from agentpress.db import embedded
+from agentpress.db.pools import Connect
 from agentpress.models.orgs import OrgRole, OrgWithRole
 from agentpress.models.users import PlatformRole, SignedIn
 from agentpress.repositories import orgs, sessions
@@ -84,6 +85,11 @@ def serve_process(
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+def holding(conn: psycopg.AsyncConnection[Any]) -> Connect:
+    """A Connect (db/pools.py) that hands out this one connection: for code that takes a connection per step."""
+    return lambda: nullcontext(conn)
 
 
 def free_port() -> int:

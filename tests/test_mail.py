@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
-from helpers import SECRET_KEY, free_port, link_token, outbox_bodies, register
+from helpers import SECRET_KEY, free_port, holding, link_token, outbox_bodies, register
 from litestar.testing import TestClient
 
 from agentpress.repositories import outbox
@@ -84,7 +84,7 @@ async def test_without_tls_nothing_is_sent_unless_plaintext_is_allowed(
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await queue(conn, Encryptor(SECRET_KEY), "ada@example.com")
         refused = SmtpSender(smtp_url, "AgentPress <no-reply@example.com>")
-        assert await deliver_pending(conn, refused, Encryptor(SECRET_KEY)) == 0
+        assert await deliver_pending(holding(conn), refused, Encryptor(SECRET_KEY)) == 0
         row = await (await conn.execute("SELECT last_error, sent_at FROM email_outbox")).fetchone()
         assert row is not None
         last_error, sent_at = row
@@ -95,7 +95,7 @@ async def test_without_tls_nothing_is_sent_unless_plaintext_is_allowed(
 
         await conn.execute("UPDATE email_outbox SET next_attempt_at = now()")
         allowed = SmtpSender(smtp_url, "AgentPress <no-reply@example.com>", allow_plaintext=True)
-        assert await deliver_pending(conn, allowed, Encryptor(SECRET_KEY)) == 1
+        assert await deliver_pending(holding(conn), allowed, Encryptor(SECRET_KEY)) == 1
     assert len(inbox.messages) == 1
 
 
@@ -180,10 +180,10 @@ async def test_a_message_that_breaks_the_sender_does_not_stop_the_others(databas
         for to_email in ("poison@example.com", "ada@example.com"):
             await queue(conn, cipher, to_email)
         sender = Picky()
-        assert await deliver_pending(conn, sender, cipher) == 1
+        assert await deliver_pending(holding(conn), sender, cipher) == 1
         assert sender.sent == ["ada@example.com"]
         # The failed one waits out its backoff instead of being retried at once.
-        assert await deliver_pending(conn, sender, cipher) == 0
+        assert await deliver_pending(holding(conn), sender, cipher) == 0
         row = await (
             await conn.execute(
                 "SELECT attempts, last_error, next_attempt_at > now() FROM email_outbox"
@@ -197,7 +197,7 @@ async def test_a_message_that_breaks_the_sender_does_not_stop_the_others(databas
 async def test_a_body_that_no_longer_decrypts_is_given_up(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await queue(conn, Encryptor("another-secret-key-that-is-long-enough-000"), "ada@example.com")
-        assert await deliver_pending(conn, Picky(), Encryptor(SECRET_KEY)) == 0
+        assert await deliver_pending(holding(conn), Picky(), Encryptor(SECRET_KEY)) == 0
         row = await (await conn.execute("SELECT attempts, sent_at FROM email_outbox")).fetchone()
     assert row == (MAX_ATTEMPTS, None)
 
@@ -215,7 +215,7 @@ async def test_a_body_copied_into_another_message_is_refused(database_url: str) 
             [secret, attacker],
         )
         sender = Picky()
-        assert await deliver_pending(conn, sender, cipher) == 0
+        assert await deliver_pending(holding(conn), sender, cipher) == 0
         assert sender.sent == []
         row = await (
             await conn.execute("SELECT attempts, last_error FROM email_outbox WHERE id = %s", [attacker])

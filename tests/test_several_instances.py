@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from helpers import SECRET_KEY
+from helpers import SECRET_KEY, holding
 from litestar import Litestar
 from litestar.testing import TestClient
 from test_mail import Inbox, queue, smtp_server  # noqa: F401 (smtp_server is a fixture)
@@ -129,11 +129,11 @@ async def test_a_retried_message_keeps_its_message_id(database_url: str, smtp_se
     sender = SmtpSender(smtp_url, "AgentPress <no-reply@example.com>", allow_plaintext=True)
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         email_id = await queue(conn, cipher, "ada@example.com")
-        assert await deliver_pending(conn, sender, cipher) == 1
+        assert await deliver_pending(holding(conn), sender, cipher) == 1
         # A sender that died after the server took the message but before it was marked sent: the lease
         # ends and another sender sends it again.
         await conn.execute("UPDATE email_outbox SET sent_at = NULL, next_attempt_at = now() WHERE id = %s", [email_id])
-        assert await deliver_pending(conn, sender, cipher) == 1
+        assert await deliver_pending(holding(conn), sender, cipher) == 1
     first, second = inbox.messages
     assert first["Message-ID"] == second["Message-ID"] == f"<{email_id}@example.com>"
 

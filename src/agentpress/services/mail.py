@@ -17,6 +17,7 @@ import anyio
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from agentpress.db.pools import Connect
 from agentpress.models.outbox import EmailKind
 from agentpress.repositories import outbox
 from agentpress.services.crypto import Encryptor, encryptor, outbox_body
@@ -153,30 +154,35 @@ def create_sender(settings: Settings) -> MailSender:
     return LogSender(show_links=settings.mail_log_links)
 
 
-async def deliver_pending(conn: AsyncConnection[Any], sender: MailSender, decryptor: Encryptor) -> int:
+async def deliver_pending(connect: Connect, sender: MailSender, decryptor: Encryptor) -> int:
     """Send the outbox's due messages, oldest first; returns how many were sent.
 
-    Each message is leased by one statement, sent with no transaction open, then marked; a
-    failure leaves it to its backoff, and nothing one message does stops the others.
+    Each message is leased by one statement, sent with no transaction open and no connection held (a send
+    may take up to the lease), then marked; a failure leaves it to its backoff, and nothing one message does
+    stops the others.
     """
     sent = 0
     for _ in range(BATCH_SIZE):
-        email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS, lease_seconds=LEASE_SECONDS)
+        async with connect() as conn:
+            email = await outbox.claim_next_email(conn, max_attempts=MAX_ATTEMPTS, lease_seconds=LEASE_SECONDS)
         if email is None:
             break
         body = decryptor.decrypt(email.body, binding=outbox_body(email.id))
         if body is None:
             # Encrypted under a key that is gone, or copied from another message: it can never be sent.
             error = "the body does not decrypt with APP_SECRET_KEY (or APP_PREVIOUS_SECRET_KEYS) for this message"
-            await outbox.abandon_email(conn, email_id=email.id, error=error, max_attempts=MAX_ATTEMPTS)
+            async with connect() as conn:
+                await outbox.abandon_email(conn, email_id=email.id, error=error, max_attempts=MAX_ATTEMPTS)
             continue
         try:
             await sender.send(Mail(email.to_email, email.subject, body, email.kind, email.id))
         except Exception as exc:  # any failure is this message's, never the loop's
             log.warning("mail to %s failed: %s", email.to_email, exc, extra={"email_id": str(email.id)})
-            await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000] or type(exc).__name__)
+            async with connect() as conn:
+                await outbox.mark_email_failed(conn, email_id=email.id, error=str(exc)[:1000] or type(exc).__name__)
             continue
-        await outbox.mark_email_sent(conn, email_id=email.id)
+        async with connect() as conn:
+            await outbox.mark_email_sent(conn, email_id=email.id)
         sent += 1
     return sent
 
@@ -186,8 +192,7 @@ async def run_outbox_loop(pool: AsyncConnectionPool[Any], settings: Settings) ->
     sender, decryptor = create_sender(settings), encryptor(settings)
 
     async def deliver() -> bool:
-        async with pool.connection() as conn:
-            await deliver_pending(conn, sender, decryptor)
+        await deliver_pending(pool.connection, sender, decryptor)
         return False
 
     await poll("outbox delivery", deliver, every=settings.outbox_poll_seconds, log=log)
