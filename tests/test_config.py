@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import agentpress.settings as settings_module
 from agentpress.settings import ConfigError, load_settings
 
 
@@ -26,7 +27,7 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_password_hash_threads_share_the_cores_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     # serve passes WEB_CONCURRENCY on to its workers: N of them must not each run a hash per core.
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(settings_module, "available_cores", lambda: 8)
     monkeypatch.delenv("PASSWORD_HASH_CONCURRENCY", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     assert load_settings().password_hash_concurrency == 8
@@ -36,6 +37,20 @@ def test_password_hash_threads_share_the_cores_among_the_workers(monkeypatch: py
     assert load_settings().password_hash_concurrency == 1
     monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "3")
     assert load_settings().password_hash_concurrency == 3
+
+
+def test_behind_pgbouncer_the_leader_needs_a_direct_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A session advisory lock through a transaction-mode pooler stays on whichever server connection took it.
+    monkeypatch.setenv("DATABASE_POOLER", "pgbouncer")
+    monkeypatch.delenv("DIRECT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ANALYTICS_REFRESH_ENABLED", raising=False)
+    with pytest.raises(ConfigError, match="DIRECT_DATABASE_URL"):
+        load_settings()
+    monkeypatch.setenv("DIRECT_DATABASE_URL", "postgresql://db.internal/agentpress")
+    assert load_settings().direct_database_url == "postgresql://db.internal/agentpress"
+    monkeypatch.delenv("DIRECT_DATABASE_URL")
+    monkeypatch.setenv("ANALYTICS_REFRESH_ENABLED", "false")
+    assert load_settings().direct_database_url is None
 
 
 def test_the_public_base_url_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:

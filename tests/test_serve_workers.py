@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from helpers import SECRET_KEY, free_port, serve_process
 
-from agentpress.cli.serve_commands import connections_per_worker
-from agentpress.settings import load_settings
+from agentpress.cli.serve_commands import check_connection_budget, connections_per_worker
+from agentpress.settings import Settings, load_settings
 
 STARTUP_SECONDS = 60
 
@@ -93,3 +96,18 @@ def test_a_worker_holds_its_pools_and_the_leader_connection() -> None:
         analytics_refresh_enabled=False,
     )
     assert connections_per_worker(replica) == 10
+
+
+def test_the_connection_budget_warns_unless_a_pooler_bounds_the_server(
+    database_url: str, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings()
+    with caplog.at_level(logging.WARNING, logger="agentpress.serve"):
+        check_connection_budget(database_url, settings, workers=1000)
+    assert "but the server accepts" in caplog.text
+    caplog.clear()
+    # Behind PgBouncer the pools are the pooler's clients: its own limits bound the server's connections.
+    pooled = settings.model_copy(update={"database_pooler": "pgbouncer", "direct_database_url": database_url})
+    with caplog.at_level(logging.WARNING, logger="agentpress.serve"):
+        check_connection_budget(database_url, pooled, workers=1000)
+    assert "but the server accepts" not in caplog.text

@@ -61,9 +61,17 @@ def _networks(value: object) -> object:
 RateSetting = Annotated[Rate, NoDecode, BeforeValidator(_parse_rate)]
 
 
+def available_cores() -> int:
+    """The cores this process may run on (a cpuset or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _hash_threads(data: dict[str, Any]) -> int:
     """The cores divided among the processes serving (at least one thread each)."""
-    return max(1, (os.cpu_count() or 1) // (data.get("web_concurrency") or 1))
+    return max(1, available_cores() // (data.get("web_concurrency") or 1))
 
 
 class Settings(BaseSettings):
@@ -235,7 +243,7 @@ class Settings(BaseSettings):
     # A connection straight to PostgreSQL, bypassing any pooler: the loops that run once per deployment
     # (the analytics refresh) elect their leader with a session-level advisory lock held on it, which
     # PgBouncer in transaction mode would break. Unset: DATABASE_URL.
-    direct_database_url: str | None = None
+    direct_database_url: str | None = Field(default=None, validate_default=True)
     log_level: LogLevel = "INFO"
     # GET /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is 404.
     metrics_token: SecretStr | None = None
@@ -276,6 +284,19 @@ class Settings(BaseSettings):
     def _postgres_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("direct_database_url")
+    @classmethod
+    def _direct_behind_a_pooler(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The analytics refresh's leader holds a session-level advisory lock, which a transaction-mode pooler
+        # would leave on whichever server connection took it: through PgBouncer, leadership would flap.
+        pooled = info.data.get("database_pooler") == "pgbouncer"
+        if value is None and pooled and info.data.get("analytics_refresh_enabled"):
+            raise ValueError(
+                "is required with DATABASE_POOLER=pgbouncer (a URL straight to PostgreSQL, for the analytics "
+                "refresh's leader lock), unless ANALYTICS_REFRESH_ENABLED=false"
+            )
         return value
 
     @field_validator("public_base_url")

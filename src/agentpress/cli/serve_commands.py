@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from agentpress.repositories import leadership
-from agentpress.settings import REDIS_OFF, Settings
+from agentpress.settings import REDIS_OFF, Settings, available_cores
 
 log = logging.getLogger("agentpress.serve")
 
@@ -30,10 +30,7 @@ HEADROOM = 5
 
 def default_workers() -> int:
     """One per core this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return available_cores()
 
 
 def connections_per_worker(settings: Settings) -> int:
@@ -52,7 +49,10 @@ async def _connection_limit(url: str) -> int:
 
 def check_connection_budget(url: str, settings: Settings, workers: int) -> None:
     """Warn when `workers` workers at their pools' maximum (plus HEADROOM) need more connections than the
-    server accepts: requests would then fail to connect under load, far from the cause."""
+    server accepts: requests would then fail to connect under load, far from the cause. Behind PgBouncer the
+    pools are the pooler's clients, not the server's, and the pooler's own limits bound the server's share."""
+    if settings.database_pooler == "pgbouncer":
+        return
     try:
         available = asyncio.run(_connection_limit(url))
     except psycopg.Error:

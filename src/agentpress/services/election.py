@@ -58,7 +58,13 @@ class Leader:
     async def _elect_and_run(self, work: Work) -> None:
         # autocommit: the lock belongs to the session, not to a transaction that would end with a statement.
         async with await psycopg.AsyncConnection.connect(
-            self.url, autocommit=True, application_name="agentpress-leader", connect_timeout=10
+            self.url,
+            autocommit=True,
+            application_name="agentpress-leader",
+            connect_timeout=10,
+            # The lock is dropped only when the server sees this session end: keepalives let it see a leader
+            # whose host died or whose network went, within about half a minute instead of the OS's two hours.
+            options="-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
         ) as conn:
             while True:
                 if await leadership.try_lock_leadership(conn, key=self.key):
