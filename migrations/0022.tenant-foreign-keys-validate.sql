@@ -1,11 +1,15 @@
+-- transactional: false
+-- squawk-disable-assume-in-transaction
 -- Validate the foreign keys 0021.tenant-primary-keys re-created NOT VALID. Validation scans each
 -- referencing table (messages and embeddings are the large ones) under SHARE UPDATE EXCLUSIVE,
 -- which lets reads and writes go on; it is a migration of its own so that 0021's short lock is not
--- held while it runs.
+-- held while it runs, and without a transaction so that each VALIDATE commits on its own: one
+-- snapshot across every scan would hold back vacuum, and every table's lock would last to the end.
+-- Validating a key already valid does nothing, so a run that stopped halfway is simply run again.
 -- depends: 0021.tenant-primary-keys
 
 -- Give up rather than queue behind a long transaction on a table being validated.
-SET LOCAL lock_timeout = '5s';
+SET lock_timeout = '5s';
 
 ALTER TABLE agent_config_ids VALIDATE CONSTRAINT agent_config_ids_agent_id_fkey;
 ALTER TABLE agent_knowledge_bases VALIDATE CONSTRAINT agent_knowledge_bases_agent_id_fkey;
@@ -32,3 +36,5 @@ ALTER TABLE tasks VALIDATE CONSTRAINT tasks_agent_id_fkey;
 ALTER TABLE tasks VALIDATE CONSTRAINT tasks_schedule_id_fkey;
 ALTER TABLE tasks VALIDATE CONSTRAINT tasks_thread_id_fkey;
 ALTER TABLE threads VALIDATE CONSTRAINT threads_agent_id_fkey;
+
+RESET lock_timeout;

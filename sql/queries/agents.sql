@@ -71,7 +71,9 @@ WITH removed AS (
 INSERT INTO agent_tools (agent_id, tool_id, org_id)
 SELECT %(agent_id)s, tool_id, %(org_id)s
 FROM unnest(%(tool_ids)s::uuid[]) AS tool_id
-ON CONFLICT (agent_id, tool_id, org_id) DO NOTHING;
+-- No conflict target: the primary key is the only key, and a target naming its columns would stop
+-- matching while a deploy runs old code against migration 0019's key or new code against the old one.
+ON CONFLICT DO NOTHING;
 
 -- name: set_agent_knowledge_bases :exec
 -- Make the knowledge bases an agent may search exactly these (rag_enabled). A knowledge base of
@@ -83,7 +85,9 @@ WITH removed AS (
 INSERT INTO agent_knowledge_bases (agent_id, knowledge_base_id, org_id)
 SELECT %(agent_id)s, knowledge_base_id, %(org_id)s
 FROM unnest(%(knowledge_base_ids)s::uuid[]) AS knowledge_base_id
-ON CONFLICT (agent_id, knowledge_base_id, org_id) DO NOTHING;
+-- No conflict target: the primary key is the only key, and a target naming its columns would stop
+-- matching while a deploy runs old code against migration 0019's key or new code against the old one.
+ON CONFLICT DO NOTHING;
 
 -- name: create_agent_versions :exec
 -- Snapshot the current state of these agents of the org as their current version.

@@ -36,73 +36,73 @@ class AgentsQueries:
     fails agent_tools_tool_id_fkey."""
 
     set_agent_knowledge_bases: Query
-    """sql/queries/agents.sql:76 `:exec`. Make the knowledge bases an agent may search exactly these (rag_enabled). A
+    """sql/queries/agents.sql:78 `:exec`. Make the knowledge bases an agent may search exactly these (rag_enabled). A
     knowledge base of another org fails agent_knowledge_bases_knowledge_base_id_fkey."""
 
     create_agent_versions: Query
-    """sql/queries/agents.sql:88 `:exec`. Snapshot the current state of these agents of the org as their current
+    """sql/queries/agents.sql:92 `:exec`. Snapshot the current state of these agents of the org as their current
     version."""
 
     bump_agents_using_tool: Query
-    """sql/queries/agents.sql:120 `:many`. Lock and bump the version of every agent of the org that has this tool,
+    """sql/queries/agents.sql:124 `:many`. Lock and bump the version of every agent of the org that has this tool,
     before it is taken away."""
 
     delete_tool_from_agents: Query
-    """sql/queries/agents.sql:130 `:execrows`. Take a tool off every agent that has it."""
+    """sql/queries/agents.sql:134 `:execrows`. Take a tool off every agent that has it."""
 
     bump_agents_using_knowledge_base: Query
-    """sql/queries/agents.sql:137 `:many`. Lock and bump the version of every agent of the org that may search this
+    """sql/queries/agents.sql:141 `:many`. Lock and bump the version of every agent of the org that may search this
     knowledge base, before it is taken away."""
 
     delete_knowledge_base_from_agents: Query
-    """sql/queries/agents.sql:148 `:execrows`. Take a knowledge base off every agent that has it."""
+    """sql/queries/agents.sql:152 `:execrows`. Take a knowledge base off every agent that has it."""
 
     list_agents: Query
-    """sql/queries/agents.sql:155 `:many`. The org's agents, newest first, optionally only archived or not, enabled or
+    """sql/queries/agents.sql:159 `:many`. The org's agents, newest first, optionally only archived or not, enabled or
     not."""
 
     count_agents: Query
-    """sql/queries/agents.sql:173 `:scalar`. How many agents list_agents would return in all."""
+    """sql/queries/agents.sql:177 `:scalar`. How many agents list_agents would return in all."""
 
     search_agents: Query
-    """sql/queries/agents.sql:181 `:many`. The org's agents whose name matches a LIKE pattern (any case), newest first.
+    """sql/queries/agents.sql:185 `:many`. The org's agents whose name matches a LIKE pattern (any case), newest first.
     The trigram index finds the matches, so a search stays fast however many agents there are
     (tests/sql/test_plan_contracts.py)."""
 
     count_agents_matching: Query
-    """sql/queries/agents.sql:200 `:scalar`. How many agents search_agents would return in all."""
+    """sql/queries/agents.sql:204 `:scalar`. How many agents search_agents would return in all."""
 
     delete_agent: Query
-    """sql/queries/agents.sql:209 `:execrows`. Delete an agent of the org with its tools and versions."""
+    """sql/queries/agents.sql:213 `:execrows`. Delete an agent of the org with its tools and versions."""
 
     list_agent_versions: Query
-    """sql/queries/agents.sql:214 `:many`. An agent's versions, newest first."""
+    """sql/queries/agents.sql:218 `:many`. An agent's versions, newest first."""
 
     count_agent_versions: Query
-    """sql/queries/agents.sql:224 `:scalar`. How many versions an agent has."""
+    """sql/queries/agents.sql:228 `:scalar`. How many versions an agent has."""
 
     get_agent_version: Query
-    """sql/queries/agents.sql:230 `:one`. One version of an agent."""
+    """sql/queries/agents.sql:234 `:one`. One version of an agent."""
 
     list_org_tool_ids: Query
-    """sql/queries/agents.sql:238 `:many`. Which of these ids are tools of the org: tools_enabled may name no other."""
+    """sql/queries/agents.sql:242 `:many`. Which of these ids are tools of the org: tools_enabled may name no other."""
 
     list_org_knowledge_base_ids: Query
-    """sql/queries/agents.sql:246 `:many`. Which of these ids are knowledge bases of the org: rag_enabled may name no
+    """sql/queries/agents.sql:250 `:many`. Which of these ids are knowledge bases of the org: rag_enabled may name no
     other."""
 
     has_org_persona: Query
-    """sql/queries/agents.sql:254 `:scalar`. Whether a persona belongs to the org."""
+    """sql/queries/agents.sql:258 `:scalar`. Whether a persona belongs to the org."""
 
     is_allowed_agent_model: Query
-    """sql/queries/agents.sql:258 `:scalar`. Whether an agent may use this model: any model while the org has configured
+    """sql/queries/agents.sql:262 `:scalar`. Whether an agent may use this model: any model while the org has configured
     none, else only one of its enabled models of an enabled provider (of the named provider, when one is named)."""
 
     list_agents_using_persona: Query
-    """sql/queries/agents.sql:273 `:many`. The agents of the org that use a persona, which then cannot be deleted."""
+    """sql/queries/agents.sql:277 `:many`. The agents of the org that use a persona, which then cannot be deleted."""
 
     list_agent_threads: Query
-    """sql/queries/agents.sql:283 `:many`. The threads (and their users) that use an agent: their cached copies must go
+    """sql/queries/agents.sql:287 `:many`. The threads (and their users) that use an agent: their cached copies must go
     when it does."""
 
 
