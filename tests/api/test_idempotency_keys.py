@@ -344,7 +344,10 @@ async def _key_locked(database_url: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while True:
         with psycopg.connect(database_url) as conn:
-            row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").fetchone()
+            row = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
         if row is not None and row[0] > 0:
             return
         assert time.monotonic() < deadline, "no request took its key's lock"

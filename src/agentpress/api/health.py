@@ -52,11 +52,17 @@ class Readiness(BaseModel):
     analytics_database: AnalyticsDatabase | None = None
 
 
+# The longest /ready waits for an analytics connection (less when POOL_TIMEOUT is).
+READY_WAIT_SECONDS = 0.5
+
+
 async def analytics_database(found: Resources) -> AnalyticsDatabase:
     """Whether the analytics database answers, is a standby, and how far its replay trails the primary."""
     try:
-        # No longer than a request would wait for a connection: a probe must not hang on a dead standby.
-        async with found.analytics_pool.connection(timeout=found.settings.pool_timeout) as conn:
+        # A probe must not hang on a dead standby or a pool full of long reports: probes time out in about 1 s.
+        async with found.analytics_pool.connection(
+            timeout=min(found.settings.pool_timeout, READY_WAIT_SECONDS)
+        ) as conn:
             replication = await system.get_replication_status(conn)
     except (psycopg.Error, PoolTimeout):
         return AnalyticsDatabase(status="unavailable")

@@ -141,16 +141,6 @@ async def authenticate(conn: AsyncConnection[Any], settings: Settings, token: st
     return user
 
 
-async def authenticate_key(conn: AsyncConnection[Any], token: str) -> ServiceKey:
-    """The org API key of a token; 401 when it is unknown, expired or revoked."""
-    key = await api_keys.get_api_key_for_token(conn, token_hash=hash_token(token))
-    if key is None:
-        raise unauthorized("the API key is invalid, expired or revoked")
-    if key.last_used_at is None or datetime.now(UTC) - key.last_used_at > TOUCH_INTERVAL:
-        await api_keys.touch_api_key(conn, api_key_id=key.id)
-    return key
-
-
 def session_key(token_hash: bytes) -> str:
     return auth_key("session", token_hash.hex())
 
@@ -216,7 +206,7 @@ async def authenticate_cached(db: RequestDatabase, cache: Cache, settings: Setti
 
 
 async def authenticate_key_cached(db: RequestDatabase, cache: Cache, settings: Settings, token: str) -> ServiceKey:
-    """authenticate_key, through the session cache."""
+    """The org API key of a token, through the session cache; 401 when it is unknown, expired or revoked."""
     token_hash = hash_token(token)
     key = api_key_key(token_hash)
     touched: list[bool] = []

@@ -28,7 +28,6 @@ import anyio
 from litestar import MediaType, Request, Response
 from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.serialization import get_serializer
 from litestar.utils.helpers import get_enum_string_value
@@ -39,8 +38,9 @@ from agentpress.services.idempotency import HEADER, KeyedRequest, claim, store
 from agentpress.web.access import CallerDep, Org
 from agentpress.web.cache import HeldInvalidations, hold_invalidations
 from agentpress.web.dependencies import Db
-from agentpress.web.errors import ErrorBody, field_error
+from agentpress.web.errors import field_error
 from agentpress.web.lifespan import resources
+from agentpress.web.openapi import error_response
 
 MAX_KEY_LENGTH = 255
 _CHARACTERS = "A-Za-z0-9._:~+/="
@@ -217,10 +217,6 @@ def _replay(_: Request[Any, Any, Any], exc: Replayed) -> Response[bytes]:
     )
 
 
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
-
-
 def idempotent(*, caller: bool = False) -> dict[str, Any]:
     """The decorator arguments of a route that takes Idempotency-Key (`caller=True`: a route that takes `caller`)."""
     return {
@@ -241,14 +237,16 @@ def idempotent(*, caller: bool = False) -> dict[str, Any]:
         ],
         # Beside what other routes answer with these statuses, what the key adds.
         "responses": {
-            409: _error(
+            409: error_response(
+                409,
                 f"A request with the same {HEADER} is in flight (`idempotency_key_in_flight`, with `Retry-After`: "
-                "retry then), or the request conflicts with what exists (a duplicate, a cap reached)"
+                "retry then), or the request conflicts with what exists (a duplicate, a cap reached)",
             ),
-            422: _error(
+            422: error_response(
+                422,
                 f"The {HEADER} was used within the last day with another body "
                 "(`idempotency_key_reused`), or the body refers to a row that does not exist or breaks a rule "
-                "only the database checks"
+                "only the database checks",
             ),
         },
     }
