@@ -3,6 +3,7 @@ request schemas as strict as the validation behind them (strict JSON types, pyda
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +103,20 @@ def test_pydantic_rules_are_in_the_document(client: TestClient[Litestar]) -> Non
     assert schemas["InvitationCreate"]["properties"]["email"]["pattern"] == EMAIL_PATTERN
     # extra="forbid" models refuse unknown keys, and say so.
     assert schemas["MessagesAppend"]["additionalProperties"] is False
+
+
+def test_rules_the_handlers_check_are_in_the_document_too(client: TestClient[Litestar]) -> None:
+    """Rules a handler or a validator checks, not pydantic's own, that JSON Schema can still say."""
+    document = client.get("/schema/openapi.json").json()
+    usage = {p["name"]: p["schema"] for p in document["paths"]["/api/v1/analytics/usage"]["get"]["parameters"]}
+    assert usage["granularity"]["enum"] == ["day", "week", "month"]
+    years = re.compile(usage["to"]["pattern"])
+    assert years.match("9998-12-31") and not years.match("9999-01-01")
+    crawl_time = document["components"]["schemas"]["KnowledgeBaseWebUrlCreate"]["properties"]["next_crawl_at"]
+    years = re.compile(crawl_time["oneOf"][0]["pattern"])
+    ends = [f"{year:04d}-01-01T00:00:00Z" for year in (1, 2, 999, 9998, 9999)]
+    assert [bool(years.match(end)) for end in ends] == [False, True, True, True, False]
+    assert all(years.match(f"{year:04d}-06-01T00:00:00Z") for year in range(2, 9999))
 
 
 def test_the_least_password_length_in_the_document_is_the_configured_one(

@@ -281,6 +281,19 @@ def test_a_number_too_large_for_a_float_is_an_infinity_named_by_its_chunk(
     assert stored(people["database_url"], kb["file_id"]) == []
 
 
+def test_a_chunk_index_written_with_a_fraction_of_zero_is_an_integer(
+    people: dict[str, Any], kb: dict[str, str]
+) -> None:
+    # JSON Schema counts 2.0 as an integer, so the document allows it: it was a 422 "expected int, got float".
+    body = raw_body(chunks(3)).replace('"chunk_index": 2,', '"chunk_index": 2.0,', 1)
+    assert '"chunk_index": 2.0,' in body
+    response = people["client"].put(
+        url(kb["kb_id"], kb["file_id"]), content=body, headers={**manager(people), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert [row[0] for row in stored(people["database_url"], kb["file_id"])] == [0, 1, 2]
+
+
 def test_a_body_of_the_wrong_shape_is_422_naming_the_field(people: dict[str, Any], kb: dict[str, str]) -> None:
     client: TestClient[Litestar] = people["client"]
     batch = chunks(2)
@@ -474,6 +487,9 @@ def test_more_chunks_than_max_chunks_per_request_is_422_naming_chunks(
         assert stored(people["database_url"], kb["file_id"]) == []
         at_the_cap = capped.put(url(kb["kb_id"], kb["file_id"]), json={"chunks": chunks(3)}, headers=manager(people))
         assert at_the_cap.status_code == 200, at_the_cap.text
+        # The document says so, as this service is configured.
+        body = capped.get("/schema/openapi.json").json()["paths"][url("{kb_id}", "{source_id}")]["put"]["requestBody"]
+        assert body["content"]["application/json"]["schema"]["properties"]["chunks"]["maxItems"] == 3
 
 
 def test_the_body_limit_is_what_the_chunk_cap_needs() -> None:

@@ -22,8 +22,13 @@ DEFAULT_DAYS = 30
 # The last day a report may name: a report steps a day, a week or a month past its `to`, and Python's dates end
 # at 9999-12-31 (an OverflowError, which was a 500 for `to=9999-12-31`).
 LAST_DAY = date(9998, 12, 31)
+# The document's way of saying "on or before LAST_DAY": a year up to 9998.
+BEFORE_LAST_YEAR = r"^([0-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 From = Annotated[date | None, QueryParameter(name="from", description="first day (UTC), default 29 days before `to`")]
-To = Annotated[date | None, QueryParameter(description="last day (UTC), included; default today")]
+To = Annotated[
+    date | None,
+    QueryParameter(description="last day (UTC), included; default today", schema_extra={"pattern": BEFORE_LAST_YEAR}),
+]
 
 
 def report_range(from_day: date | None, to_day: date | None, max_days: int) -> tuple[date, date]:
@@ -84,7 +89,8 @@ class AnalyticsController(Controller):
         settings: AppSettings,
         from_: From = None,
         to: To = None,
-        granularity: FromQuery[str] = "day",
+        # The document lists the three; the handler refuses another with a 422 naming it.
+        granularity: Annotated[str, QueryParameter(schema_extra={"enum": list(GRANULARITIES)})] = "day",
         agent_id: FromQuery[UUID | None] = None,
     ) -> UsageReport:
         org.require_manager()

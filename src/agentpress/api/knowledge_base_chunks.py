@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 from uuid import UUID
 
 import anyio
@@ -13,6 +14,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, RawBody
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 
 from agentpress.models.embeddings import EMBEDDING_DIMENSIONS, ChunksReplaced, SourceKind
 from agentpress.repositories import embeddings
@@ -31,8 +34,7 @@ DESCRIPTION = (
 )
 
 
-# The body as ingest.parse_chunks_body and check_chunks take it (but that chunk_index is unique in a body, and the
-# setting MAX_CHUNKS_PER_REQUEST): the body is read raw, so Litestar cannot say it itself.
+# A chunk as ingest.parse_chunks_body and check_chunks take it (but that chunk_index is unique in a body).
 CHUNK_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
     required=["chunk_index", "content", "embedding"],
@@ -48,19 +50,36 @@ CHUNK_SCHEMA = Schema(
         "metadata": Schema(type=OpenAPIType.OBJECT, additional_properties=Schema()),
     },
 )
-CHUNKS_SCHEMA = Schema(
-    type=OpenAPIType.OBJECT,
-    required=["chunks"],
-    properties={"chunks": Schema(type=OpenAPIType.ARRAY, items=CHUNK_SCHEMA)},
-)
+
+
+def chunks_body_schema(max_chunks: int) -> Schema:
+    """The body, read raw (so Litestar cannot document it itself): at most max_chunks chunks."""
+    chunks = Schema(type=OpenAPIType.ARRAY, items=CHUNK_SCHEMA, max_items=max_chunks)
+    return Schema(type=OpenAPIType.OBJECT, required=["chunks"], properties={"chunks": chunks})
 
 
 @dataclass
 class ChunksOperation(Operation):
     """The body is the chunks' JSON, read raw (RawBody) and parsed off the event loop: the document says so."""
 
+    max_chunks: ClassVar[int] = Settings.model_fields["max_chunks_per_request"].default
+
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(content={MediaType.JSON: OpenAPIMediaType(schema=CHUNKS_SCHEMA)}, required=True)
+        schema = chunks_body_schema(self.max_chunks)
+        self.request_body = RequestBody(content={MediaType.JSON: OpenAPIMediaType(schema=schema)}, required=True)
+
+
+class ChunksCap(ReceiveRoutePlugin):
+    """The chunk routes' document caps the chunks at MAX_CHUNKS_PER_REQUEST as this service is configured: the
+    routes are declared before any settings are read, and Litestar gives each app copies of them to adjust."""
+
+    def __init__(self, max_chunks: int) -> None:
+        self.operation_class = type("ChunksOperation", (ChunksOperation,), {"max_chunks": max_chunks})
+
+    def receive_route(self, route: BaseRoute) -> None:
+        for handler in route.route_handlers if isinstance(route, HTTPRoute) else ():
+            if handler.operation_class is ChunksOperation:
+                handler.operation_class = self.operation_class
 
 
 async def _replace(

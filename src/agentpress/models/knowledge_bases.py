@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -17,20 +17,21 @@ MAX_SIZE_BYTES = 2**53
 URL_PATTERN = r"^https?://"
 
 
-# The instants a crawl time may be: PostgreSQL stores times Python cannot read back (0001-01-01T00:00:00+05:00 is
-# in year 0 in UTC), and such a row made every later read of its list fail. A day inside Python's years 1-9999
-# either way also covers a naive time, which PostgreSQL reads in its session's time zone.
-EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
-LATEST = datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+# The years a crawl time may be written in: PostgreSQL stores times Python cannot read back (0001-01-01T00:00:00+05:00
+# is in year 0 in UTC), and such a row made every later read of its list fail. A year from 0002 to 9998, in any
+# offset Python takes (under a day), stays inside Python's years 1-9999 in UTC, and so does a naive time, which
+# PostgreSQL reads in its session's time zone. The rule is on the year as written, so the document can carry it.
+FIRST_YEAR, LAST_YEAR = 2, 9998
+YEAR_PATTERN = r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 
 
 def _in_range(value: datetime | None) -> datetime | None:
-    if value is not None and not EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=UTC)) <= LATEST:
-        raise PydanticCustomError("out_of_range", "must be from 0002-01-01 to 9998-12-31 (UTC)")
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError("out_of_range", "must be in the years 0002 to 9998")
     return value
 
 
-CrawlTime = Annotated[datetime | None, AfterValidator(_in_range)]
+CrawlTime = Annotated[datetime | None, AfterValidator(_in_range), Field(json_schema_extra={"pattern": YEAR_PATTERN})]
 
 
 def _not_null(value: Any) -> Any:

@@ -151,7 +151,7 @@ def parse_chunks_body(body: bytes, *, max_chunks: int) -> list[ChunkRow]:
     try:
         data = msgspec.json.decode(body, type=body_type)
     except msgspec.ValidationError as exc:
-        if not str(exc).startswith("Number out of range"):
+        if not str(exc).startswith(("Number out of range", "Expected `int`, got `float`")):
             raise _chunk_error(exc, max_chunks) from None
         data = _decode_leniently(body, body_type, max_chunks)
     except msgspec.DecodeError:
@@ -162,11 +162,19 @@ def parse_chunks_body(body: bytes, *, max_chunks: int) -> list[ChunkRow]:
     return check_chunks(chunks)
 
 
+def _integral(text: str) -> float:
+    """A JSON number with a fraction part, as an int when it has no fraction: JSON Schema counts `2.0` as an
+    integer (a chunk_index), msgspec does not. Within 2**53, where a float holds every integer exactly."""
+    number = float(text)
+    return int(number) if number.is_integer() and abs(number) <= 2**53 else number
+
+
 def _decode_leniently(body: bytes, body_type: type[msgspec.Struct], max_chunks: int) -> msgspec.Struct:
     """Decode as Python's json does, only when msgspec refused: NaN, Infinity and 1e999 (infinity) decode,
-    so that check_chunk can name the chunk that holds them instead of the whole body failing to parse."""
+    so that check_chunk can name the chunk that holds them instead of the whole body failing to parse, and
+    `2.0` is an integer."""
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_float=_integral)
     except (ValueError, RecursionError) as exc:
         raise MalformedBody(f"malformed body: {exc}") from None
     try:

@@ -20,7 +20,7 @@ from agentpress.api.email_verification import EmailVerificationController
 from agentpress.api.embedding_jobs import EmbeddingJobsController
 from agentpress.api.health import HealthController
 from agentpress.api.kb_search import KnowledgeBaseSearchController
-from agentpress.api.knowledge_base_chunks import KnowledgeBaseChunksController
+from agentpress.api.knowledge_base_chunks import ChunksCap, KnowledgeBaseChunksController
 from agentpress.api.knowledge_bases import KnowledgeBasesController
 from agentpress.api.llms import ModelProvidersController, ModelsController
 from agentpress.api.message_search import MessageSearchController
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
         # pydantic_plugins: bodies validated as strict JSON, and documented with all of pydantic's rules (its field
         # aliases name JSON keys that are Python keywords: a report's `from`). ErrorContract: every operation's
         # security and error responses, from what its route declares.
-        plugins=[*pydantic_plugins(settings), ErrorContract()],
+        plugins=[*pydantic_plugins(settings), ErrorContract(), ChunksCap(settings.max_chunks_per_request)],
         debug=False,
         # Routes that take more (chunk ingest, config import) say so with request_max_body_size.
         request_max_body_size=settings.max_body_bytes,
