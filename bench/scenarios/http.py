@@ -61,6 +61,8 @@ BENCH_ROOT = Path(__file__).resolve().parents[2]
 # Which contenders run: all by default; BENCH_HTTP_ROWS=messages runs only the messages rows (how the
 # baseline was measured on a checkout of the code before issue 19, docs/benchmarks.md).
 ROWS_VARIABLE = "BENCH_HTTP_ROWS"
+# A directory for py-spy's profiles of the service under each row's load (see profiled).
+PROFILE_VARIABLE = "BENCH_PROFILE"
 # The messages first page measured before issue 19 (commit f013cc7, one process, 16 connections): its
 # requests/s and the service's CPU ms per request, the means of two runs of BENCH_HTTP_ROWS=messages on that
 # checkout alternated with two on the new code (A B B A) on 2026-12-06 at 07:13 UTC on a quiet machine
@@ -69,6 +71,20 @@ ROWS_VARIABLE = "BENCH_HTTP_ROWS"
 MESSAGES_BASELINE_RPS = 490.0
 MESSAGES_BASELINE_CPU_MS = 2.03
 MESSAGES_BASELINE_COMMIT = "f013cc7"
+# Issue 21 (each request's own CPU) measures the hot routes against the code at its start, run side by side:
+# the service of that commit (its src/ from `git archive`, imported ahead of the installed one) beside this
+# checkout's, same machine, same load, same run. BENCH_HTTP_BEFORE=<commit> names another.
+BEFORE_COMMIT = "20aa9f3"
+BEFORE_VARIABLE = "BENCH_HTTP_BEFORE"
+# Issue 21's targets: the service's CPU per request after, as a share of before's, at 16 connections.
+CPU_TARGETS = {
+    "GET thread, uncached": 1 / 3,
+    "GET thread, cached": 1 / 3,
+    f"GET messages, first page of {MESSAGES_PAGE_SIZE}, cached": 1 / 3,
+    "GET threads (page 1 of 100, with total)": 1 / 2,
+    "POST message (append one)": 1 / 2,
+}
+BEFORE = " (before)"
 
 
 @dataclass(frozen=True)
@@ -92,10 +108,14 @@ class Sample:
     cpu_ms: dict[str, float]
 
 
-def service_role(cached: bool, workers: int) -> str:
+ServiceKey = tuple[bool, int, bool]
+"""(cached, workers, before): one `agentpress serve` a contender runs against."""
+
+
+def service_role(cached: bool, workers: int, before: bool = False) -> str:
     """The database role one service connects as, so that pg_stat_statements (keyed by user) keeps each
     service's statements apart from the others' (their background loops run while another is measured)."""
-    return f"bench_http_{'cached' if cached else 'uncached'}_{workers}w"
+    return f"bench_http_{'cached' if cached else 'uncached'}_{workers}w{'_before' if before else ''}"
 
 
 def create_role(database_url: str, role: str) -> str:
@@ -250,12 +270,36 @@ def serve_has_workers() -> bool:
     return "--workers" in done.stdout
 
 
+def before_source(workdir: Path) -> tuple[Path | None, str]:
+    """The src/ of BEFORE_COMMIT (or BENCH_HTTP_BEFORE), with its sql/ and migrations/, unpacked under workdir,
+    and the commit; None when git or the commit is not there (a copy of the tree without its history)."""
+    commit = os.environ.get(BEFORE_VARIABLE, BEFORE_COMMIT)
+    target = workdir / "before"
+    target.mkdir()
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(BENCH_ROOT), "archive", "--format=tar", commit, "src", "sql", "migrations"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError):
+        return None, commit
+    return target / "src", commit
+
+
 @contextmanager
-def service(database_url: str, redis_url: str | None, workdir: Path, workers: int | None) -> Iterator[tuple[int, int]]:
+def service(
+    database_url: str, redis_url: str | None, workdir: Path, workers: int | None, source: Path | None = None
+) -> Iterator[tuple[int, int]]:
     """`agentpress serve [--workers N]` in a subprocess, as production runs it; (port, pid of the process whose
-    descendants are the workers). Without `workers` it runs as the checkout's serve runs by default."""
+    descendants are the workers). Without `workers` it runs as the checkout's serve runs by default; with
+    `source` (a src/ directory), that code instead of the installed one."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "ANALYTICS_DATABASE_URL")}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     env.update(
         DATABASE_URL=database_url,
         HOST="127.0.0.1",
@@ -396,7 +440,8 @@ def http_contender(
     """One window of the load generator against a service; with `counted` (counter, the service's role, key),
     the statements the role ran meanwhile (warm-up included) are added under the key, with every response."""
     before = counted[0].snapshot(counted[1]) if counted else None
-    summary = load(port, server_pid, pgdata, requests, concurrency, window)
+    with profiled(server_pid, window, counted[2] if counted else None):
+        summary = load(port, server_pid, pgdata, requests, concurrency, window)
     if counted and before:
         counter, role, key = counted
         counter.add(key, role, before, counter.snapshot(role), summary["answered"])
@@ -404,6 +449,31 @@ def http_contender(
     completed = max(1, summary["completed"])
     cpu = {key: 1000 * seconds / completed for key, seconds in summary["cpu_s"].items()}
     return sample_from(summary["latencies_s"], summary["completed"], summary["elapsed_s"], summary["errors"], cpu)
+
+
+@contextmanager
+def profiled(server_pid: int, window: Window, key: tuple[str, int] | None) -> Iterator[None]:
+    """With BENCH_PROFILE=<directory>: py-spy samples the service's processes through the window (warm-up
+    included), one file of folded stacks per contender, concurrency and round; `python -m bench.profile
+    <directory>` sums them by layer. py-spy comes with the bench extra; it needs ptrace (root, or
+    kernel.yama.ptrace_scope 0)."""
+    directory = os.environ.get(PROFILE_VARIABLE)
+    if not directory or key is None:
+        yield
+        return
+    name, concurrency = key
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    out = Path(directory) / f"{slug}@{concurrency}.{time.strftime('%H%M%S')}.folded"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seconds = max(1, round(window.warmup_s + window.duration_s))
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    command = [py_spy, "record", "--pid", str(server_pid), "--subprocesses", "--nonblocking", "--format", "raw"]
+    command += ["--rate", "250", "--duration", str(seconds), "--output", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.wait(timeout=seconds + 30)
 
 
 async def bare_loop(
@@ -502,31 +572,36 @@ class Contender:
     name: str
     group: str
     concurrencies: tuple[int, ...]
-    service: tuple[bool, int] | None
+    service: ServiceKey | None
 
 
 CONTENDERS = (
     Contender(BARE_SQL, "base", CONCURRENCY, None),
     Contender(BARE_REDIS, "base", CONCURRENCY, None),
-    Contender(UNCACHED, "base", CONCURRENCY, (False, 1)),
-    Contender(CACHED, "base", CONCURRENCY, (True, 1)),
-    Contender(LISTING, "base", CONCURRENCY, (True, 1)),
-    Contender(APPEND, "base", CONCURRENCY, (True, 1)),
-    Contender(UNCACHED_2, "workers", (16, 64), (False, 2)),
-    Contender(CACHED_2, "workers", (16,), (True, 2)),
-    Contender(MESSAGES, "messages", (16,), (True, 1)),
-    Contender(MESSAGES_2, "messages", (16,), (True, 2)),
+    Contender(UNCACHED, "base", CONCURRENCY, (False, 1, False)),
+    Contender(CACHED, "base", CONCURRENCY, (True, 1, False)),
+    Contender(LISTING, "base", CONCURRENCY, (True, 1, False)),
+    Contender(APPEND, "base", CONCURRENCY, (True, 1, False)),
+    Contender(UNCACHED_2, "workers", (16, 64), (False, 2, False)),
+    Contender(CACHED_2, "workers", (16,), (True, 2, False)),
+    Contender(MESSAGES, "messages", (16,), (True, 1, False)),
+    Contender(MESSAGES_2, "messages", (16,), (True, 2, False)),
+    # The hot routes on the code before issue 21, side by side with the rows above (before_source).
+    *(Contender(name + BEFORE, "before", (16,), (name != UNCACHED, 1, True)) for name in CPU_TARGETS),
 )
 
 
-def selected(has_workers: bool) -> list[Contender]:
-    """The contenders BENCH_HTTP_ROWS names (a comma-separated list of groups: base, workers, messages), all by
-    default; without serve --workers (a checkout before issue 19) only the one-process ones."""
+def selected(has_workers: bool, has_before: bool) -> list[Contender]:
+    """The contenders BENCH_HTTP_ROWS names (a comma-separated list of groups: base, workers, messages, before),
+    all by default; without serve --workers (a checkout before issue 19) only the one-process ones; the before
+    rows only when the code before is at hand."""
     groups = {g.strip() for g in os.environ.get(ROWS_VARIABLE, "").split(",") if g.strip()}
     return [
         c
         for c in CONTENDERS
-        if (not groups or c.group in groups) and (has_workers or c.service is None or c.service[1] == 1)
+        if (not groups or c.group in groups)
+        and (has_workers or c.service is None or c.service[1] == 1)
+        and (has_before or c.group != "before")
     ]
 
 
@@ -537,7 +612,6 @@ def messages_baseline() -> float:
 def run(server: Server, quick: bool) -> list[Table]:
     window = Window(warmup_s=0.3, duration_s=1.0, rounds=1) if quick else Window(warmup_s=0.5, duration_s=1.5, rounds=3)
     has_workers = serve_has_workers()
-    chosen = selected(has_workers)
     database_url = server.database("http")
     pgdata = server.pgdata
     with (
@@ -546,14 +620,23 @@ def run(server: Server, quick: bool) -> list[Table]:
         ExitStack() as stack,
     ):
         workdir = Path(tmp)
-        services: dict[tuple[bool, int], tuple[int, int]] = {}
-        # One service per (cached, workers) the chosen rows need, the one-process cached one first (it fills
-        # the cache the bare Redis row reads); with --workers always given, since serve now defaults to a core each.
-        for key in sorted({c.service for c in chosen if c.service}, key=lambda k: (not k[0], k[1])):
-            cached, workers = key
-            url = create_role(database_url, service_role(cached, workers))
+        source, before_commit = before_source(workdir)
+        chosen = selected(has_workers, source is not None)
+        services: dict[ServiceKey, tuple[int, int]] = {}
+        # One service per (cached, workers, before) the chosen rows need, this checkout's one-process cached one
+        # first (it fills the cache the bare Redis row reads); with --workers always given, since serve now
+        # defaults to a core each.
+        for key in sorted({c.service for c in chosen if c.service}, key=lambda k: (k[2], not k[0], k[1])):
+            cached, workers, before = key
+            url = create_role(database_url, service_role(*key))
             services[key] = stack.enter_context(
-                service(url, redis_url if cached else None, workdir, workers if has_workers else None)
+                service(
+                    url,
+                    redis_url if cached else None,
+                    workdir,
+                    workers if has_workers else None,
+                    source if before else None,
+                )
             )
         first_port = next(iter(services.values()))[0]
         token = register(first_port)
@@ -580,7 +663,7 @@ def run(server: Server, quick: bool) -> list[Table]:
         ]
         ids = (org_id, user_id, thread_ids[:HOT_THREADS])
         # The cached services share one Redis: filled once here, so that the bare Redis reads find the keys.
-        cached_ports = [port for (cached, _), (port, _) in services.items() if cached]
+        cached_ports = [port for (cached, _, _), (port, _) in services.items() if cached]
         if cached_ports:
             for path in gets + pages:
                 request = urllib.request.Request(f"http://127.0.0.1:{cached_ports[0]}{path['path']}", headers=auth)
@@ -596,6 +679,7 @@ def run(server: Server, quick: bool) -> list[Table]:
             MESSAGES: pages,
             MESSAGES_2: pages,
         }
+        requests |= {name + BEFORE: requests[name] for name in CPU_TARGETS}
         counter = StatementCounter(database_url)
         stack.callback(counter.close)
 
@@ -622,7 +706,7 @@ def run(server: Server, quick: bool) -> list[Table]:
         connections = dict(counter.connections)
         # A Redis error or timeout is logged once and sends the reads to the database for a second.
         cache_failures = 0
-        for (cached, _), (port, _) in services.items():
+        for (cached, _, _), (port, _) in services.items():
             if cached:
                 log = (workdir / f"serve-{port}.log").read_text()
                 cache_failures += sum('"agentpress.web.cache"' in line for line in log.splitlines())
@@ -630,6 +714,7 @@ def run(server: Server, quick: bool) -> list[Table]:
     names = [c.name for c in chosen]
     return [
         table(medians, names, window, cache_failures, statements, has_workers),
+        cpu_table(medians, before_commit if source is not None else None),
         targets_table(medians, statements),
         statements_table(names, statements, connections),
     ]
@@ -779,6 +864,45 @@ def table(
             "CPU ms/req svc/pg/gen",
             "stmts/req",
         ],
+        rows=rows,
+        notes=notes,
+    )
+
+
+def cpu_table(medians: dict[tuple[str, int], Sample], before_commit: str | None) -> Table:
+    """Issue 21's targets: the service's CPU per request on the hot routes, before and after, side by side."""
+    rows: list[list[Any]] = []
+    for name, target in CPU_TARGETS.items():
+        after, before = medians.get((name, 16)), medians.get((name + BEFORE, 16))
+        if after is None or before is None:
+            rows.append([name, "", "", "", f"≤ {target:.2f}", "not measured in this run"])
+            continue
+        share = after.cpu_ms["service"] / before.cpu_ms["service"]
+        rows.append(
+            [
+                name,
+                f"{before.cpu_ms['service']:.3f}",
+                f"{after.cpu_ms['service']:.3f}",
+                f"{share:.2f} ({1 / share:.2f}x less)",
+                f"≤ {target:.2f}",
+                "yes" if share <= target else "no",
+            ]
+        )
+    before = before_commit or os.environ.get(BEFORE_VARIABLE, BEFORE_COMMIT)
+    notes = [
+        f"The service's CPU ms per request (the serve process and its workers) at 16 connections, one worker: "
+        f"before is commit {before} (the code at the start of issue 21: its src/ from git archive, imported ahead "
+        "of the installed package, same dependencies), run in this same run, alternated with this checkout's rows "
+        "round by round; medians of the rounds. Target: after at most a third of before on the gets and the "
+        "messages page, at most half on the list and the append.",
+        "CPU per request moves much less with the machine's load than the rate does, and both sides share it.",
+    ]
+    if before_commit is None:
+        notes.append(f"No before rows: git could not give {before}'s src/ here (a copy of the tree without history).")
+    return Table(
+        scenario="http",
+        title="Issue 21's targets: the service's CPU per request on the hot routes, before and after",
+        columns=["route", "before ms", "after ms", "after / before", "target", "met"],
         rows=rows,
         notes=notes,
     )
