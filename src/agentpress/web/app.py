@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[refuse_nul_in_parameters],
+        middleware=[refuse_nul_in_parameters],
         openapi_config=OpenAPIConfig(
             title="AgentPress data service",
             version="0.1.0",
