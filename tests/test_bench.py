@@ -148,8 +148,21 @@ def test_statements_are_told_apart_from_setup_background_and_the_last_seen_write
 
 def test_before_serve_had_workers_only_the_one_process_rows_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(http.ROWS_VARIABLE, "messages")
-    assert [c.name for c in http.selected(has_workers=True)] == [http.MESSAGES, http.MESSAGES_2]
-    assert [c.name for c in http.selected(has_workers=False)] == [http.MESSAGES]
+    assert [c.name for c in http.selected(True, True)] == [http.MESSAGES, http.MESSAGES_2]
+    assert [c.name for c in http.selected(False, True)] == [http.MESSAGES]
     monkeypatch.delenv(http.ROWS_VARIABLE)
-    assert all(c.service is None or c.service[1] == 1 for c in http.selected(has_workers=False))
-    assert len(http.selected(has_workers=True)) == len(http.CONTENDERS)
+    assert all(c.service is None or c.service[1] == 1 for c in http.selected(False, True))
+    assert len(http.selected(True, True)) == len(http.CONTENDERS)
+    # Without the code before issue 21 at hand, its rows are left out.
+    assert {c.group for c in http.selected(True, False)} == {"base", "workers", "messages"}
+
+
+def test_the_before_rows_run_the_hot_routes_on_the_code_before(tmp_path: Path) -> None:
+    known = subprocess.run(["git", "cat-file", "-e", f"{http.BEFORE_COMMIT}^{{commit}}"], capture_output=True)
+    if known.returncode != 0:
+        pytest.skip(f"this clone has no commit {http.BEFORE_COMMIT} (a shallow clone): the before rows are left out")
+    source, commit = http.before_source(tmp_path)
+    assert commit == http.BEFORE_COMMIT
+    assert source is not None and (source / "agentpress" / "web" / "app.py").is_file()
+    assert (source.parent / "sql" / "queries" / "threads.sql").is_file()
+    assert [c.name for c in http.CONTENDERS if c.group == "before"] == [name + http.BEFORE for name in http.CPU_TARGETS]

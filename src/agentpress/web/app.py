@@ -46,6 +46,7 @@ from agentpress.web.dependencies import (
     provide_passwords,
     provide_settings,
 )
+from agentpress.web.dependency_order import resolve_dependencies_in_order
 from agentpress.web.errors import EXCEPTION_HANDLERS
 from agentpress.web.headers import security_headers_middleware
 from agentpress.web.lifespan import lifespan
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     configure_password_hashing(settings)
+    resolve_dependencies_in_order()
     app = Litestar(
         route_handlers=[HealthController, api_v1, assets_router(SCHEMA_PATH), *route_handlers],
         lifespan=[lifespan, metrics_lifespan],
