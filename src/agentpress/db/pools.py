@@ -8,9 +8,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import msgspec
 import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from agentpress.db import embedded
@@ -38,9 +40,14 @@ def _session_options(**settings: int | str) -> str:
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
-    # Runs once per new connection. pgvector's types are looked up by OID in the database, so
-    # this needs the extension, which the first migration creates. Before that, the connection
-    # still serves: startup goes on to refuse pending migrations with a message that says so.
+    # Runs once per new connection. json and jsonb values go through msgspec's codec rather than the standard
+    # library's: the same Python values, in a third of the time (a page of 20 threads loads 20 metadata
+    # objects, an append dumps its parts).
+    set_json_loads(msgspec.json.decode, conn)
+    set_json_dumps(msgspec.json.encode, conn)
+    # pgvector's types are looked up by OID in the database, so this needs the extension, which the first
+    # migration creates. Before that, the connection still serves: startup goes on to refuse pending
+    # migrations with a message that says so.
     try:
         await register_vector_async(conn)
     except psycopg.ProgrammingError:
