@@ -54,6 +54,7 @@ from agentpress.web.logs import configure_logging, request_logging_middleware
 from agentpress.web.metrics import metrics_lifespan
 from agentpress.web.openapi import TAGS, ErrorContract, components
 from agentpress.web.ratelimits import provide_limits
+from agentpress.web.responses import ModelResponse
 
 SCHEMA_PATH = "/schema"
 
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, route_handlers: Sequence[Con
             "org": Provide(provide_org),
             "caller": Provide(provide_caller),
         },
+        response_class=ModelResponse,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[refuse_nul_in_parameters],
         openapi_config=OpenAPIConfig(
