@@ -888,17 +888,17 @@ def cpu_table(medians: dict[tuple[str, int], Sample], before_commit: str | None)
                 "yes" if share <= target else "no",
             ]
         )
-    before = before_commit or os.environ.get(BEFORE_VARIABLE, BEFORE_COMMIT)
+    commit = before_commit or os.environ.get(BEFORE_VARIABLE, BEFORE_COMMIT)
     notes = [
         f"The service's CPU ms per request (the serve process and its workers) at 16 connections, one worker: "
-        f"before is commit {before} (the code at the start of issue 21: its src/ from git archive, imported ahead "
+        f"before is commit {commit} (the code at the start of issue 21: its src/ from git archive, imported ahead "
         "of the installed package, same dependencies), run in this same run, alternated with this checkout's rows "
         "round by round; medians of the rounds. Target: after at most a third of before on the gets and the "
         "messages page, at most half on the list and the append.",
         "CPU per request moves much less with the machine's load than the rate does, and both sides share it.",
     ]
     if before_commit is None:
-        notes.append(f"No before rows: git could not give {before}'s src/ here (a copy of the tree without history).")
+        notes.append(f"No before rows: git could not give {commit}'s src/ here (a copy of the tree without history).")
     return Table(
         scenario="http",
         title="Issue 21's targets: the service's CPU per request on the hot routes, before and after",

@@ -21,7 +21,7 @@ from pgvector.psycopg import register_vector, register_vector_async
 from agentpress.models.embeddings import ChunkRow
 from agentpress.models.messages import NewMessage
 from agentpress.repositories.embeddings import replace_chunks
-from agentpress.services.conversations import append_messages
+from agentpress.repositories.messages import append_messages
 from agentpress.services.ingest import ingest_lines
 from bench.common import Server, Table, run_async
 from bench.scenarios.vector import INDEX, build_index, clustered_embeddings

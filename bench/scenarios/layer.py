@@ -14,8 +14,7 @@ from pydantic import TypeAdapter
 from agentpress.db.queries import queries
 from agentpress.models.messages import NewMessage
 from agentpress.models.threads import Thread
-from agentpress.repositories import kb_search, threads
-from agentpress.services import conversations
+from agentpress.repositories import kb_search, messages, threads
 from bench import data
 from bench.common import (
     Server,
@@ -112,19 +111,15 @@ def operations(conn: AsyncConnection[Any], size: data.Size, vectors: list[Any], 
     def append(rows: RowFactory[Any]) -> Callable[[int], Awaitable[object]]:
         async def call(i: int) -> object:
             k = key(i)
-            async with conn.transaction():
-                params = {"org_id": k.org_id, "user_id": k.user_id, "thread_id": k.thread_id, "count": 1}
-                if await fetch(queries.threads.add_thread_messages.sql, params, tuple_row, many=False) is None:
-                    return None
-                message = appended[i % len(appended)].model_dump()
-                params = {"org_id": k.org_id, "thread_id": k.thread_id, "messages": Jsonb([message])}
-                return await fetch(queries.messages.create_messages.sql, params, rows, many=True)
+            message = appended[i % len(appended)].model_dump()
+            params = {"org_id": k.org_id, "user_id": k.user_id, "thread_id": k.thread_id, "messages": Jsonb([message])}
+            return await fetch(queries.messages.append_messages.sql, params, rows, many=True)
 
         return call
 
     async def repo_append(i: int) -> object:
         k = key(i)
-        return await conversations.append_messages(
+        return await messages.append_messages(
             conn, org_id=k.org_id, user_id=k.user_id, thread_id=k.thread_id, messages=[appended[i % len(appended)]]
         )
 

@@ -45,25 +45,37 @@ WHERE m.thread_id = %(thread_id)s AND m.org_id = %(org_id)s
 ORDER BY m.created_at, m.id
 LIMIT %(limit)s;
 
--- name: create_messages :many
--- Append messages (a JSON array of {role, parts, text_content, model, input_tokens, output_tokens})
--- to a thread locked by add_thread_messages, in array order: created_at is clock_timestamp(), so
--- it increases along the array, and the lock makes it increase across appends too. The thread's
--- last_message_at becomes the last one's created_at in the same statement.
-WITH inserted AS (
+-- name: append_messages :many
+-- Append messages (a JSON array of {role, parts, text_content, model, input_tokens, output_tokens}) to a
+-- thread of the user, all or none, in one statement: one round trip, atomic without a transaction
+-- block. The thread's row is locked first, so appends to one thread take turns; the messages go in
+-- in array order with created_at = clock_timestamp(), so it increases along the array and, under
+-- the lock, across appends; then message_count counts them and last_message_at moves to the last
+-- one. No rows when the user has no such thread.
+-- uses: threads_pkey
+-- never: Seq Scan
+WITH thread AS (
+    SELECT id, org_id
+    FROM threads
+    WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s
+    FOR UPDATE
+), inserted AS (
     INSERT INTO messages (org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens)
-    SELECT %(org_id)s, %(thread_id)s, m.role, m.parts, m.text_content, m.model, m.input_tokens, m.output_tokens
-    FROM ROWS FROM (
+    SELECT thread.org_id, thread.id, m.role, m.parts, m.text_content, m.model, m.input_tokens, m.output_tokens
+    FROM thread, ROWS FROM (
         jsonb_to_recordset(%(messages)s::jsonb) AS (
             role text, parts jsonb, text_content text, model text, input_tokens integer, output_tokens integer
         )
     ) WITH ORDINALITY AS m (role, parts, text_content, model, input_tokens, output_tokens, position)
     ORDER BY m.position
     RETURNING id, org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens, created_at
-), touched AS (
+), counted AS (
+    -- The row `thread` locked: the same transaction may update it.
     UPDATE threads
-    SET last_message_at = (SELECT max(created_at) FROM inserted)
-    WHERE id = %(thread_id)s AND org_id = %(org_id)s
+    SET message_count = message_count + (SELECT count(*) FROM inserted),
+        last_message_at = (SELECT max(created_at) FROM inserted),
+        updated_at = now()
+    WHERE id = (SELECT id FROM thread) AND org_id = %(org_id)s
 )
 SELECT id, org_id, thread_id, role, parts, text_content, model, input_tokens, output_tokens, created_at,
     NULL::jsonb AS feedback

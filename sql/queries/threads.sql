@@ -123,17 +123,6 @@ RETURNING id, org_id, user_id, agent_id, name, message_count, last_message_at, i
 DELETE FROM threads
 WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s;
 
--- name: add_thread_messages :scalar
--- The first statement of an append: count the messages about to be inserted and take the
--- thread's row lock until commit, so concurrent appends to one thread serialize and
--- message_count always equals the number of rows. Null when the user has no such thread.
--- uses: threads_pkey
--- never: Seq Scan
-UPDATE threads
-SET message_count = message_count + %(count)s, updated_at = now()
-WHERE id = %(thread_id)s AND org_id = %(org_id)s AND user_id = %(user_id)s
-RETURNING id;
-
 -- name: remove_thread_messages :execrows
 -- After deleting messages of a thread locked by get_thread_for_update: count them off and move
 -- last_message_at to the newest message left.

@@ -17,6 +17,8 @@ from helpers import api_key, bearer, headers, register
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
+from agentpress.models.messages import NewMessage
+from agentpress.repositories import messages
 from agentpress.settings import Settings
 from agentpress.web.app import create_app
 
@@ -329,6 +331,63 @@ async def test_fifty_concurrent_appends_keep_message_count_equal_to_the_rows(
     for value in texts[1:]:
         if value != runs[-1]:
             runs.append(value)
+    assert sorted(runs, key=int) == [str(n) for n in range(50)]
+
+
+@pytest.mark.anyio
+async def test_appends_racing_on_connections_of_their_own_take_turns(
+    client: TestClient[Litestar], owner: str, database_url: str
+) -> None:
+    # AsyncTestClient serves requests one after another; here ten connections append at once, so that the one
+    # statement's lock (append_messages in messages.sql) is what keeps the count and the order.
+    thread = client.post(THREADS, json={}, headers=bearer(owner)).json()
+    org_id, user_id, thread_id = (uuid.UUID(thread[key]) for key in ("org_id", "user_id", "id"))
+    connections = [await psycopg.AsyncConnection.connect(database_url, autocommit=True) for _ in range(10)]
+    try:
+
+        async def append_batch(conn: psycopg.AsyncConnection[Any], n: int) -> None:
+            message = NewMessage(
+                role="user",
+                parts=[{"type": "text", "text": f"{n}"}],
+                text_content=f"{n}",
+                model=None,
+                input_tokens=None,
+                output_tokens=None,
+            )
+            batch = [message] * (1 + n % 3)
+            created = await messages.append_messages(
+                conn, org_id=org_id, user_id=user_id, thread_id=thread_id, messages=batch
+            )
+            assert created is not None and len(created) == len(batch)
+
+        for round_number in range(5):
+            await asyncio.gather(*(append_batch(conn, round_number * 10 + i) for i, conn in enumerate(connections)))
+        # Another user's thread: no row, nothing written.
+        stranger = uuid.uuid4()
+        one = [NewMessage(role="user", parts=[], text_content="", model=None, input_tokens=None, output_tokens=None)]
+        assert (
+            await messages.append_messages(
+                connections[0], org_id=org_id, user_id=stranger, thread_id=thread_id, messages=one
+            )
+            is None
+        )
+    finally:
+        for conn in connections:
+            await conn.close()
+    expected = sum(1 + n % 3 for n in range(50))
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT count(*), max(created_at) FROM messages").fetchone()
+        counted = conn.execute("SELECT message_count, last_message_at FROM threads WHERE id = %s", [thread_id])
+        texts = [row[0] for row in conn.execute("SELECT text_content FROM messages ORDER BY created_at, id")]
+        state = counted.fetchone()
+    assert rows is not None and state is not None
+    assert rows[0] == state[0] == expected
+    assert state[1] == rows[1]
+    runs = [texts[0]]
+    for value in texts[1:]:
+        if value != runs[-1]:
+            runs.append(value)
+    # Each batch is contiguous in created_at order: the appends took turns.
     assert sorted(runs, key=int) == [str(n) for n in range(50)]
 
 

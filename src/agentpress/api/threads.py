@@ -350,7 +350,7 @@ class ThreadsController(Controller):
             require_user_messages(data)
         user_id = await thread_user(conn, caller, thread_id, "messages:write")
         new_messages = validate_messages(data)
-        created = await conversations.append_messages(
+        created = await messages.append_messages(
             conn, org_id=caller.org_id, user_id=user_id, thread_id=thread_id, messages=new_messages
         )
         if created is None:

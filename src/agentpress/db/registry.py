@@ -749,14 +749,16 @@ class MessagesQueries:
     """sql/queries/messages.sql:30 `:many`. The keyset page of list_messages after the position (created_at, id) of the
     last message of the previous page; the position is an index condition, so a deep page costs what the first does."""
 
-    create_messages: Query
+    append_messages: Query
     """sql/queries/messages.sql:48 `:many`. Append messages (a JSON array of {role, parts, text_content, model,
-    input_tokens, output_tokens}) to a thread locked by add_thread_messages, in array order: created_at is
-    clock_timestamp(), so it increases along the array, and the lock makes it increase across appends too. The thread's
-    last_message_at becomes the last one's created_at in the same statement."""
+    input_tokens, output_tokens}) to a thread of the user, all or none, in one statement: one round trip, atomic without
+    a transaction block. The thread's row is locked first, so appends to one thread take turns; the messages go in in
+    array order with created_at = clock_timestamp(), so it increases along the array and, under the lock, across
+    appends; then message_count counts them and last_message_at moves to the last one. No rows when the user has no such
+    thread."""
 
     delete_message: Query
-    """sql/queries/messages.sql:73 `:execrows`. Delete a message of a thread (with its feedback), under the thread's
+    """sql/queries/messages.sql:85 `:execrows`. Delete a message of a thread (with its feedback), under the thread's
     lock; remove_thread_messages follows."""
 
 
@@ -1223,13 +1225,8 @@ class ThreadsQueries:
     """sql/queries/threads.sql:119 `:execrows`. Delete a thread of the user, with its messages and their feedback (the
     foreign keys cascade)."""
 
-    add_thread_messages: Query
-    """sql/queries/threads.sql:126 `:scalar`. The first statement of an append: count the messages about to be inserted
-    and take the thread's row lock until commit, so concurrent appends to one thread serialize and message_count always
-    equals the number of rows. Null when the user has no such thread."""
-
     remove_thread_messages: Query
-    """sql/queries/threads.sql:137 `:execrows`. After deleting messages of a thread locked by get_thread_for_update:
+    """sql/queries/threads.sql:126 `:execrows`. After deleting messages of a thread locked by get_thread_for_update:
     count them off and move last_message_at to the newest message left."""
 
 

@@ -122,7 +122,7 @@ class MessageList(BaseModel):
 
 
 class NewMessage(BaseModel):
-    """A validated message as create_messages inserts it."""
+    """A validated message as append_messages inserts it."""
 
     role: Role
     parts: list[dict[str, Any]]

@@ -106,18 +106,21 @@ async def list_messages_after(
     )
 
 
-async def create_messages(
-    conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID, messages: list[NewMessage]
-) -> list[Message]:
-    """Insert messages in order; call in the transaction in which add_thread_messages locked and counted
-    their thread (services.conversations.append_messages)."""
-    return await queries.messages.create_messages.many(
+async def append_messages(
+    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, messages: list[NewMessage]
+) -> list[Message] | None:
+    """Append messages to a thread of the user, all or none, in order, in one statement (see append_messages in
+    messages.sql: the thread's row lock makes appends to one thread take turns); None when there is no such
+    thread. `messages` is never empty (MessagesAppend requires one)."""
+    created = await queries.messages.append_messages.many(
         conn,
         Message,
         org_id=org_id,
+        user_id=user_id,
         thread_id=thread_id,
         messages=Jsonb([message.model_dump() for message in messages]),
     )
+    return created or None
 
 
 async def delete_message(conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID, message_id: UUID) -> int:

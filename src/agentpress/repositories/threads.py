@@ -171,17 +171,6 @@ async def list_threads_after(
     return await queries.threads.search_threads_after.many(conn, Thread, pattern=pattern, limit=limit, **filters)
 
 
-async def add_thread_messages(
-    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, count: int
-) -> bool:
-    """Count `count` messages about to be appended and lock the thread until the caller's transaction
-    ends; False when the user has no such thread. Call inside that transaction, before inserting."""
-    locked = await queries.threads.add_thread_messages.scalar(
-        conn, UUID, org_id=org_id, user_id=user_id, thread_id=thread_id, count=count
-    )
-    return locked is not None
-
-
 async def remove_thread_messages(conn: AsyncConnection[Any], *, org_id: UUID, thread_id: UUID, count: int) -> None:
     """Count off `count` deleted messages of a thread locked by get_thread_for_update, in that transaction."""
     await queries.threads.remove_thread_messages.execrows(conn, org_id=org_id, thread_id=thread_id, count=count)

@@ -1,6 +1,6 @@
-"""A thread's messages change under the thread's lock: an append or a delete is one transaction that locks the
-thread's row first (and counts its messages there), so that changes of one thread take turns and never wait
-on each other in a cycle."""
+"""A thread's messages change under the thread's lock: a delete is one transaction that locks the thread's row
+first, as an append's one statement does (repositories/messages.append_messages), so that changes of one thread
+take turns and never wait on each other in a cycle."""
 
 from __future__ import annotations
 
@@ -9,26 +9,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from agentpress.models.messages import Message, NewMessage
 from agentpress.repositories import messages as messages_repo
 from agentpress.repositories import threads
-
-
-async def append_messages(
-    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, thread_id: UUID, messages: list[NewMessage]
-) -> list[Message] | None:
-    """Append messages to a thread of the user, all or none, in order; None when there is no such thread.
-
-    The thread's row is locked first (counting the new messages), so that appends to one thread
-    take turns: message_count stays equal to the number of rows, and created_at increases in the
-    order the appends commit.
-    """
-    async with conn.transaction():
-        if not await threads.add_thread_messages(
-            conn, org_id=org_id, user_id=user_id, thread_id=thread_id, count=len(messages)
-        ):
-            return None
-        return await messages_repo.create_messages(conn, org_id=org_id, thread_id=thread_id, messages=messages)
 
 
 async def delete_message(
