@@ -151,6 +151,9 @@ def test_the_smoke_path_runs_through_pgbouncer_in_transaction_mode(
             page = client.get(messages, headers=admin)
             assert page.status_code == 200, page.text
             assert len(page.json()["items"]) == number + 1
+            # A page of threads and its total travel in one pipeline, in one transaction of PgBouncer's.
+            listed = client.get("/api/v1/threads", headers=admin)
+            assert (listed.status_code, listed.json()["total"]) == (200, 1), listed.text
         report = client.get("/api/v1/analytics/usage", headers=admin)
         assert report.status_code == 200, report.text
         assert client.get(f"/api/v1/threads/{thread.json()['id']}", headers=admin).json()["message_count"] == 8

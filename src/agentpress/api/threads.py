@@ -209,8 +209,9 @@ class ThreadsController(Controller):
             "pattern": contains_pattern(search) if search else None,
         }
         if cursor is None:
-            items = await threads.list_threads(conn, limit=page_size, offset=offset(page, page_size), **filters)
-            total = await threads.count_threads(conn, **filters)
+            items, total = await threads.list_threads_with_total(
+                conn, limit=page_size, offset=offset(page, page_size), **filters
+            )
             return Page(items=items, total=total, page=page, page_size=page_size)
         if page != 1:
             raise field_error(400, "invalid_request", "page", "cannot be combined with cursor")

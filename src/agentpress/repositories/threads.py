@@ -136,15 +136,29 @@ async def list_threads(
     )
 
 
-async def count_threads(
-    conn: AsyncConnection[Any], *, org_id: UUID, user_id: UUID, agent_id: UUID | None, pattern: str | None
-) -> int:
+async def list_threads_with_total(
+    conn: AsyncConnection[Any],
+    *,
+    org_id: UUID,
+    user_id: UUID,
+    agent_id: UUID | None,
+    pattern: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Thread], int]:
+    """list_threads and how many threads it would return in all, in one round trip (a pipeline)."""
     filters: dict[str, Any] = {"org_id": org_id, "user_id": user_id, "agent_id": agent_id}
-    if pattern is None:
-        total = await queries.threads.count_threads.scalar_required(conn, int, **filters)
-    else:
-        total = await queries.threads.count_threads_matching.scalar_required(conn, int, pattern=pattern, **filters)
-    return total
+    page = {"limit": limit, "offset": offset}
+    async with conn.pipeline():
+        if pattern is None:
+            items = await queries.threads.list_threads.many_later(conn, Thread, **page, **filters)
+            total = await queries.threads.count_threads.scalar_required_later(conn, int, **filters)
+        else:
+            items = await queries.threads.search_threads.many_later(conn, Thread, pattern=pattern, **page, **filters)
+            total = await queries.threads.count_threads_matching.scalar_required_later(
+                conn, int, pattern=pattern, **filters
+            )
+        return await items(), await total()
 
 
 async def list_threads_after(
