@@ -11,9 +11,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+import redis
+from helpers import bearer, register
+from litestar.testing import TestClient
 from pydantic import BaseModel, TypeAdapter
 
+from agentpress.settings import Settings
+from agentpress.web.app import create_app
 from agentpress.web.cache import AUTH_EPOCH_KEY, KEY_PREFIX, Cache, auth_key, cache_key, connect_redis
+from agentpress.web.lifespan import resources
 from agentpress.web.local_cache import ABSENT, LocalLayer, run_invalidation_listener
 
 pytestmark = pytest.mark.anyio
@@ -250,3 +256,35 @@ def test_the_layer_is_bounded() -> None:
     assert len(layer) == 0
     layer.store("k6", layer.ticket(), 6, 30)
     assert len(layer) == 0
+
+
+def test_a_hot_get_thread_sends_redis_no_command(make_settings: Callable[..., Settings], redis_url: str) -> None:
+    settings = make_settings(session_cache_seconds=60, local_cache_seconds=30)
+    with TestClient(app=create_app(settings)) as client:
+        layer = resources(client.app.state).cache.local
+        assert layer is not None
+        deadline = time.monotonic() + 10
+        while not layer.serving:
+            assert time.monotonic() < deadline, "never subscribed"
+            time.sleep(0.01)
+        headers = bearer(register(client, "ada@example.com")["token"])
+        thread = client.post("/api/v1/threads", json={"name": "hot"}, headers=headers).json()
+        url = f"/api/v1/threads/{thread['id']}"
+        store = redis.Redis.from_url(redis_url)
+
+        def commands() -> int:
+            """Every command Redis has run but the subscriber's PINGs and these INFOs."""
+            stats: dict[str, Any] = store.info("commandstats")
+            return sum(
+                int(value["calls"]) for name, value in stats.items() if name not in ("cmdstat_ping", "cmdstat_info")
+            )
+
+        # Loaded, filled (each fill drops the key here), read back from Redis: then from memory.
+        for _ in range(5):
+            assert client.get(url, headers=headers).status_code == 200
+            time.sleep(0.05)
+        before = commands()
+        for _ in range(3):
+            assert client.get(url, headers=headers).json()["name"] == "hot"
+        assert commands() == before
+        store.close()

@@ -1,5 +1,7 @@
-"""The process-local layer in front of the Redis cache: values read from Redis kept parsed for a few seconds, and
-the one subscription per process, to Redis's own invalidation broadcast, that drops them when their keys change.
+"""The process-local layer in front of the Redis cache, and the subscriber that drops keys as Redis says they change.
+
+Values read from Redis are kept parsed, for LOCAL_CACHE_SECONDS, by each process (docs/configuration.md, The local
+cache layer).
 
 How a key is invalidated everywhere: the subscriber's connection turns on Redis's client tracking in broadcast
 mode for every cache key (CLIENT TRACKING ON REDIRECT <itself> BCAST PREFIX ap:v1:), so that Redis publishes the
@@ -191,6 +193,7 @@ async def _listen(redis: Redis, layer: LocalLayer, *, prefix: str, epoch_key: st
         await pubsub.subscribe(INVALIDATE_CHANNEL)
         epoch = epoch_key.encode()
         heard = pinged = time.monotonic()
+        confirmed = False
         while True:
             message = await pubsub.get_message(timeout=HEARTBEAT_SECONDS)
             now = time.monotonic()
@@ -198,6 +201,11 @@ async def _listen(redis: Redis, layer: LocalLayer, *, prefix: str, epoch_key: st
                 heard = now
                 kind = message["type"]
                 if kind == "subscribe":
+                    # A second confirmation would be redis-py's own resubscription on a new connection, one
+                    # without tracking: nothing would ever be announced on it.
+                    if confirmed:
+                        raise _Silent("subscribed again on another connection")
+                    confirmed = True
                     layer.subscribed()
                     log.info("the local cache is on: subscribed to Redis's invalidations")
                 elif kind == "message":
