@@ -54,17 +54,15 @@ class Process:
 
     def __init__(self, redis_url: str) -> None:
         self.redis = connect_redis(redis_url, timeout_ms=500)
-        self.subscriber = connect_redis(redis_url, timeout_ms=500, protocol=2)
         self.layer = LocalLayer(30)
         self.cache = Cache(self.redis, self.layer)
         self.task = asyncio.create_task(
-            run_invalidation_listener(self.subscriber, self.layer, prefix=KEY_PREFIX, epoch_key=AUTH_EPOCH_KEY)
+            run_invalidation_listener(redis_url, self.layer, prefix=KEY_PREFIX, epoch_key=AUTH_EPOCH_KEY)
         )
 
     async def close(self) -> None:
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
-        await self.subscriber.aclose()
         await self.redis.aclose()
 
 
@@ -288,3 +286,33 @@ def test_a_hot_get_thread_sends_redis_no_command(make_settings: Callable[..., Se
             assert client.get(url, headers=headers).json()["name"] == "hot"
         assert commands() == before
         store.close()
+
+
+async def test_a_session_cache_that_owes_redis_serves_nothing_from_memory(process: Process, redis_url: str) -> None:
+    key = auth_key("session", uuid.uuid4().hex)
+    auth = process.cache.auth
+    loads: list[str] = []
+
+    async def load() -> Thing:
+        loads.append(key)
+        return Thing(name="ada")
+
+    drops = process.layer.ticket()
+    await auth.get_or_load(key, ADAPTER, load, lambda _: 60)
+    await wait_until(lambda: process.layer.ticket() > drops)
+    await auth.get_or_load(key, ADAPTER, load, lambda _: 60)
+    assert process.layer.get(key) is not ABSENT and auth.trusted
+    # Redis stops answering for longer than the client waits: the next read fails, and the process owes an
+    # epoch increment (an invalidation may have been lost with it).
+    other = connect_redis(redis_url, timeout_ms=2000)
+    try:
+        await other.execute_command("CLIENT", "PAUSE", 1200, "ALL")
+        await auth.get_or_load(auth_key("session", uuid.uuid4().hex), ADAPTER, load, lambda _: 60)
+        assert not auth.trusted
+        assert process.layer.get(key) is not ABSENT  # still held, but not served:
+        loads.clear()
+        await auth.get_or_load(key, ADAPTER, load, lambda _: 60)
+        assert loads == [key]
+    finally:
+        await other.execute_command("CLIENT", "UNPAUSE")
+        await other.aclose()

@@ -70,12 +70,10 @@ class _Raw:
 RAW: Codec[bytes] = _Raw()
 
 
-def connect_redis(url: str, timeout_ms: int, *, protocol: int | None = None) -> Redis:
+def connect_redis(url: str, timeout_ms: int) -> Redis:
     """A client with bounded socket timeouts and no retries: a slow cache must cost milliseconds."""
     timeout = timeout_ms / 1000
-    return Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0), protocol=protocol
-    )
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
 def cache_key(org_id: UUID, kind: str, *parts: object) -> str:

@@ -122,7 +122,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
     redis, mailer, resets, embedder, scheduler, rollups = None, None, None, None, None, None
-    purge, listener, subscriber = None, None, None
+    purge, listener = None, None
     embeddings, oauth_http = create_client(settings), create_http_client()
     try:
         pending = await pending_migrations(pool)
@@ -140,10 +140,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         local = None
         if redis_url is not None and settings.local_cache_seconds > 0:
             local = LocalLayer(settings.local_cache_seconds)
-            # A connection of its own, RESP2: Redis publishes key changes to it (web/local_cache.py).
-            subscriber = connect_redis(redis_url, settings.redis_timeout_ms, protocol=2)
+            # A connection of its own, to which Redis announces key changes (web/local_cache.py).
             listener = asyncio.create_task(
-                run_invalidation_listener(subscriber, local, prefix=KEY_PREFIX, epoch_key=AUTH_EPOCH_KEY)
+                run_invalidation_listener(redis_url, local, prefix=KEY_PREFIX, epoch_key=AUTH_EPOCH_KEY)
             )
         app.state.resources = Resources(
             settings=settings,
@@ -188,8 +187,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_SECONDS)
             for task in stuck:
                 log.warning("background loop %s did not stop within %ss", task.get_coro(), SHUTDOWN_SECONDS)
-        if subscriber is not None:
-            await subscriber.aclose()
         if redis is not None:
             await redis.aclose()
         if embeddings is not None:
