@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # Every change to them invalidates the entry when it commits; this bounds what an undelivered
     # invalidation can leave behind (web/cache.py AuthCache).
     session_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    # How long a value read from Redis (a session, a thread, a first page) is also kept in each process's memory, so
+    # that the next read of it sends nothing (0: every read asks Redis). Dropped at once when Redis announces a
+    # change of its key (web/local_cache.py); kept only while that announcement channel is known to be alive.
+    local_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # Unset: mail is logged instead of sent. smtp://user:password@host:port or smtps://...
     smtp_url: str | None = None
     # Mail goes out only over TLS (smtps://, or STARTTLS, which the server must offer); true allows

@@ -20,7 +20,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from agentpress.web.metrics import CACHE_HITS, CACHE_MISSES, REDIS_FAILURES
+from agentpress.web.local_cache import ABSENT, LocalLayer
+from agentpress.web.metrics import CACHE_HITS, CACHE_LOCAL_HITS, CACHE_MISSES, REDIS_FAILURES
 
 log = logging.getLogger("agentpress.web.cache")
 
@@ -31,6 +32,8 @@ TTL_JITTER = 0.1  # ±10%, so that keys cached together do not all expire togeth
 # After a Redis failure, requests skip Redis this long instead of each paying a timeout.
 BACKOFF_SECONDS = 1.0
 KEY_VERSION = "v1"  # bump when a cached shape changes, so old entries are never read
+# Every key of Cache and AuthCache starts with it: the prefix whose changes Redis broadcasts to the local layers.
+KEY_PREFIX = "ap:" + KEY_VERSION + ":"
 # An invalidated key holds a unique marker instead of being deleted. A loader caches its value
 # only if the key still holds what it saw before loading (nothing, or the same marker): a write
 # that commits during the load, in this process or any other, leaves a new marker and the
@@ -106,12 +109,16 @@ class _Keys:
     FAILED = "Redis %s failed, reading the database for a second: %s"
     NAME: str  # the `cache` label of its metrics
 
-    def __init__(self, redis: Redis | None) -> None:
+    def __init__(self, redis: Redis | None, local: LocalLayer | None = None) -> None:
         self.redis = redis
+        # Values read from Redis, kept in this process for a few seconds (web/local_cache.py); None: every read
+        # goes to Redis. Shared by Cache and its AuthCache.
+        self.local = local if redis is not None else None
         # A hit is a read answered without the database (from Redis, or from a concurrent load of the key);
         # a miss is a load. Nothing is counted while caching is off (no Redis).
         self.hit = CACHE_HITS.labels(self.NAME).inc
         self.miss = CACHE_MISSES.labels(self.NAME).inc
+        self.local_hit = CACHE_LOCAL_HITS.labels(self.NAME).inc
         self._set_if_unchanged = redis.register_script(self.SET_IF_UNCHANGED) if redis is not None else None
         self._flights: dict[str, _Flight] = {}
         self._down_until = 0.0
@@ -141,6 +148,8 @@ class _Keys:
         if held is not None and held.holding:
             held.keys.extend(keys)
             return
+        if self.local is not None:  # this process first: its next read of these keys goes to Redis
+            self.local.drop(*keys)
         for key in keys:
             if (flight := self._flights.get(key)) is not None:
                 flight.forget()
@@ -169,6 +178,13 @@ class _Keys:
     def _is_down(self) -> bool:
         return time.monotonic() < self._down_until
 
+    def _local(self) -> LocalLayer | None:
+        """The local layer when it may serve: never while this process owes Redis an invalidation or an epoch
+        bump, or backs off after a failure (what it holds may be what it could not invalidate)."""
+        if self.local is None or self._unflushed or self._owes_epoch or self._is_down():
+            return None
+        return self.local
+
     def _failed(self, operation: str, exc: BaseException) -> None:
         self._down_until = time.monotonic() + BACKOFF_SECONDS
         REDIS_FAILURES.labels(self.NAME, operation).inc()
@@ -181,18 +197,28 @@ class Cache(_Keys):
     SET_IF_UNCHANGED = _SET_IF_UNCHANGED
     NAME = "data"
 
-    def __init__(self, redis: Redis | None) -> None:
-        super().__init__(redis)
-        self.auth = AuthCache(redis)
+    def __init__(self, redis: Redis | None, local: LocalLayer | None = None) -> None:
+        super().__init__(redis, local)
+        self.auth = AuthCache(redis, local)
 
     async def get_or_load(self, key: str, adapter: Codec[T], load: Callable[[], Awaitable[T]]) -> T:
         """The cached value of `key`, else `load()`'s, cached. Concurrent misses of a key in this
         process wait for the first one's load instead of all reading the database."""
         if self.redis is None:
             return await load()
+        local = self._local()
+        if local is not None:
+            held = local.get(key)
+            if held is not ABSENT:
+                self.hit()
+                self.local_hit()
+                return cast(T, held)
+        ticket = self.local.ticket() if self.local is not None else 0
         found, _ = await self._read(key)
         if found is not None and (value := _parse(key, found, adapter)) is not None:
             self.hit()
+            if self.local is not None:
+                self.local.store(key, ticket, value, self.local.seconds)
             return value
         async with self._flight(key) as flight:
             # A load that finished while this request waited serves it too, even when Redis
@@ -334,10 +360,22 @@ class AuthCache(_Keys):
         not positive); None, never cached, when the loader finds nothing."""
         if self.redis is None:
             return _loaded(await load())
+        local = self._local()
+        if local is not None:
+            held = local.get(key)
+            if held is not ABSENT:
+                self.hit()
+                self.local_hit()
+                return cast("Cached[T]", held)
+        ticket = self.local.ticket() if self.local is not None else 0
         found = await self._read(key)
         if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)) is not None:
             self.hit()
-            return Cached(value, found.raw)
+            cached = Cached(value, found.raw)
+            if self.local is not None:
+                # Never past what the entry verifies (a session's expiry or idle timeout, a key's expiry).
+                self.local.store(key, ticket, cached, ttl(value))
+            return cached
         async with self._flight(key) as flight:
             if flight.result is not _UNSET:
                 self.hit()
@@ -359,6 +397,8 @@ class AuthCache(_Keys):
     async def replace(self, key: str, cached: Cached[T], adapter: TypeAdapter[T], value: T, seconds: float) -> None:
         """Store `value` in place of `cached` if the key still holds exactly what was read (a session's new
         last_seen_at): never over a marker, a newer fill or another epoch."""
+        if self.local is not None:  # a concurrent request of this process must not read the replaced value
+            self.local.drop(key)
         if cached.raw is None or seconds <= 0 or not self.trusted:
             return
         epoch, _, _ = cached.raw.partition(b"|")
@@ -368,6 +408,8 @@ class AuthCache(_Keys):
         """Forget every entry, everywhere (an epoch bump); owed until Redis takes it."""
         if self.redis is None:
             return
+        if self.local is not None:
+            self.local.clear()
         for flight in self._flights.values():
             flight.forget()
         self._owes_epoch = True

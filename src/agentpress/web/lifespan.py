@@ -35,7 +35,8 @@ from agentpress.services.reporting import run_refresh_loop
 from agentpress.services.reset_requests import run_password_reset_loop
 from agentpress.services.scheduler import run_scheduler_loop
 from agentpress.settings import Settings
-from agentpress.web.cache import Cache, connect_redis
+from agentpress.web.cache import AUTH_EPOCH_KEY, KEY_PREFIX, Cache, connect_redis
+from agentpress.web.local_cache import LocalLayer, run_invalidation_listener
 
 log = logging.getLogger("agentpress")
 SHUTDOWN_SECONDS = 5
@@ -88,13 +89,12 @@ async def _open_pools(settings: Settings) -> tuple[Pool, Pool]:
     return pool, analytics_pool
 
 
-async def _connect_redis(settings: Settings) -> Redis | None:
+async def _redis_url(settings: Settings) -> str | None:
     # Unset with the embedded database: the local Redis, started here unless `serve` started it before forking.
-    url = await anyio.to_thread.run_sync(resolve_redis_url, settings)
+    url: str | None = await anyio.to_thread.run_sync(resolve_redis_url, settings)
     if url is None:
         log.info("REDIS_URL is off: caching is off")
-        return None
-    return connect_redis(url, settings.redis_timeout_ms)
+    return url
 
 
 def _check_chunk_limits(settings: Settings) -> None:
@@ -122,7 +122,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool, analytics_pool = await _open_pools(settings)
     redis, mailer, resets, embedder, scheduler, rollups = None, None, None, None, None, None
-    purge = None
+    purge, listener = None, None
     embeddings, oauth_http = create_client(settings), create_http_client()
     try:
         pending = await pending_migrations(pool)
@@ -135,13 +135,21 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await bootstrap_accounts(pool, settings)
         except SignupOrgMissing as exc:
             raise StartupError(f"{exc}: create it, or unset SIGNUP_ORG to give each new user an org") from None
-        redis = await _connect_redis(settings)
+        redis_url = await _redis_url(settings)
+        redis = None if redis_url is None else connect_redis(redis_url, settings.redis_timeout_ms)
+        local = None
+        if redis_url is not None and settings.local_cache_seconds > 0:
+            local = LocalLayer(settings.local_cache_seconds)
+            # A connection of its own, to which Redis announces key changes (web/local_cache.py).
+            listener = asyncio.create_task(
+                run_invalidation_listener(redis_url, local, prefix=KEY_PREFIX, epoch_key=AUTH_EPOCH_KEY)
+            )
         app.state.resources = Resources(
             settings=settings,
             pool=pool,
             analytics_pool=analytics_pool,
             redis=redis,
-            cache=Cache(redis),
+            cache=Cache(redis, local),
             limiter=RateLimiter(redis),
             passwords=PasswordWork(settings.password_hash_concurrency, settings.password_hash_queue),
             embeddings=embeddings,
@@ -171,7 +179,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             log.info("ANALYTICS_REFRESH_ENABLED is off: rollups grow only where `agentpress analytics refresh` runs")
         yield
     finally:
-        loops = [task for task in (mailer, resets, purge, embedder, scheduler, rollups) if task is not None]
+        loops = [task for task in (mailer, resets, purge, embedder, scheduler, rollups, listener) if task is not None]
         for task in loops:
             task.cancel()
         if loops:

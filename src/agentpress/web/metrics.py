@@ -67,6 +67,12 @@ POOL_MAX = _pool_gauge("agentpress_db_pool_max", "The most connections the pool 
 CACHE_HITS = Counter(
     "agentpress_cache_hits", "Reads answered without the database (cache: data or auth)", ["cache"], registry=SERIES
 )
+CACHE_LOCAL_HITS = Counter(
+    "agentpress_cache_local_hits",
+    "Of the hits, those answered from the process's own memory, without Redis (LOCAL_CACHE_SECONDS)",
+    ["cache"],
+    registry=SERIES,
+)
 CACHE_MISSES = Counter("agentpress_cache_misses", "Reads that loaded from the database", ["cache"], registry=SERIES)
 REDIS_FAILURES = Counter(
     "agentpress_cache_redis_failures",
