@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from helpers import SECRET_KEY, free_port, serve_process
 
@@ -61,6 +62,15 @@ def test_two_workers_answer_on_one_port(database_url: str, tmp_path: Path) -> No
                 time.sleep(0.1)  # the workers are still starting
         pids = request_pids(log)
         assert len(pids) == 2 and server.pid not in pids, pids
+        # uvicorn believes no X-Forwarded-For (proxy_headers off): TRUSTED_PROXIES, empty here, is the only rule,
+        # so a loopback client cannot name another address for its session and its rate limits.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            body = {"email": "peer@example.com", "password": "long enough password"}
+            answer = client.post("/api/v1/auth/register", json=body, headers={"X-Forwarded-For": "198.51.100.9"})
+            assert answer.status_code == 201, answer.text
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT host(ip) FROM sessions").fetchone()
+        assert row == ("127.0.0.1",)
     assert server.returncode == 0, log.read_text()
 
 
