@@ -185,6 +185,15 @@ class _Keys:
             return None
         return self.local
 
+    def _from_memory(self, key: str) -> object:
+        """What this process holds for `key` (a hit), or ABSENT."""
+        local = self._local()
+        held = ABSENT if local is None else local.get(key)
+        if held is not ABSENT:
+            self.hit()
+            self.local_hit()
+        return held
+
     def _failed(self, operation: str, exc: BaseException) -> None:
         self._down_until = time.monotonic() + BACKOFF_SECONDS
         REDIS_FAILURES.labels(self.NAME, operation).inc()
@@ -206,13 +215,8 @@ class Cache(_Keys):
         process wait for the first one's load instead of all reading the database."""
         if self.redis is None:
             return await load()
-        local = self._local()
-        if local is not None:
-            held = local.get(key)
-            if held is not ABSENT:
-                self.hit()
-                self.local_hit()
-                return cast(T, held)
+        if (held := self._from_memory(key)) is not ABSENT:
+            return cast(T, held)
         ticket = self.local.ticket() if self.local is not None else 0
         found, _ = await self._read(key)
         if found is not None and (value := _parse(key, found, adapter)) is not None:
@@ -360,13 +364,8 @@ class AuthCache(_Keys):
         not positive); None, never cached, when the loader finds nothing."""
         if self.redis is None:
             return _loaded(await load())
-        local = self._local()
-        if local is not None:
-            held = local.get(key)
-            if held is not ABSENT:
-                self.hit()
-                self.local_hit()
-                return cast("Cached[T]", held)
+        if (held := self._from_memory(key)) is not ABSENT:
+            return cast("Cached[T]", held)
         ticket = self.local.ticket() if self.local is not None else 0
         found = await self._read(key)
         if found is not None and found.value is not None and (value := _parse(key, found.value, adapter)) is not None:
