@@ -15,8 +15,26 @@ WHERE org_id = %(org_id)s AND user_id = %(user_id)s
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s OFFSET %(offset)s;
 
+-- name: list_threads_counted :many
+-- An offset page of list_threads, each row carrying how many threads the filters match in all: the
+-- page and its total in one statement (the count is an InitPlan, run once). A page past the end has
+-- no row to carry the total; count_threads counts it then.
+-- uses: threads_user_id_created_at_idx
+-- never: Seq Scan
+SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
+    created_at, updated_at,
+    (SELECT count(*)
+     FROM threads
+     WHERE org_id = %(org_id)s AND user_id = %(user_id)s
+       AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)) AS total
+FROM threads
+WHERE org_id = %(org_id)s AND user_id = %(user_id)s
+  AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s;
+
 -- name: count_threads :scalar
--- How many threads list_threads would return in all.
+-- How many threads list_threads would return in all (for a page past the end of list_threads_counted).
 -- uses: threads_user_id_created_at_idx
 -- never: Seq Scan
 SELECT count(*)
@@ -52,8 +70,26 @@ WHERE org_id = %(org_id)s AND user_id = %(user_id)s
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s OFFSET %(offset)s;
 
+-- name: search_threads_counted :many
+-- An offset page of search_threads, each row carrying how many threads match in all, as
+-- list_threads_counted does; count_threads_matching counts a page past the end.
+-- never: Seq Scan on threads
+SELECT id, org_id, user_id, agent_id, name, message_count, last_message_at, is_archived, metadata,
+    created_at, updated_at,
+    (SELECT count(*)
+     FROM threads
+     WHERE org_id = %(org_id)s AND user_id = %(user_id)s
+       AND name ILIKE %(pattern)s
+       AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)) AS total
+FROM threads
+WHERE org_id = %(org_id)s AND user_id = %(user_id)s
+  AND name ILIKE %(pattern)s
+  AND (%(agent_id)s::uuid IS NULL OR agent_id = %(agent_id)s::uuid)
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s;
+
 -- name: count_threads_matching :scalar
--- How many threads search_threads would return in all.
+-- How many threads search_threads would return in all (for a page past the end of search_threads_counted).
 -- never: Seq Scan on threads
 SELECT count(*)
 FROM threads

@@ -151,7 +151,7 @@ def test_the_smoke_path_runs_through_pgbouncer_in_transaction_mode(
             page = client.get(messages, headers=admin)
             assert page.status_code == 200, page.text
             assert len(page.json()["items"]) == number + 1
-            # A page of threads and its total travel in one pipeline, in one transaction of PgBouncer's.
+            # A page of threads carries its total (one statement).
             listed = client.get("/api/v1/threads", headers=admin)
             assert (listed.status_code, listed.json()["total"]) == (200, 1), listed.text
         report = client.get("/api/v1/analytics/usage", headers=admin)

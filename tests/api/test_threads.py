@@ -150,6 +150,11 @@ def test_search_is_a_case_insensitive_literal_substring_and_combines_with_agent(
     assert names(search="_") == []
     assert names(agent_id=str(uuid.uuid4())) == []
     assert client.get(THREADS, params={"search": "refund"}, headers=bearer(owner)).json()["total"] == 2
+    # A page past the end has no row to carry the total: it is counted on its own.
+    beyond = client.get(THREADS, params={"search": "refund", "page": 3, "page_size": 1}, headers=bearer(owner)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 2)
+    # The total is the page's, never a field of its items.
+    assert "total" not in client.get(THREADS, headers=bearer(owner)).json()["items"][0]
     assert client.get(THREADS, params={"agent_id": "nope"}, headers=bearer(owner)).status_code == 400
 
 

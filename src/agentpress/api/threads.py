@@ -212,7 +212,8 @@ class ThreadsController(Controller):
             items, total = await threads.list_threads_with_total(
                 conn, limit=page_size, offset=offset(page, page_size), **filters
             )
-            return Page(items=items, total=total, page=page, page_size=page_size)
+            # Page[Thread], not Page: its items are encoded as Thread, without the `total` their rows carry.
+            return Page[Thread](items=items, total=total, page=page, page_size=page_size)
         if page != 1:
             raise field_error(400, "invalid_request", "page", "cannot be combined with cursor")
         if cursor == "":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +21,11 @@ T = TypeVar("T")
 R = TypeVar("R", bound=tuple[Any, ...])
 Kind = Literal["one", "many", "exec", "execrows", "scalar", "copy"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
-# The methods of Query by the result kind they run: `.one_required()` is `.one()` that raises NoRowError;
-# `.many_later()` and `.scalar_required_later()` send now and read later (see there).
+# The methods of Query by the result kind they run: `.one_required()` is `.one()` that raises NoRowError.
 METHODS: dict[str, Kind] = {
     **{kind: cast(Kind, kind) for kind in KINDS},
     "one_required": "one",
     "scalar_required": "scalar",
-    "many_later": "many",
-    "scalar_required_later": "scalar",
 }
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
@@ -158,41 +155,6 @@ class Query:
         if found is None:
             raise NoRowError(self)
         return found
-
-    # Sent now, read later: in psycopg's pipeline mode (`async with conn.pipeline()`), statements sent one after
-    # another travel to the server together, and the first read waits for all their results at once: two
-    # statements in one round trip. Outside a pipeline they are .many() and .scalar_required() in two steps.
-    async def many_later(
-        self, conn: AsyncConnection[Any], model: type[T], /, **params: Any
-    ) -> Callable[[], Awaitable[list[T]]]:
-        """.many(), sent now; the returned function reads the rows."""
-        self._check_params(params)
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(self.sql, params)
-
-        async def read() -> list[T]:
-            async with cur:
-                rows = await cur.fetchall()
-            return _adapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
-
-        return read
-
-    async def scalar_required_later(
-        self, conn: AsyncConnection[Any], type_: type[T], /, **params: Any
-    ) -> Callable[[], Awaitable[T]]:
-        """.scalar_required(), sent now; the returned function reads the value."""
-        self._check_params(params)
-        cur = conn.cursor()
-        await cur.execute(self.sql, params)
-
-        async def read() -> T:
-            async with cur:
-                row = await cur.fetchone()
-            if row is None or row[0] is None:
-                raise NoRowError(self)
-            return _adapter(type_).validate_python(row[0])
-
-        return read
 
     async def exec(self, conn: AsyncConnection[Any], /, **params: Any) -> None:
         self._check_params(params)

@@ -1187,46 +1187,57 @@ class ThreadsQueries:
     """sql/queries/threads.sql:5 `:many`. A user's threads in the org, newest first, optionally of one agent; the page
     is (page - 1) * page_size, and the first keyset page is offset 0."""
 
+    list_threads_counted: Query
+    """sql/queries/threads.sql:18 `:many`. An offset page of list_threads, each row carrying how many threads the
+    filters match in all: the page and its total in one statement (the count is an InitPlan, run once). A page past the
+    end has no row to carry the total; count_threads counts it then."""
+
     count_threads: Query
-    """sql/queries/threads.sql:18 `:scalar`. How many threads list_threads would return in all."""
+    """sql/queries/threads.sql:36 `:scalar`. How many threads list_threads would return in all (for a page past the end
+    of list_threads_counted)."""
 
     list_threads_after: Query
-    """sql/queries/threads.sql:27 `:many`. The keyset page of list_threads after the position (created_at, id) of the
+    """sql/queries/threads.sql:45 `:many`. The keyset page of list_threads after the position (created_at, id) of the
     last thread of the previous page. The position is an index condition, so page 10,000 costs what page 1 does."""
 
     search_threads: Query
-    """sql/queries/threads.sql:41 `:many`. list_threads for the threads whose name matches a LIKE pattern, in any case.
+    """sql/queries/threads.sql:59 `:many`. list_threads for the threads whose name matches a LIKE pattern, in any case.
     A user has few threads next to the table, so the user's index range with the pattern as a filter serves it (or the
     org's, for a user who holds most of the org's threads)."""
 
+    search_threads_counted: Query
+    """sql/queries/threads.sql:73 `:many`. An offset page of search_threads, each row carrying how many threads match in
+    all, as list_threads_counted does; count_threads_matching counts a page past the end."""
+
     count_threads_matching: Query
-    """sql/queries/threads.sql:55 `:scalar`. How many threads search_threads would return in all."""
+    """sql/queries/threads.sql:91 `:scalar`. How many threads search_threads would return in all (for a page past the
+    end of search_threads_counted)."""
 
     search_threads_after: Query
-    """sql/queries/threads.sql:64 `:many`. The keyset page of search_threads after the position (created_at, id)."""
+    """sql/queries/threads.sql:100 `:many`. The keyset page of search_threads after the position (created_at, id)."""
 
     get_thread: Query
-    """sql/queries/threads.sql:77 `:one`. A thread of the user in the org."""
+    """sql/queries/threads.sql:113 `:one`. A thread of the user in the org."""
 
     get_thread_for_update: Query
-    """sql/queries/threads.sql:86 `:one`. A thread of the user in the org, locked until the transaction ends: writes to
+    """sql/queries/threads.sql:122 `:one`. A thread of the user in the org, locked until the transaction ends: writes to
     its messages take turns."""
 
     create_thread: Query
-    """sql/queries/threads.sql:96 `:one`. Start a thread for the user. An agent_id that is not an agent of the org fails
-    threads_agent_id_fkey."""
+    """sql/queries/threads.sql:132 `:one`. Start a thread for the user. An agent_id that is not an agent of the org
+    fails threads_agent_id_fkey."""
 
     update_thread: Query
-    """sql/queries/threads.sql:103 `:one`. Change some fields of a thread of the user, in one statement: a null name,
+    """sql/queries/threads.sql:139 `:one`. Change some fields of a thread of the user, in one statement: a null name,
     is_archived or metadata keeps the value (the API refuses nulls for them); agent_id is written only when
     set_agent_id, so that null can clear it. No row when there is no such thread."""
 
     delete_thread: Query
-    """sql/queries/threads.sql:119 `:execrows`. Delete a thread of the user, with its messages and their feedback (the
+    """sql/queries/threads.sql:155 `:execrows`. Delete a thread of the user, with its messages and their feedback (the
     foreign keys cascade)."""
 
     remove_thread_messages: Query
-    """sql/queries/threads.sql:126 `:execrows`. After deleting messages of a thread locked by get_thread_for_update:
+    """sql/queries/threads.sql:162 `:execrows`. After deleting messages of a thread locked by get_thread_for_update:
     count them off and move last_message_at to the newest message left."""
 
 

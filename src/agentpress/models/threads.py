@@ -23,6 +23,14 @@ class Thread(BaseModel):
     updated_at: datetime
 
 
+class CountedThread(Thread):
+    """A row of an offset page of threads: the thread, and how many threads the page's filters match in all.
+
+    Returned as a Thread: the response's items are declared as Thread, so `total` is never encoded in them."""
+
+    total: int
+
+
 class ThreadCreate(BaseModel):
     name: str = Field(default="New thread", min_length=1, max_length=500)
     agent_id: UUID | None = Field(default=None, description="an agent of the org")

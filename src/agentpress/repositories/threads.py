@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from agentpress.db.pools import Connect
 from agentpress.db.queries import queries
-from agentpress.models.threads import Thread
+from agentpress.models.threads import CountedThread, Thread
 from agentpress.web.cache import Cache, cache_key
 
 THREAD_ADAPTER: TypeAdapter[Thread | None] = TypeAdapter(Thread | None)
@@ -146,19 +146,26 @@ async def list_threads_with_total(
     limit: int,
     offset: int,
 ) -> tuple[list[Thread], int]:
-    """list_threads and how many threads it would return in all, in one round trip (a pipeline)."""
+    """list_threads and how many threads it would return in all, in one statement: each row carries the total.
+
+    One statement rather than a pipeline of the page and its count: psycopg's pipeline mode cost a third of the
+    route's CPU in process (docs/benchmarks.md, issue 21). A page past the end has no row, so it is counted alone.
+    """
     filters: dict[str, Any] = {"org_id": org_id, "user_id": user_id, "agent_id": agent_id}
     page = {"limit": limit, "offset": offset}
-    async with conn.pipeline():
-        if pattern is None:
-            items = await queries.threads.list_threads.many_later(conn, Thread, **page, **filters)
-            total = await queries.threads.count_threads.scalar_required_later(conn, int, **filters)
-        else:
-            items = await queries.threads.search_threads.many_later(conn, Thread, pattern=pattern, **page, **filters)
-            total = await queries.threads.count_threads_matching.scalar_required_later(
-                conn, int, pattern=pattern, **filters
-            )
-        return await items(), await total()
+    if pattern is None:
+        rows = await queries.threads.list_threads_counted.many(conn, CountedThread, **page, **filters)
+    else:
+        rows = await queries.threads.search_threads_counted.many(
+            conn, CountedThread, pattern=pattern, **page, **filters
+        )
+    if rows:
+        return [*rows], rows[0].total
+    if offset == 0:
+        return [], 0
+    if pattern is None:
+        return [], await queries.threads.count_threads.scalar_required(conn, int, **filters)
+    return [], await queries.threads.count_threads_matching.scalar_required(conn, int, pattern=pattern, **filters)
 
 
 async def list_threads_after(
