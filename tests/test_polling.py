@@ -57,3 +57,22 @@ async def test_a_step_with_more_to_do_runs_again_without_waiting() -> None:
     step, done = steps(True, True)
     await run_until(step, done, every=3600)
     assert done.is_set()
+
+
+async def test_a_cancellation_a_library_swallowed_during_the_step_still_ends_the_loop() -> None:
+    # As Python 3.11's asyncio.wait_for does when the awaited result lands with the cancel (psycopg_pool waits for a
+    # connection that way): the step returns normally, the task is still being cancelled, and the loop must not go on
+    # to sleep. It did, for up to an hour here, and every shutdown waited SHUTDOWN_SECONDS for it.
+    started = asyncio.Event()
+
+    async def step() -> bool:
+        started.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+        return False
+
+    task = asyncio.create_task(poll("test step", step, every=3600, log=log))
+    await started.wait()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert task in done and task.cancelled()

@@ -28,5 +28,11 @@ async def poll(name: str, step: Step, *, every: float, log: logging.Logger) -> N
             log.warning("%s skipped: %s", name, exc)
         except Exception:
             log.exception("%s failed", name)
+        # A cancellation that a library swallowed during the step still ends the loop: Python 3.11's
+        # asyncio.wait_for drops one that lands with the result it waited for (psycopg_pool waits for a connection
+        # that way), and the loop then slept through the shutdown's SHUTDOWN_SECONDS.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         if not more:
             await asyncio.sleep(every)
