@@ -25,7 +25,8 @@ class RequestDatabase:
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
         self._pool = pool
-        # Dependencies of one request may resolve concurrently (auth and `conn`): they share one checkout.
+        # Dependencies resolve one after another (web/dependency_order.py), but a handler's blocks may still
+        # overlap (tasks it gathers): they share one checkout.
         self._lock = asyncio.Lock()
         self._conn: AsyncConnection[Any] | None = None
         self._users = 0
@@ -53,7 +54,7 @@ class RequestDatabase:
         """Give back a connection a block still holds when the request is over.
 
         Normally none: every block has ended. But when a dependency fails (401 from auth, 404 for another
-        org's X-Org-Id) while the `conn` dependency resolved beside it has already entered its block,
+        org's X-Org-Id) while the `conn` dependency resolved before it has already entered its block,
         Litestar never resumes that generator, and its connection would stay out of the pool until garbage
         collection, if ever: a stream of bad tokens would drain the pool. release_connections calls this.
         """
